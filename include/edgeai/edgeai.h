@@ -1,0 +1,15 @@
+/* edgeai: one include for the whole public API. */
+#ifndef EDGEAI_H
+#define EDGEAI_H
+
+#include "edgeai/log.h"
+#include "edgeai/model.h"
+#include "edgeai/npy.h"
+#include "edgeai/session.h"
+#include "edgeai/status.h"
+#include "edgeai/tensor.h"
+#include "edgeai/threadpool.h"
+
+#define EAI_VERSION_STRING "0.1.0"
+
+#endif

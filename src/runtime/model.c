@@ -1,0 +1,173 @@
+/* eai_model_*: import a file into the graph IR, then run the shape pass once
+ * with symbolic dims bound, so unknown ops, bad attributes and impossible
+ * shapes are reported at load time, naming the node. */
+#include <stdio.h>
+
+#include "runtime/runtime_impl.h"
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static eai_status_t finish_load(eai_model_t *m, const eai_model_opts_t *o)
+{
+    eai__pass_t p;
+    eai_status_t st = eai__pass_run(&p, &m->g, &m->g.alloc, o ? o->default_dim : 1);
+    if (st == EAI_OK) {
+        m->stats.macs = p.macs;
+        m->stats.n_nodes = m->g.n_nodes;
+        m->stats.opset = m->g.opset;
+        m->stats.producer = m->g.producer;
+        int64_t n_params = 0;
+        for (int i = 0; i < m->g.n_values; i++) {
+            const eai__value_t *v = &m->g.values[i];
+            if (v->kind == EAI__V_CONST &&
+                (v->dtype == EAI_F32 || v->dtype == EAI_F16 || v->dtype == EAI_F64) &&
+                v->name[0] != '\001')
+                n_params += eai__shape_numel(&v->shape);
+        }
+        m->stats.n_params = n_params;
+    }
+    eai__pass_free(&p);
+    return st;
+}
+
+eai_status_t eai_model_load_memory(const void *data, size_t n_bytes, const char *name,
+                                   const eai_model_opts_t *opts, eai_model_t **out)
+{
+    if (!data || !out)
+        return eai_fail(EAI_E_INVALID, "eai_model_load_memory: data and out must not be NULL");
+    const eai_allocator_t *a = opts ? &opts->alloc : NULL;
+    eai_model_t *m = eai__calloc(a, 1, sizeof *m);
+    if (!m)
+        return eai_fail(EAI_E_NOMEM, "%s: out of memory", name ? name : "model");
+    eai_status_t st = eai__graph_init(&m->g, a, name ? name : "model");
+    if (st == EAI_OK)
+        st = eai__onnx_import(&m->g, data, n_bytes);
+    if (st == EAI_OK)
+        st = finish_load(m, opts);
+    if (st != EAI_OK) {
+        eai_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return EAI_OK;
+}
+
+eai_status_t eai_model_load(const char *path, const eai_model_opts_t *opts, eai_model_t **out)
+{
+    if (!path || !out)
+        return eai_fail(EAI_E_INVALID, "eai_model_load: path and out must not be NULL");
+    const eai_allocator_t *a = opts ? &opts->alloc : NULL;
+    void *data;
+    size_t n;
+    EAI_TRY(eai__read_file(a, path, &data, &n));
+    eai_status_t st = eai_model_load_memory(data, n, base_name(path), opts, out);
+    eai__free_aligned(a, data);
+    return st;
+}
+
+/* Used by tests that build graphs in C: adopts `g` (also on failure). */
+eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out)
+{
+    eai_model_t *m = eai__calloc(&g->alloc, 1, sizeof *m);
+    if (!m) {
+        eai__graph_free(g);
+        return eai_fail(EAI_E_NOMEM, "out of memory");
+    }
+    m->g = *g;
+    memset(g, 0, sizeof *g);
+    eai_status_t st = eai__graph_finish(&m->g);
+    if (st == EAI_OK)
+        st = finish_load(m, NULL);
+    if (st != EAI_OK) {
+        eai_model_destroy(m);
+        return st;
+    }
+    *out = m;
+    return EAI_OK;
+}
+
+void eai_model_destroy(eai_model_t *m)
+{
+    if (!m)
+        return;
+    eai_allocator_t a = m->g.alloc;
+    eai__graph_free(&m->g);
+    eai__free(&a, m);
+}
+
+int eai_model_n_inputs(const eai_model_t *m)
+{
+    return m->g.n_inputs;
+}
+
+int eai_model_n_outputs(const eai_model_t *m)
+{
+    return m->g.n_outputs;
+}
+
+static void value_info(const eai__value_t *v, eai_tensor_info_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->name = v->name;
+    out->dtype = v->dtype;
+    out->rank = v->shape.rank;
+    for (int i = 0; i < v->shape.rank; i++)
+        out->dims[i] = v->shape.d[i];
+}
+
+eai_status_t eai_model_input_info(const eai_model_t *m, int i, eai_tensor_info_t *out)
+{
+    if (i < 0 || i >= m->g.n_inputs)
+        return eai_fail(EAI_E_INVALID, "%s: input %d out of range [0, %d)", m->g.label, i,
+                        m->g.n_inputs);
+    value_info(&m->g.values[m->g.inputs[i]], out);
+    return EAI_OK;
+}
+
+eai_status_t eai_model_output_info(const eai_model_t *m, int i, eai_tensor_info_t *out)
+{
+    if (i < 0 || i >= m->g.n_outputs)
+        return eai_fail(EAI_E_INVALID, "%s: output %d out of range [0, %d)", m->g.label, i,
+                        m->g.n_outputs);
+    /* output shapes are only known after inference: run it with batch 1 */
+    const eai__value_t *v = &m->g.values[m->g.outputs[i]];
+    value_info(v, out);
+    if (v->kind == EAI__V_ACT) {
+        eai__pass_t p;
+        if (eai__pass_run(&p, &m->g, &m->g.alloc, 1) == EAI_OK) {
+            const eai__rvalue_t *r = &p.vals[m->g.outputs[i]];
+            out->dtype = r->dtype;
+            out->rank = r->shape.rank;
+            for (int d = 0; d < r->shape.rank; d++)
+                out->dims[d] = r->shape.d[d];
+        }
+        eai__pass_free(&p);
+    }
+    return EAI_OK;
+}
+
+void eai_model_get_stats(const eai_model_t *m, eai_model_stats_t *out)
+{
+    *out = m->stats;
+}
+
+void eai_model_op_histogram(const eai_model_t *m,
+                            void (*fn)(const char *op, int count, void *user), void *user)
+{
+    for (int i = 0; i < m->g.n_nodes; i++) {
+        const char *op = m->g.nodes[i].op;
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(m->g.nodes[j].op, op) == 0;
+        if (seen)
+            continue;
+        int count = 0;
+        for (int j = i; j < m->g.n_nodes; j++)
+            count += strcmp(m->g.nodes[j].op, op) == 0;
+        fn(op, count, user);
+    }
+}

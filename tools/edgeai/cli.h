@@ -1,0 +1,29 @@
+/* Shared pieces of the `edgeai` command line: one file per subcommand, each
+ * exporting `int cmd_<name>(int argc, char **argv)` (argv[0] is the
+ * subcommand). Errors print one line on stderr and return non-zero. */
+#ifndef EAI_CLI_H
+#define EAI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edgeai/edgeai.h"
+
+int cmd_info(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* Prints "edgeai <cmd>: <eai_last_error()>" and returns 1. */
+int cli_fail_status(const char *cmd);
+/* Prints "edgeai <cmd>: <message>" and returns 2 (usage errors). */
+int cli_fail_usage(const char *cmd, const char *fmt, ...) EAI_PRINTF(2, 3);
+/* Parses a positive integer option value; false with a message on error. */
+bool cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* Peak resident set size of this process in bytes (0 if unknown). */
+int64_t cli_peak_rss(void);
+/* Monotonic clock in seconds. */
+double cli_now(void);
+/* "1x3x224x224" */
+void cli_format_dims(const eai_tensor_info_t *t, char *buf, size_t n);
+
+#endif

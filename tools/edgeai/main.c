@@ -1,0 +1,106 @@
+/* `edgeai`: the command-line entry point; dispatches to one file per
+ * subcommand. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"info", cmd_info, "MODEL                      inputs, outputs, ops, params, MACs, arena"},
+    {"run", cmd_run, "MODEL -i [NAME=]FILE.npy -o DIR   run once, write outputs as .npy"},
+    {"bench", cmd_bench, "MODEL [--threads N] [--runs N]   latency min/p50/p99, RSS, arena"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: edgeai <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n`edgeai <command> --help` describes a command's options.\n");
+}
+
+int cli_fail_status(const char *cmd)
+{
+    fprintf(stderr, "edgeai %s: %s\n", cmd, eai_last_error());
+    return 1;
+}
+
+int cli_fail_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "edgeai %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 2;
+}
+
+bool cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    if (!s) {
+        cli_fail_usage(cmd, "%s needs a value", opt);
+        return false;
+    }
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+        cli_fail_usage(cmd, "%s: '%s' is not an integer in [%ld, %ld]", opt, s, lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+int64_t cli_peak_rss(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (int64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cli_format_dims(const eai_tensor_info_t *t, char *buf, size_t n)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    if (t->rank == 0) {
+        snprintf(buf, n, "scalar");
+        return;
+    }
+    for (int i = 0; i < t->rank && off < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, i ? "x%lld" : "%lld", (long long)t->dims[i]);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("edgeai %s\n", EAI_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "edgeai: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -16,6 +16,8 @@ pkgs=(
     # fixtures: models exported by PyTorch, ONNX conformance data, a real photo
     python3-torch python3-torchvision python3-onnx python3-numpy
     libonnx-testdata darknet
+    # real data: Fashion-MNIST (demo classifier, federated learning)
+    dataset-fashion-mnist
 )
 # npm (real pretrained models, the ONNX Runtime / TF.js peers): Debian's nodejs
 # and npm, unless the machine already has a Node.js (its own npm conflicts).

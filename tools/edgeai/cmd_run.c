@@ -18,17 +18,18 @@ typedef struct run_opts {
     int n_in;
     int size_h, size_w;
     float mean[3], std[3];
-    bool nhwc;
+    bool nhwc, gray;
     long top, threads, batch;
 } run_opts_t;
 
 static void usage(void)
 {
     printf("usage: edgeai run MODEL [-i [NAME=]FILE.npy ...] [-o OUTDIR]\n"
-           "                  [--image FILE --size HxW [--mean a,b,c] [--std a,b,c] [--nhwc]]\n"
+           "                  [--image FILE --size HxW [--mean a,b,c] [--std a,b,c] [--nhwc] [--gray]]\n"
            "                  [--top K [--labels FILE]] [--threads N] [--batch N]\n\n"
            "Inputs are matched by NAME, else in order. --image feeds the first input\n"
-           "(pixels scaled to [0,1], then (v - mean) / std). Outputs are written as\n"
+           "(pixels scaled to [0,1], then (v - mean) / std; --gray averages RGB into one\n"
+           "channel normalised with the first mean/std). Outputs are written as\n"
            "OUTDIR/<output name>.npy; --top prints the K best scores of output 0.\n");
 }
 
@@ -92,6 +93,8 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
             i++;
         } else if (strcmp(a, "--nhwc") == 0) {
             o->nhwc = true;
+        } else if (strcmp(a, "--gray") == 0) {
+            o->gray = true;
         } else if (strcmp(a, "--top") == 0) {
             if (!cli_parse_int("run", a, val, 1, 1000, &o->top))
                 return 2;
@@ -150,22 +153,34 @@ static int set_inputs(eai_session_t *s, const run_opts_t *o)
     if (o->image) {
         eai_tensor_info_t t;
         eai_session_input_info(s, 0, &t);
-        int64_t want = (int64_t)o->size_h * o->size_w * 3;
+        int chans = o->gray ? 1 : 3;
+        int64_t want = (int64_t)o->size_h * o->size_w * chans;
         if (t.dtype != EAI_F32 || eai_tensor_info_numel(&t) != want)
             return eai_fail(EAI_E_INVALID,
-                            "--image: input '%s' is %s with %lld elements; a %dx%d RGB image "
+                            "--image: input '%s' is %s with %lld elements; a %dx%d %s image "
                             "gives %lld floats",
                             t.name, eai_dtype_name(t.dtype), (long long)eai_tensor_info_numel(&t),
-                            o->size_h, o->size_w, (long long)want),
+                            o->size_h, o->size_w, o->gray ? "gray" : "RGB", (long long)want),
                    1;
         eai_image_t img;
         if (eai_image_load(o->image, &img) != EAI_OK)
             return 1;
-        float *buf = malloc((size_t)want * sizeof(float));
-        eai_status_t st = buf ? eai_image_to_tensor(&img, o->size_h, o->size_w, o->mean, o->std,
-                                                    o->nhwc ? EAI_LAYOUT_NHWC : EAI_LAYOUT_NCHW,
-                                                    buf)
-                              : eai_fail(EAI_E_NOMEM, "out of memory");
+        size_t plane = (size_t)o->size_h * (size_t)o->size_w;
+        float *buf = malloc(plane * 3 * sizeof(float));
+        eai_status_t st = EAI_OK;
+        if (!buf)
+            st = eai_fail(EAI_E_NOMEM, "out of memory");
+        else if (o->gray) {
+            /* one plane: mean of R, G, B in [0,1], then the first mean/std */
+            st = eai_image_to_tensor(&img, o->size_h, o->size_w, NULL, NULL, EAI_LAYOUT_NCHW,
+                                     buf);
+            for (size_t i = 0; i < plane; i++)
+                buf[i] = ((buf[i] + buf[plane + i] + buf[2 * plane + i]) / 3.0f - o->mean[0]) /
+                         o->std[0];
+        } else {
+            st = eai_image_to_tensor(&img, o->size_h, o->size_w, o->mean, o->std,
+                                     o->nhwc ? EAI_LAYOUT_NHWC : EAI_LAYOUT_NCHW, buf);
+        }
         eai_image_free(&img);
         if (st == EAI_OK)
             st = eai_session_set_input(s, 0, buf, (size_t)want * sizeof(float));

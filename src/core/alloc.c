@@ -8,17 +8,26 @@
 #include "core/core_impl.h"
 
 static atomic_long alloc_count;
+static atomic_long fail_at = -1; /* -1: environment not read yet */
 
 static bool inject_failure(void)
 {
-    static long fail_at = -1; /* -1: not read yet; benign race, same value */
-    if (fail_at < 0) {
+    long at = atomic_load(&fail_at);
+    if (at < 0) {
         const char *e = getenv("EAI_TEST_FAIL_ALLOC");
-        fail_at = e ? atol(e) : 0;
+        at = e ? atol(e) : 0;
+        atomic_store(&fail_at, at);
     }
-    if (fail_at <= 0)
+    if (at <= 0)
         return false;
-    return atomic_fetch_add(&alloc_count, 1) + 1 == fail_at;
+    return atomic_fetch_add(&alloc_count, 1) + 1 == at;
+}
+
+long eai__test_fail_alloc(long n)
+{
+    long done = atomic_exchange(&alloc_count, 0);
+    atomic_store(&fail_at, n);
+    return done;
 }
 
 static void *raw_realloc(const eai_allocator_t *a, void *p, size_t n)

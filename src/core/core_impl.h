@@ -30,6 +30,9 @@
  * made to fail by EAI_TEST_FAIL_ALLOC=n (the n-th allocation, 1-based, fails),
  * which the OOM tests use. */
 void *eai__alloc(const eai_allocator_t *a, size_t n);
+/* Tests: make the n-th allocation from now fail (0: none); returns how many
+ * allocations were counted since the last call. */
+long eai__test_fail_alloc(long n);
 void *eai__calloc(const eai_allocator_t *a, size_t n, size_t size);
 void *eai__realloc(const eai_allocator_t *a, void *p, size_t n);
 void eai__free(const eai_allocator_t *a, void *p);

@@ -37,7 +37,9 @@ static void *worker_main(void *p)
     eai_threadpool_t *tp = wa->tp;
     int ith = wa->ith;
     free(wa);
-    unsigned seen = atomic_load(&tp->generation);
+    /* jobs may be posted before this thread first runs: start from 0, the
+     * generation at creation, never from a later read */
+    unsigned seen = 0;
     for (;;) {
         int spins = 0;
         while (atomic_load_explicit(&tp->generation, memory_order_acquire) == seen &&

@@ -11,13 +11,23 @@
 #define OPSET_MIN 7
 #define OPSET_MAX 18
 
+/* protobuf-c reports every failure as NULL; remember whether it was memory. */
+typedef struct pb_ctx {
+    const eai_allocator_t *alloc;
+    bool oom;
+} pb_ctx_t;
+
 static void *pb_alloc(void *ctx, size_t n)
 {
-    return eai__alloc(ctx, n);
+    pb_ctx_t *c = ctx;
+    void *p = eai__alloc(c->alloc, n);
+    if (!p)
+        c->oom = true;
+    return p;
 }
 static void pb_free(void *ctx, void *p)
 {
-    eai__free(ctx, p);
+    eai__free(((pb_ctx_t *)ctx)->alloc, p);
 }
 
 
@@ -105,8 +115,11 @@ eai_status_t eai__onnx_tensor_decode(const eai_allocator_t *a, const void *buf, 
                                      const char *label, eai_dtype_t *dtype, eai__shape_t *shape,
                                      void **data)
 {
-    ProtobufCAllocator pa = {pb_alloc, pb_free, (void *)a};
+    pb_ctx_t ctx = {a, false};
+    ProtobufCAllocator pa = {pb_alloc, pb_free, &ctx};
     Onnx__TensorProto *t = onnx__tensor_proto__unpack(&pa, n, buf);
+    if (!t && ctx.oom)
+        return eai_fail(EAI_E_NOMEM, "%s: out of memory decoding a tensor", label);
     if (!t)
         return eai_fail(EAI_E_FORMAT, "%s: not a valid ONNX TensorProto", label);
     eai_status_t st = tensor_from_proto(a, label, t, "tensor", dtype, shape, data);
@@ -314,6 +327,8 @@ static eai_status_t add_node(eai__graph_t *g, int index, const Onnx__NodeProto *
 
 static eai_status_t import_model(eai__graph_t *g, const Onnx__ModelProto *mp)
 {
+    if (!mp->graph)
+        return eai_fail(EAI_E_FORMAT, "%s: the model has no graph", g->label);
     g->opset = -1;
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
@@ -373,8 +388,11 @@ static eai_status_t import_model(eai__graph_t *g, const Onnx__ModelProto *mp)
 
 eai_status_t eai__onnx_import(eai__graph_t *g, const void *data, size_t n_bytes)
 {
-    ProtobufCAllocator pa = {pb_alloc, pb_free, &g->alloc};
+    pb_ctx_t ctx = {&g->alloc, false};
+    ProtobufCAllocator pa = {pb_alloc, pb_free, &ctx};
     Onnx__ModelProto *mp = onnx__model_proto__unpack(&pa, n_bytes, data);
+    if (!mp && ctx.oom)
+        return eai_fail(EAI_E_NOMEM, "%s: out of memory decoding the model", g->label);
     if (!mp)
         return eai_fail(EAI_E_FORMAT, "%s: not a valid ONNX model (protobuf decoding failed)",
                         g->label);

@@ -133,19 +133,27 @@ eai_status_t eai_model_output_info(const eai_model_t *m, int i, eai_tensor_info_
     if (i < 0 || i >= m->g.n_outputs)
         return eai_fail(EAI_E_INVALID, "%s: output %d out of range [0, %d)", m->g.label, i,
                         m->g.n_outputs);
-    /* output shapes are only known after inference: run it with batch 1 */
+    /* Output shapes are known only after inference. Run it with symbolic dims
+     * bound to 1 and to 2: dims that differ depend on the batch and read -1. */
     const eai__value_t *v = &m->g.values[m->g.outputs[i]];
     value_info(v, out);
     if (v->kind == EAI__V_ACT) {
-        eai__pass_t p;
-        if (eai__pass_run(&p, &m->g, &m->g.alloc, 1) == EAI_OK) {
-            const eai__rvalue_t *r = &p.vals[m->g.outputs[i]];
+        eai__pass_t p1, p2;
+        eai_status_t s1 = eai__pass_run(&p1, &m->g, &m->g.alloc, 1);
+        eai_status_t s2 = s1 == EAI_OK ? eai__pass_run(&p2, &m->g, &m->g.alloc, 2) : s1;
+        if (s1 == EAI_OK) {
+            const eai__rvalue_t *r = &p1.vals[m->g.outputs[i]];
+            const eai__rvalue_t *r2 = s2 == EAI_OK ? &p2.vals[m->g.outputs[i]] : r;
             out->dtype = r->dtype;
             out->rank = r->shape.rank;
             for (int d = 0; d < r->shape.rank; d++)
-                out->dims[d] = r->shape.d[d];
+                out->dims[d] = r2->shape.rank == r->shape.rank && r2->shape.d[d] != r->shape.d[d]
+                                   ? -1
+                                   : r->shape.d[d];
         }
-        eai__pass_free(&p);
+        eai__pass_free(&p1);
+        if (s1 == EAI_OK)
+            eai__pass_free(&p2);
     }
     return EAI_OK;
 }

@@ -45,11 +45,12 @@ eai_status_t eai__plan_arena(eai__pass_t *p, size_t *arena_bytes)
                     vals[n->out[i]].last = k;
             }
     }
+    /* inputs stay intact for the whole invoke, so a caller may invoke again
+     * without setting them again (as TFLite's planner keeps them) */
     for (int i = 0; i < g->n_inputs; i++) {
         eai__rvalue_t *r = &vals[g->inputs[i]];
         r->def = -1;
-        if (r->last < 0)
-            r->last = 0;
+        r->last = p->n_kernels;
     }
     for (int i = 0; i < g->n_outputs; i++)
         vals[g->outputs[i]].last = p->n_kernels; /* read after invoke */

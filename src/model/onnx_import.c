@@ -336,9 +336,11 @@ static eai_status_t import_model(eai__graph_t *g, const Onnx__ModelProto *mp)
             g->opset = (int)os->version;
     }
     if (g->opset < 0) {
-        if (mp->n_opset_import)
-            return eai_fail(EAI_E_FORMAT, "%s: no opset import for the default ONNX domain",
-                            g->label);
+        if (mp->n_opset_import) /* e.g. only ai.onnx.preview.training */
+            return eai_fail(EAI_E_UNSUPPORTED,
+                            "%s: imports no opset of the default ONNX domain (first: '%s')",
+                            g->label, mp->opset_import[0]->domain ? mp->opset_import[0]->domain
+                                                                  : "");
         g->opset = 1; /* IR v1-2 models without opset_import */
     }
     if (g->opset < OPSET_MIN || g->opset > OPSET_MAX)

@@ -101,7 +101,7 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     eai_model_t *m;
     eai_status_t st = eai_model_load(path, NULL, &m);
-    snprintf(op, op_n, "?");
+    snprintf(op, op_n, "(rejected early)");
     {
         /* name the case by its op: the first node of the raw graph */
         eai__graph_t g;

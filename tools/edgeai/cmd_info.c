@@ -55,9 +55,9 @@ int cmd_info(int argc, char **argv)
         eai_model_input_info(m, i, &t);
         print_tensor("input", &t);
     }
-    for (int i = 0; i < eai_session_n_outputs(s); i++) {
+    for (int i = 0; i < eai_model_n_outputs(m); i++) {
         eai_tensor_info_t t;
-        eai_session_output_info(s, i, &t);
+        eai_model_output_info(m, i, &t);
         print_tensor("output", &t);
     }
     printf("nodes      %d (%d kernels after constant folding)\n", st.n_nodes,

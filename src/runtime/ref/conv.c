@@ -1,4 +1,440 @@
-/* Op family 'conv' (ref backend): placeholder table until the family lands. */
-#include "runtime/op_impl.h"
+/* Op family 'conv' (ref backend): Conv (this file) and ConvTranspose
+ * (conv_transpose.c), float32 NCHW, 1-D to 3-D, groups, dilations, pads and
+ * auto_pad (ONNX Conv-11, ConvTranspose-11).
+ *
+ * Infer picks one kernel per node: a 1x1 stride-1 unpadded conv is one GEMM
+ * on the image as it lies; a depthwise 1-D/2-D conv is a direct loop; the
+ * rest lowers column tiles of the image into c->scratch (im2col) and
+ * multiplies them with eai__sgemm. Geometry is normalised to three spatial
+ * dims (conv_impl.h), so one loop nest serves every rank.
+ */
+#include "runtime/ref/conv_impl.h"
 
-const eai__op_def_t eai__ref_ops_conv[] = {{0}};
+/* ---- attributes shared with ConvTranspose ---- */
+
+static eai_status_t read_dims(eai__opctx_t *c, const char *name, int want, int64_t def, int64_t min,
+                              int64_t *out)
+{
+    int64_t v[2 * EAI_MAX_RANK];
+    int n;
+    EAI_TRY(eai__op_ints(c, name, v, 2 * EAI_MAX_RANK, &n));
+    if (n < 0) {
+        for (int i = 0; i < want; i++)
+            out[i] = def;
+        return EAI_OK;
+    }
+    if (n != want)
+        return eai__op_fail(c, EAI_E_FORMAT, "%s has %d values, expected %d", name, n, want);
+    for (int i = 0; i < n; i++) {
+        if (v[i] < min)
+            return eai__op_fail(c, EAI_E_FORMAT, "%s[%d] is %lld, expected >= %lld", name, i,
+                                (long long)v[i], (long long)min);
+        out[i] = v[i];
+    }
+    return EAI_OK;
+}
+
+eai_status_t eai__conv_parse(eai__opctx_t *c, eai__conv_geom_t *g)
+{
+    EAI_TRY(eai__op_f32(c, 0));
+    EAI_TRY(eai__op_f32(c, 1));
+    const eai__shape_t *x = &c->in[0].shape, *w = &c->in[1].shape;
+    if (x->rank < 3 || x->rank > 5)
+        return eai__op_fail(c, EAI_E_UNSUPPORTED,
+                            "X has rank %d; 1-D to 3-D convolutions (rank 3 to 5) are supported",
+                            x->rank);
+    if (w->rank != x->rank)
+        return eai__op_fail(c, EAI_E_FORMAT, "W has rank %d but X has rank %d; they must match",
+                            w->rank, x->rank);
+    memset(g, 0, sizeof *g);
+    const int nsp = x->rank - 2, off = EAI__CONV_SP - nsp;
+    g->nsp = nsp;
+    for (int i = 0; i < EAI__CONV_SP; i++)
+        g->in[i] = g->out[i] = g->k[i] = g->s[i] = g->d[i] = 1;
+    g->n = x->d[0];
+    g->c = x->d[1];
+    EAI_TRY(eai__op_int(c, "group", 1, &g->group));
+    if (g->group < 1)
+        return eai__op_fail(c, EAI_E_FORMAT, "group is %lld, expected >= 1", (long long)g->group);
+
+    int64_t v[2 * EAI__CONV_SP];
+    int n;
+    /* kernel_shape is optional (inferred from W); when given it must agree */
+    EAI_TRY(eai__op_ints(c, "kernel_shape", v, EAI__CONV_SP, &n));
+    if (n >= 0 && n != nsp)
+        return eai__op_fail(c, EAI_E_FORMAT, "kernel_shape has %d values, expected %d", n, nsp);
+    for (int i = 0; i < nsp; i++) {
+        if (n >= 0 && v[i] != w->d[2 + i])
+            return eai__op_fail(c, EAI_E_FORMAT,
+                                "kernel_shape[%d] is %lld but W's spatial dim %d is %lld", i,
+                                (long long)v[i], i, (long long)w->d[2 + i]);
+        if (w->d[2 + i] < 1)
+            return eai__op_fail(c, EAI_E_FORMAT, "W's spatial dim %d is %lld, expected >= 1", i,
+                                (long long)w->d[2 + i]);
+        g->k[off + i] = w->d[2 + i];
+        g->in[off + i] = x->d[2 + i];
+    }
+    EAI_TRY(read_dims(c, "strides", nsp, 1, 1, v));
+    memcpy(g->s + off, v, sizeof(int64_t) * (size_t)nsp);
+    EAI_TRY(read_dims(c, "dilations", nsp, 1, 1, v));
+    memcpy(g->d + off, v, sizeof(int64_t) * (size_t)nsp);
+    EAI_TRY(read_dims(c, "pads", 2 * nsp, 0, 0, v));
+    for (int i = 0; i < nsp; i++) {
+        g->pb[off + i] = v[i];
+        g->pe[off + i] = v[nsp + i];
+    }
+    const char *ap;
+    EAI_TRY(eai__op_string(c, "auto_pad", "NOTSET", &ap));
+    if (strcmp(ap, "NOTSET") == 0)
+        g->auto_pad = EAI__AUTOPAD_NOTSET;
+    else if (strcmp(ap, "SAME_UPPER") == 0)
+        g->auto_pad = EAI__AUTOPAD_SAME_UPPER;
+    else if (strcmp(ap, "SAME_LOWER") == 0)
+        g->auto_pad = EAI__AUTOPAD_SAME_LOWER;
+    else if (strcmp(ap, "VALID") == 0)
+        g->auto_pad = EAI__AUTOPAD_VALID;
+    else
+        return eai__op_fail(c, EAI_E_FORMAT,
+                            "auto_pad '%s' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID",
+                            ap);
+    return EAI_OK;
+}
+
+/* ---- Conv ---- */
+
+typedef enum conv_kind {
+    CONV_1X1 = 1,   /* y_g[Mg, HW] = w_g[Mg, Cg] * x_g[Cg, HW] */
+    CONV_DEPTHWISE, /* one input plane per output plane, direct loop */
+    CONV_IM2COL,    /* column tiles of the lowered image times w_g */
+} conv_kind_t;
+
+typedef struct conv_params {
+    eai__conv_geom_t g;
+    conv_kind_t kind;
+    bool has_bias;
+} conv_params_t;
+_Static_assert(sizeof(conv_params_t) <= EAI__PARAMS_BYTES, "conv params");
+
+static eai_status_t conv_infer(eai__opctx_t *c)
+{
+    conv_params_t *p = c->params;
+    eai__conv_geom_t *g = &p->g;
+    EAI_TRY(eai__conv_parse(c, g));
+    const eai__shape_t *w = &c->in[1].shape;
+    g->m = w->d[0];
+    if (g->c != w->d[1] * g->group)
+        return eai__op_fail(c, EAI_E_FORMAT,
+                            "X has %lld channels but W expects %lld (%lld per group x group %lld)",
+                            (long long)g->c, (long long)(w->d[1] * g->group), (long long)w->d[1],
+                            (long long)g->group);
+    if (g->m % g->group != 0)
+        return eai__op_fail(c, EAI_E_FORMAT,
+                            "W has %lld output channels, not a multiple of group %lld",
+                            (long long)g->m, (long long)g->group);
+    p->has_bias = eai__has_in(c, 2);
+    if (p->has_bias) {
+        EAI_TRY(eai__op_f32(c, 2));
+        const eai__shape_t *b = &c->in[2].shape;
+        if (b->rank != 1 || b->d[0] != g->m)
+            return eai__op_fail(c, EAI_E_FORMAT,
+                                "B must be 1-D with %lld values (one per output "
+                                "channel), it has rank %d and %lld values",
+                                (long long)g->m, b->rank, (long long)eai__shape_numel(b));
+    }
+
+    /* Conv-11 output shape: explicit pads floor((in + pads - ek) / s) + 1;
+     * SAME_* ceil(in / s) with the odd pad at the end (UPPER) or start (LOWER) */
+    const int off = EAI__CONV_SP - g->nsp;
+    eai__shape_t *o = &c->out[0].shape;
+    o->rank = 2 + g->nsp;
+    o->d[0] = g->n;
+    o->d[1] = g->m;
+    for (int i = off; i < EAI__CONV_SP; i++) {
+        const int64_t ek = (g->k[i] - 1) * g->d[i] + 1;
+        if (g->auto_pad == EAI__AUTOPAD_SAME_UPPER || g->auto_pad == EAI__AUTOPAD_SAME_LOWER) {
+            g->out[i] = (g->in[i] + g->s[i] - 1) / g->s[i];
+            int64_t total = (g->out[i] - 1) * g->s[i] + ek - g->in[i];
+            if (total < 0) total = 0;
+            g->pb[i] = g->auto_pad == EAI__AUTOPAD_SAME_UPPER ? total / 2 : total - total / 2;
+            g->pe[i] = total - g->pb[i];
+        } else {
+            if (g->auto_pad == EAI__AUTOPAD_VALID) g->pb[i] = g->pe[i] = 0;
+            const int64_t padded = g->in[i] + g->pb[i] + g->pe[i];
+            if (padded < ek)
+                return eai__op_fail(c, EAI_E_FORMAT,
+                                    "spatial dim %d: padded input %lld is smaller than the "
+                                    "dilated kernel %lld",
+                                    i - off, (long long)padded, (long long)ek);
+            g->out[i] = (padded - ek) / g->s[i] + 1;
+        }
+        o->d[2 + i - off] = g->out[i];
+    }
+    c->out[0].dtype = EAI_F32;
+
+    bool unit = true, nopad = true;
+    for (int i = 0; i < EAI__CONV_SP; i++) {
+        unit &= g->k[i] == 1 && g->s[i] == 1;
+        nopad &= g->pb[i] == 0 && g->pe[i] == 0;
+    }
+    const int64_t cg = g->c / g->group;
+    if (unit && nopad) {
+        p->kind = CONV_1X1;
+    } else if (cg == 1 && g->nsp <= 2) {
+        p->kind = CONV_DEPTHWISE;
+    } else {
+        p->kind = CONV_IM2COL;
+        const int64_t rows = cg * g->k[0] * g->k[1] * g->k[2];
+        const int64_t cols = g->out[0] * g->out[1] * g->out[2];
+        /* the whole lowered image if it fits the cap, else tiles of >= 64
+         * columns (fewer if the image has fewer) */
+        size_t full = (size_t)rows * (size_t)cols * sizeof(float);
+        size_t min_tile = (size_t)rows * (size_t)(cols < 64 ? cols : 64) * sizeof(float);
+        c->scratch_bytes = full <= EAI__CONV_SCRATCH_CAP      ? full
+                           : min_tile > EAI__CONV_SCRATCH_CAP ? min_tile
+                                                              : EAI__CONV_SCRATCH_CAP;
+    }
+    return EAI_OK;
+}
+
+/* Lowers rows [r0, r1) of the image-group xg (Cg planes) for output
+ * positions [p0, p0 + nt): col[r * nt + j] is the input under kernel tap r
+ * for output position p0 + j, 0 in the padding. */
+static void im2col(const eai__conv_geom_t *g, const float *xg, float *col, int64_t p0, int64_t nt,
+                   int64_t r0, int64_t r1)
+{
+    const int64_t isz = g->in[0] * g->in[1] * g->in[2];
+    const int64_t kp = g->k[0] * g->k[1] * g->k[2];
+    const int64_t o1 = g->out[1], o2 = g->out[2];
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t ci = r / kp, kk = r % kp;
+        const int64_t kd = kk / (g->k[1] * g->k[2]), kh = (kk / g->k[2]) % g->k[1],
+                      kw = kk % g->k[2];
+        const float *xc = xg + ci * isz;
+        float *dst = col + r * nt;
+        /* valid output columns for this tap, independent of the row */
+        int64_t lo, hi;
+        const int64_t woff = kw * g->d[2] - g->pb[2];
+        eai__conv_valid(g->in[2], o2, g->s[2], woff, &lo, &hi);
+        int64_t p = p0, od = p0 / (o1 * o2), oh = (p0 / o2) % o1, ow = p0 % o2;
+        while (p < p0 + nt) {
+            int64_t seg = o2 - ow < p0 + nt - p ? o2 - ow : p0 + nt - p;
+            const int64_t id = od * g->s[0] - g->pb[0] + kd * g->d[0];
+            const int64_t ih = oh * g->s[1] - g->pb[1] + kh * g->d[1];
+            if (id < 0 || id >= g->in[0] || ih < 0 || ih >= g->in[1]) {
+                memset(dst, 0, (size_t)seg * sizeof(float));
+            } else {
+                /* dst[q - ow] for output column q in [ow, end): zeros, then
+                 * the taps inside the row [a, b), then zeros */
+                const float *row = xc + (id * g->in[1] + ih) * g->in[2];
+                const int64_t end = ow + seg;
+                const int64_t a = lo < ow ? ow : lo > end ? end : lo;
+                const int64_t b = hi > end ? end : hi < a ? a : hi;
+                for (int64_t q = ow; q < a; q++)
+                    dst[q - ow] = 0.0f;
+                if (g->s[2] == 1) {
+                    memcpy(dst + (a - ow), row + a + woff, (size_t)(b - a) * sizeof(float));
+                } else {
+                    for (int64_t q = a; q < b; q++)
+                        dst[q - ow] = row[q * g->s[2] + woff];
+                }
+                for (int64_t q = b; q < end; q++)
+                    dst[q - ow] = 0.0f;
+            }
+            dst += seg;
+            p += seg;
+            ow = 0;
+            if (++oh == o1) oh = 0, od++;
+        }
+    }
+}
+
+/* y[r, 0:cols] += bias[r] for each of `rows` rows of stride ldy. */
+static void add_bias(float *y, int64_t ldy, int64_t rows, int64_t cols, const float *bias)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict yr = y + r * ldy;
+        const float b = bias[r];
+        int64_t j = 0;
+        for (; j + 16 <= cols; j += 16)
+            for (int l = 0; l < 16; l++)
+                yr[j + l] += b;
+        for (; j < cols; j++)
+            yr[j] += b;
+    }
+}
+
+typedef struct conv_job {
+    const conv_params_t *p;
+    const float *x, *w, *bias;
+    float *y, *scratch;
+    int64_t rows, isz, osz, cg, mg;
+    /* per-thread tiles: units are (image, group, tile) triples */
+    int64_t tile, n_tiles;
+    /* serial tiles: the one being lowered */
+    const float *xg;
+    int64_t p0, nt;
+} conv_job_t;
+
+static void im2col_rows(void *ctx, int64_t r0, int64_t r1)
+{
+    const conv_job_t *j = ctx;
+    im2col(&j->p->g, j->xg, j->scratch, j->p0, j->nt, r0, r1);
+}
+
+/* One tile: lower, multiply, add bias. `pool` is for the GEMM. */
+static void conv_tile(const conv_job_t *j, eai_threadpool_t *pool, const float *col, int64_t n,
+                      int64_t gi, int64_t p0, int64_t nt)
+{
+    const eai__conv_geom_t *g = &j->p->g;
+    float *yg = j->y + (n * g->m + gi * j->mg) * j->osz;
+    eai__sgemm(pool, false, false, j->mg, nt, j->rows, 1.0f, j->w + gi * j->mg * j->rows, j->rows,
+               col, nt, 0.0f, yg + p0, j->osz);
+    if (j->bias) add_bias(yg + p0, j->osz, j->mg, nt, j->bias + gi * j->mg);
+}
+
+static void conv_tiles_task(void *ctx, int ith, int nth)
+{
+    const conv_job_t *j = ctx;
+    const eai__conv_geom_t *g = &j->p->g;
+    const int64_t units = g->n * g->group * j->n_tiles;
+    float *col = j->scratch + ith * j->rows * j->tile;
+    for (int64_t u = units * ith / nth; u < units * (ith + 1) / nth; u++) {
+        const int64_t t = u % j->n_tiles, ng = u / j->n_tiles;
+        const int64_t n = ng / g->group, gi = ng % g->group;
+        const int64_t p0 = t * j->tile, nt = j->osz - p0 < j->tile ? j->osz - p0 : j->tile;
+        im2col(g, j->x + (n * g->c + gi * j->cg) * j->isz, col, p0, nt, 0, j->rows);
+        conv_tile(j, NULL, col, n, gi, p0, nt);
+    }
+}
+
+static eai_status_t conv_im2col(eai__opctx_t *c, conv_job_t *j)
+{
+    const eai__conv_geom_t *g = &j->p->g;
+    const int nth = eai_threadpool_size(c->pool);
+    const int64_t cap = (int64_t)(c->scratch_bytes / sizeof(float));
+    /* Enough columns for every thread to lower and multiply its own tile
+     * (no hand-off between the two steps): split the columns. Else lower
+     * tile by tile with the rows split, and let the GEMM split its rows. */
+    int64_t tile = cap / ((int64_t)nth * j->rows) / 32 * 32;
+    const int64_t want = j->osz < 64 ? j->osz : 64;
+    if (c->pool && nth > 1 && tile >= want) {
+        int64_t t = (j->osz + tile - 1) / tile;
+        if (g->n * g->group < nth) {
+            /* too few images: cut each into a multiple of nth tiles */
+            int64_t per = (nth + g->n * g->group - 1) / (g->n * g->group);
+            t = (t + per - 1) / per * per;
+        }
+        j->tile = (j->osz + t - 1) / t;
+        j->tile = (j->tile + 15) / 16 * 16;
+        if (j->tile > tile) j->tile = tile;
+        j->n_tiles = (j->osz + j->tile - 1) / j->tile;
+        if (g->n * g->group * j->n_tiles >= nth) {
+            eai_threadpool_run(c->pool, conv_tiles_task, j);
+            return EAI_OK;
+        }
+    }
+    tile = cap / j->rows;
+    if (tile > j->osz) tile = j->osz;
+    if (EAI_NEVER(tile < 1))
+        return eai__op_fail(c, EAI_E_STATE, "scratch of %zu bytes is too small", c->scratch_bytes);
+    for (int64_t n = 0; n < g->n; n++)
+        for (int64_t gi = 0; gi < g->group; gi++)
+            for (int64_t p0 = 0; p0 < j->osz; p0 += tile) {
+                j->xg = j->x + (n * g->c + gi * j->cg) * j->isz;
+                j->p0 = p0;
+                j->nt = j->osz - p0 < tile ? j->osz - p0 : tile;
+                eai__parallel_for(c->pool, j->rows, im2col_rows, j);
+                conv_tile(j, c->pool, j->scratch, n, gi, p0, j->nt);
+            }
+    return EAI_OK;
+}
+
+/* y[0:n] += a * x[0:n]. Parameters, not locals, carry restrict (GCC honours
+ * it there), and the fixed 16-wide inner loop vectorizes at -O2. */
+static void axpy(float *restrict y, const float *restrict x, float a, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; l++)
+            y[i + l] += a * x[i + l];
+    for (; i < n; i++)
+        y[i] += a * x[i];
+}
+
+/* Depthwise planes [b, e) of n * M: output plane (n, m) reads input plane
+ * (n, m / multiplier) with its own kernel. */
+static void depthwise_planes(void *ctx, int64_t b, int64_t e)
+{
+    const conv_job_t *j = ctx;
+    const eai__conv_geom_t *g = &j->p->g;
+    const int64_t k1 = g->k[1], k2 = g->k[2], s1 = g->s[1], s2 = g->s[2];
+    const int64_t o1 = g->out[1], o2 = g->out[2], in1 = g->in[1], in2 = g->in[2];
+    for (int64_t pl = b; pl < e; pl++) {
+        const int64_t n = pl / g->m, m = pl % g->m;
+        const float *xp = j->x + (n * g->c + m / j->mg) * j->isz;
+        const float *wp = j->w + m * k1 * k2;
+        float *yp = j->y + pl * j->osz;
+        const float bv = j->bias ? j->bias[m] : 0.0f;
+        for (int64_t oh = 0; oh < o1; oh++) {
+            float *yr = yp + oh * o2;
+            for (int64_t ow = 0; ow < o2; ow++)
+                yr[ow] = bv;
+            for (int64_t kh = 0; kh < k1; kh++) {
+                const int64_t ih = oh * s1 - g->pb[1] + kh * g->d[1];
+                if (ih < 0 || ih >= in1) continue;
+                for (int64_t kw = 0; kw < k2; kw++) {
+                    const float wv = wp[kh * k2 + kw];
+                    const int64_t woff = kw * g->d[2] - g->pb[2];
+                    int64_t lo, hi;
+                    eai__conv_valid(in2, o2, s2, woff, &lo, &hi);
+                    const float *xr = xp + ih * in2;
+                    if (s2 == 1) {
+                        axpy(yr + lo, xr + lo + woff, wv, hi - lo);
+                        continue;
+                    }
+                    for (int64_t ow = lo; ow < hi; ow++)
+                        yr[ow] += wv * xr[ow * s2 + woff];
+                }
+            }
+        }
+    }
+}
+
+static eai_status_t conv_eval(eai__opctx_t *c)
+{
+    const conv_params_t *p = c->params;
+    const eai__conv_geom_t *g = &p->g;
+    conv_job_t j = {
+        .p = p,
+        .x = c->in[0].data,
+        .w = c->in[1].data,
+        .bias = p->has_bias ? c->in[2].data : NULL,
+        .y = c->out[0].data,
+        .scratch = c->scratch,
+        .isz = g->in[0] * g->in[1] * g->in[2],
+        .osz = g->out[0] * g->out[1] * g->out[2],
+        .cg = g->c / g->group,
+        .mg = g->m / g->group,
+    };
+    j.rows = j.cg * g->k[0] * g->k[1] * g->k[2];
+    if (g->n == 0 || j.osz == 0 || g->m == 0) return EAI_OK;
+    switch (p->kind) {
+    case CONV_1X1:
+        for (int64_t n = 0; n < g->n; n++)
+            for (int64_t gi = 0; gi < g->group; gi++)
+                conv_tile(&j, c->pool, j.x + (n * g->c + gi * j.cg) * j.isz, n, gi, 0, j.osz);
+        return EAI_OK;
+    case CONV_DEPTHWISE:
+        eai__parallel_for(c->pool, g->n * g->m, depthwise_planes, &j);
+        return EAI_OK;
+    case CONV_IM2COL:
+        return conv_im2col(c, &j);
+    }
+    return eai__op_fail(c, EAI_E_STATE, "unknown conv kind %d", (int)p->kind);
+}
+
+const eai__op_def_t eai__ref_ops_conv[] = {
+    {"Conv", 0, 2, 3, 1, 1, conv_infer, conv_eval},
+    {"ConvTranspose", 0, 2, 3, 1, 1, eai__conv_transpose_infer, eai__conv_transpose_eval},
+    {0},
+};

@@ -1,0 +1,61 @@
+/* Private to the conv family (conv.c, conv_transpose.c): the attributes Conv
+ * and ConvTranspose share, parsed once, and the geometry both normalise to
+ * three spatial dims (a 1-D conv is a 1x1xW one), so one loop nest serves
+ * every rank.
+ */
+#ifndef EAI_REF_CONV_IMPL_H
+#define EAI_REF_CONV_IMPL_H
+
+#include "runtime/op_impl.h"
+
+#define EAI__CONV_SP 3 /* spatial dims after normalisation */
+
+typedef enum eai__autopad {
+    EAI__AUTOPAD_NOTSET = 0,
+    EAI__AUTOPAD_SAME_UPPER,
+    EAI__AUTOPAD_SAME_LOWER,
+    EAI__AUTOPAD_VALID,
+} eai__autopad_t;
+
+/* Geometry normalised to 3 spatial dims: the leading 3 - nsp dims have size
+ * 1, kernel 1, stride 1, dilation 1 and no padding. */
+typedef struct eai__conv_geom {
+    int nsp;                       /* spatial dims in the model (1..3) */
+    int64_t n, c, m, group;        /* batch, input and output channels, groups */
+    int64_t in[EAI__CONV_SP];      /* input spatial dims */
+    int64_t out[EAI__CONV_SP];     /* output spatial dims */
+    int64_t k[EAI__CONV_SP];       /* kernel */
+    int64_t s[EAI__CONV_SP];       /* strides */
+    int64_t d[EAI__CONV_SP];       /* dilations */
+    int64_t pb[EAI__CONV_SP];      /* padding before (may be < 0 for ConvTranspose) */
+    int64_t pe[EAI__CONV_SP];      /* padding after */
+    int64_t out_pad[EAI__CONV_SP]; /* ConvTranspose output_padding */
+    eai__autopad_t auto_pad;
+} eai__conv_geom_t;
+
+/* Checks X (input 0) and W (input 1) are float32 of equal rank 3..5, then
+ * parses group, kernel_shape (checked against W's spatial dims), strides,
+ * dilations, pads and auto_pad into g (in, k, s, d, pb, pe, auto_pad, n, c,
+ * group, nsp). Errors name the attribute. */
+eai_status_t eai__conv_parse(eai__opctx_t *c, eai__conv_geom_t *g);
+
+/* Output positions o in [0, n_out) for which o * s + off lies in [0, n_in):
+ * the range [*lo, *hi) (empty when *lo == *hi). */
+static inline void eai__conv_valid(int64_t n_in, int64_t n_out, int64_t s, int64_t off, int64_t *lo,
+                                   int64_t *hi)
+{
+    int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int64_t h = n_in - 1 - off < 0 ? 0 : (n_in - 1 - off) / s + 1;
+    if (h > n_out) h = n_out;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* Largest im2col/col2im buffer eval may use; bigger images are tiled. */
+#define EAI__CONV_SCRATCH_CAP ((size_t)4 << 20)
+
+eai_status_t eai__conv_transpose_infer(eai__opctx_t *c);
+eai_status_t eai__conv_transpose_eval(eai__opctx_t *c);
+
+#endif

@@ -81,6 +81,10 @@ EAI_API int eai_session_n_kernels(const eai_session_t *s);
 /* Backend the session prefers ("ref"). */
 EAI_API const char *eai_session_backend(const eai_session_t *s);
 
+/* Calls fn(op, user) for every ONNX op the ref backend runs (default domain),
+ * in registry order. `op` is a static string. */
+EAI_API void eai_op_foreach(void (*fn)(const char *op, void *user), void *user);
+
 /* Names of the compiled-in backends, NULL-terminated. */
 EAI_API const char *const *eai_backend_names(void);
 

@@ -2,6 +2,7 @@
  * it runs once per node at load time, never in invoke. */
 #include <string.h>
 
+#include "edgeai/session.h"
 #include "runtime/op_impl.h"
 
 extern const eai__op_def_t eai__ref_ops_conv[];
@@ -40,4 +41,21 @@ void eai__op_foreach(void (*fn)(const eai__op_def_t *op, void *user), void *user
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
         for (const eai__op_def_t *op = families[f]; op->name; op++)
             fn(op, user);
+}
+
+typedef struct name_cb {
+    void (*fn)(const char *op, void *user);
+    void *user;
+} name_cb_t;
+
+static void call_name(const eai__op_def_t *op, void *user)
+{
+    name_cb_t *c = user;
+    c->fn(op->name, c->user);
+}
+
+void eai_op_foreach(void (*fn)(const char *op, void *user), void *user)
+{
+    name_cb_t c = {fn, user};
+    eai__op_foreach(call_name, &c);
 }

@@ -97,7 +97,7 @@ static bool close_enough(eai_dtype_t dt, const void *got, const void *want, int6
 /* Runs every test_data_set of one case. Returns 1 pass, 0 fail, -1 unsupported. */
 static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t op_n)
 {
-    char path[1024];
+    char path[1400];
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     eai_model_t *m;
     eai_status_t st = eai_model_load(path, NULL, &m);
@@ -128,7 +128,7 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
     }
     int result = 1;
     for (int set = 0; result == 1; set++) {
-        char sdir[1100];
+        char sdir[1200];
         snprintf(sdir, sizeof sdir, "%s/test_data_set_%d", dir, set);
         DIR *d = opendir(sdir);
         if (!d)

@@ -16,6 +16,7 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "MODEL                      inputs, outputs, ops, params, MACs, arena"},
     {"run", cmd_run, "MODEL -i [NAME=]FILE.npy -o DIR   run once, write outputs as .npy"},
+    {"ops", cmd_ops, "                           the ONNX ops this build runs"},
     {"bench", cmd_bench, "MODEL [--threads N] [--runs N]   latency min/p50/p99, RSS, arena"},
 };
 

@@ -63,6 +63,14 @@ static float row_max(const float *x, int64_t n)
     return m;
 }
 
+static float sum8(const float *acc)
+{
+    float s = 0;
+    for (int j = 0; j < 8; j++)
+        s += acc[j];
+    return s;
+}
+
 /* o[i] = exp(x[i] - m); returns the sum. */
 static float row_exp(float *o, const float *x, int64_t n, float m)
 {
@@ -75,10 +83,20 @@ static float row_exp(float *o, const float *x, int64_t n, float m)
             acc[j] += o[i + j];
     for (; i < n; i++)
         acc[0] += o[i];
-    float s = 0;
-    for (int j = 0; j < 8; j++)
-        s += acc[j];
-    return s;
+    return sum8(acc);
+}
+
+/* sum of exp(x[i] - m) without storing, so LogSoftmax may run in place */
+static float row_sumexp(const float *x, int64_t n, float m)
+{
+    float acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += ew_expf(x[i + j] - m);
+    for (; i < n; i++)
+        acc[0] += ew_expf(x[i] - m);
+    return sum8(acc);
 }
 
 typedef struct srun {
@@ -98,13 +116,12 @@ static void softmax_rows(void *ctx, int64_t b, int64_t e)
         float m = row_max(x, n);
         if (m == -INFINITY) /* all -inf: ONNX reference gives NaN too, avoid inf - inf */
             m = 0;
-        float s = row_exp(o, x, n, m);
         if (r->p->log) {
-            float k = m + logf(s);
+            float k = m + logf(row_sumexp(x, n, m));
             for (int64_t i = 0; i < n; i++)
                 o[i] = x[i] - k;
         } else {
-            float k = 1.0f / s;
+            float k = 1.0f / row_exp(o, x, n, m);
             for (int64_t i = 0; i < n; i++)
                 o[i] *= k;
         }
@@ -138,15 +155,13 @@ static void softmax_cols(void *ctx, int64_t b, int64_t e)
         }
         for (int64_t i = 0; i < n; i++)
             m[i] = m[i] == -INFINITY ? 0 : m[i];
-        for (int64_t a = 0; a < p->len; a++) {
-            const float *row = x + a * p->inner;
-            float *orow = o + a * p->inner;
-            for (int64_t i = 0; i < n; i++) {
-                orow[i] = ew_expf(row[i] - m[i]);
-                s[i] += orow[i];
-            }
-        }
         if (p->log) {
+            /* sums only: x is read again below, and o may be x (in place) */
+            for (int64_t a = 0; a < p->len; a++) {
+                const float *row = x + a * p->inner;
+                for (int64_t i = 0; i < n; i++)
+                    s[i] += ew_expf(row[i] - m[i]);
+            }
             for (int64_t i = 0; i < n; i++)
                 s[i] = m[i] + logf(s[i]);
             for (int64_t a = 0; a < p->len; a++) {
@@ -156,6 +171,14 @@ static void softmax_cols(void *ctx, int64_t b, int64_t e)
                     orow[i] = row[i] - s[i];
             }
         } else {
+            for (int64_t a = 0; a < p->len; a++) {
+                const float *row = x + a * p->inner;
+                float *orow = o + a * p->inner;
+                for (int64_t i = 0; i < n; i++) {
+                    orow[i] = ew_expf(row[i] - m[i]);
+                    s[i] += orow[i];
+                }
+            }
             for (int64_t i = 0; i < n; i++)
                 s[i] = 1.0f / s[i];
             for (int64_t a = 0; a < p->len; a++) {

@@ -43,7 +43,7 @@ fuzz:
 	bash fuzz/run.sh 60
 
 fuzz-replay:
-	bash fuzz/run.sh replay
+	bash fuzz/run.sh --replay
 
 bench: build
 	bash bench/compare_ort.sh

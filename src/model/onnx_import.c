@@ -57,53 +57,52 @@ static eai_status_t tensor_from_proto(const eai_allocator_t *a, const char *labe
         if (!eai__mul_ok(numel, t->dims[i], &numel) || numel > (INT64_MAX >> 4))
             return eai_fail(EAI_E_FORMAT, "%s: %s: element count overflows", label, what);
     }
+    /* count what the file carries before allocating what the dims claim, so
+     * a 1 KB file cannot ask for gigabytes */
+    size_t have;
+    if (t->has_raw_data)
+        have = t->raw_data.len % esize ? SIZE_MAX : t->raw_data.len / esize;
+    else if (dt == EAI_F32)
+        have = t->n_float_data;
+    else if (dt == EAI_I64)
+        have = t->n_int64_data;
+    else if (dt == EAI_F64)
+        have = t->n_double_data;
+    else /* int32, int16, int8, uint16, uint8, bool, float16 go in int32_data */
+        have = t->n_int32_data;
+    if (have != (size_t)numel) {
+        if (have == SIZE_MAX)
+            return eai_fail(EAI_E_FORMAT, "%s: %s: raw_data of %zu bytes is not a whole number "
+                            "of %zu-byte elements", label, what, t->raw_data.len, esize);
+        return eai_fail(EAI_E_FORMAT, "%s: %s: holds %zu elements, its shape needs %lld", label,
+                        what, have, (long long)numel);
+    }
     size_t bytes = (size_t)numel * esize;
     void *buf = eai__alloc_aligned(a, bytes ? bytes : 1);
     if (!buf)
         return eai_fail(EAI_E_NOMEM, "%s: %s: out of memory for %zu bytes", label, what, bytes);
-    size_t have;
     if (t->has_raw_data) {
         /* raw_data is little-endian: the host's order on every target we build for */
-        have = t->raw_data.len;
-        if (have == bytes && bytes)
+        if (bytes)
             memcpy(buf, t->raw_data.data, bytes);
-        have /= esize;
+    } else if (dt == EAI_F32) {
+        if (bytes)
+            memcpy(buf, t->float_data, bytes);
+    } else if (dt == EAI_I64) {
+        if (bytes)
+            memcpy(buf, t->int64_data, bytes);
+    } else if (dt == EAI_F64) {
+        if (bytes)
+            memcpy(buf, t->double_data, bytes);
     } else {
-        switch (dt) {
-        case EAI_F32:
-            have = t->n_float_data;
-            if (have == (size_t)numel && numel)
-                memcpy(buf, t->float_data, bytes);
-            break;
-        case EAI_I64:
-            have = t->n_int64_data;
-            if (have == (size_t)numel && numel)
-                memcpy(buf, t->int64_data, bytes);
-            break;
-        case EAI_F64:
-            have = t->n_double_data;
-            if (have == (size_t)numel && numel)
-                memcpy(buf, t->double_data, bytes);
-            break;
-        default: /* int32, int16, int8, uint16, uint8, bool, float16 go in int32_data */
-            have = t->n_int32_data;
-            if (have == (size_t)numel) {
-                for (int64_t i = 0; i < numel; i++) {
-                    int32_t v = t->int32_data[i];
-                    switch (esize) {
-                    case 1: ((uint8_t *)buf)[i] = (uint8_t)v; break;
-                    case 2: ((uint16_t *)buf)[i] = (uint16_t)v; break;
-                    default: ((int32_t *)buf)[i] = v; break;
-                    }
-                }
+        for (int64_t i = 0; i < numel; i++) {
+            int32_t v = t->int32_data[i];
+            switch (esize) {
+            case 1: ((uint8_t *)buf)[i] = (uint8_t)v; break;
+            case 2: ((uint16_t *)buf)[i] = (uint16_t)v; break;
+            default: ((int32_t *)buf)[i] = v; break;
             }
-            break;
         }
-    }
-    if (have != (size_t)numel) {
-        eai__free_aligned(a, buf);
-        return eai_fail(EAI_E_FORMAT, "%s: %s: holds %zu elements, its shape needs %lld", label,
-                        what, have, (long long)numel);
     }
     *dtype = dt;
     *shape = s;

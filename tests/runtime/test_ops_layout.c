@@ -1,7 +1,8 @@
 /* Tests of the 'layout' op family: Concat, Split, Slice, Gather,
- * GatherElements, Transpose, Pad, Expand, Tile. Expected arrays come from
- * numpy 1.24 via /usr/bin/python3 (the expression is in a comment next to
- * each), or from a naive loop in the test (Transpose).
+ * GatherElements, Transpose, Pad, plus Expand and Tile (which live in
+ * shape.c). Expected arrays come from numpy 1.24 via /usr/bin/python3 (the
+ * expression is in a comment next to each), or from a naive loop in the test
+ * (Transpose).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -472,6 +473,26 @@ static void test_pad_modes(void **state)
             (const float[]){0, 0, 0, 1, 2, 3, 4, 5, 6});
 }
 
+static void test_pad_opset18_axes(void **state)
+{
+    (void)state;
+    /* pads only the listed axis: np.pad(x, ((0,0),(1,2)), 'edge') */
+    const float a[] = {1, 2, 3, 4, 5, 6};
+    th_t t;
+    th_begin(&t, 18);
+    int x = th_input(&t, "x", EAI_F32, 2, (int64_t[]){2, 3});
+    int p = th_const(&t, "p", EAI_I64, 1, (int64_t[]){2}, (int64_t[]){1, 2});
+    int ax = th_const(&t, "ax", EAI_I64, 1, (int64_t[]){1}, (int64_t[]){-1});
+    int y = th_value(&t, "y");
+    th_node(&t, "Pad", (int[]){x, p, th_value(&t, ""), ax}, 4, (int[]){y}, 1);
+    th_attr_string(&t, "mode", "edge");
+    th_output(&t, y);
+    RUN_OK(&t, ((const void *[]){a}));
+    assert_dims(&t, 0, 2, (int64_t[]){2, 6});
+    assert_f32(th_out_f32(&t, 0), (const float[]){1, 1, 2, 3, 3, 3, 4, 4, 5, 6, 6, 6}, 12);
+    th_end(&t);
+}
+
 static void test_pad_bad_mode(void **state)
 {
     (void)state;
@@ -551,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_transpose_perms),
         cmocka_unit_test(test_transpose_bad_perm),
         cmocka_unit_test(test_pad_modes),
+        cmocka_unit_test(test_pad_opset18_axes),
         cmocka_unit_test(test_pad_bad_mode),
         cmocka_unit_test(test_expand),
         cmocka_unit_test(test_tile),

@@ -1,7 +1,9 @@
 /* Tests of the 'shape' op family (Reshape, Flatten, Squeeze, Unsqueeze,
- * Shape, Size, Identity, Dropout) and of 'generate' (Cast, Range,
- * ConstantOfShape, EyeLike, NonZero). Expected values are by hand or from
- * numpy 1.24 via /usr/bin/python3 (the expression is in a comment).
+ * Shape, Size, Identity, Dropout; its Expand and Tile are tested in
+ * test_ops_layout.c) and of 'generate' (Cast, Range, ConstantOfShape,
+ * EyeLike, NonZero, GatherND, ScatterND). Expected values are by hand, from
+ * the ONNX spec's examples, or from numpy 1.24 via /usr/bin/python3 (the
+ * expression is in a comment).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -399,6 +401,52 @@ static void test_eyelike_nonzero(void **state)
     th_end(&t);
 }
 
+static void test_gathernd_scatternd(void **state)
+{
+    (void)state;
+    th_t t;
+    th_begin(&t, 13);
+    /* ONNX GatherND spec example 5 (batch_dims = 1):
+     * data [[[0,1],[2,3]],[[4,5],[6,7]]], indices [[1],[0]] -> [[2,3],[4,5]] */
+    const float d[] = {0, 1, 2, 3, 4, 5, 6, 7};
+    const int64_t gi[] = {1, 0};
+    /* ONNX ScatterND spec example 1: data [1..8], indices [[4],[3],[1],[7]],
+     * updates [9,10,11,12] -> [1,11,3,10,9,6,7,12] */
+    const float sd[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    const int64_t si[] = {4, 3, 1, 7};
+    const float su[] = {9, 10, 11, 12};
+    int x = th_input(&t, "d", EAI_F32, 3, (int64_t[]){2, 2, 2});
+    int i = th_input(&t, "gi", EAI_I64, 2, (int64_t[]){2, 1});
+    int xs = th_input(&t, "sd", EAI_F32, 1, (int64_t[]){8});
+    int is = th_input(&t, "si", EAI_I64, 2, (int64_t[]){4, 1});
+    int us = th_input(&t, "su", EAI_F32, 1, (int64_t[]){4});
+    int g = th_value(&t, "g"), sc = th_value(&t, "sc");
+    th_node(&t, "GatherND", (int[]){x, i}, 2, (int[]){g}, 1);
+    th_attr_int(&t, "batch_dims", 1);
+    th_node(&t, "ScatterND", (int[]){xs, is, us}, 3, (int[]){sc}, 1);
+    th_output(&t, g);
+    th_output(&t, sc);
+    RUN_OK(&t, ((const void *[]){d, gi, sd, si, su}));
+    assert_dims(&t, 0, 2, (int64_t[]){2, 2});
+    assert_f32(th_out_f32(&t, 0), (const float[]){2, 3, 4, 5}, 4);
+    assert_f32(th_out_f32(&t, 1), (const float[]){1, 11, 3, 10, 9, 6, 7, 12}, 8);
+    th_end(&t);
+
+    /* a runtime index past the end fails the invoke with the index */
+    th_begin(&t, 13);
+    const int64_t bad[] = {4, 3, 8, 7};
+    xs = th_input(&t, "sd", EAI_F32, 1, (int64_t[]){8});
+    is = th_input(&t, "si", EAI_I64, 2, (int64_t[]){4, 1});
+    us = th_input(&t, "su", EAI_F32, 1, (int64_t[]){4});
+    sc = th_value(&t, "sc");
+    th_node(&t, "ScatterND", (int[]){xs, is, us}, 3, (int[]){sc}, 1);
+    th_output(&t, sc);
+    assert_int_equal(th_run(&t, (const void *[]){sd, bad, su}), EAI_E_INVALID);
+    if (!strstr(eai_last_error(), "index 8 out of range [-8, 8)"))
+        fail_msg("message: %s", eai_last_error());
+    th_end(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_range),
         cmocka_unit_test(test_constant_of_shape),
         cmocka_unit_test(test_eyelike_nonzero),
+        cmocka_unit_test(test_gathernd_scatternd),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

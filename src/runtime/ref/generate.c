@@ -1,8 +1,8 @@
 /* Op family 'generate' (ref backend): ops that make or convert values rather
  * than move them, Cast, CastLike, ConstantOfShape, Range, EyeLike, NonZero,
- * plus the scalar dtype conversions the byte-moving families share
- * (layout_impl.h). Constant is not an op here: the importer turns it into a
- * CONST value.
+ * GatherND and ScatterND (index-tuple addressing), plus the scalar dtype
+ * conversions the byte-moving families share (layout_impl.h). Constant is
+ * not an op here: the importer turns it into a CONST value.
  */
 #include <assert.h>
 #include <math.h>
@@ -422,6 +422,190 @@ static eai_status_t nonzero_eval(eai__opctx_t *c)
     return EAI_OK;
 }
 
+/* ---- GatherND (batch_dims from opset 12) and ScatterND (reduction from
+ * opset 16): index tuples are the last axis of `indices`, which is data, so
+ * every tuple is bounds-checked in eval. ---- */
+
+typedef struct nd_params {
+    int batch_dims;
+    int reduction; /* ScatterND: 0 none, 1 add, 2 mul, 3 max, 4 min */
+} nd_params_t;
+static_assert(sizeof(nd_params_t) <= EAI__PARAMS_BYTES, "params");
+
+static eai_status_t nd_common(eai__opctx_t *c, int b)
+{
+    static const eai_dtype_t idx_types[] = {EAI_I64, EAI_I32, 0};
+    EAI_TRY(check_numeric(c, c->in[0].dtype, "data"));
+    EAI_TRY(eai__op_dtype(c, 1, idx_types));
+    const eai__shape_t *ds = &c->in[0].shape, *is = &c->in[1].shape;
+    if (is->rank < 1 || b >= is->rank || b > ds->rank)
+        return eai__op_fail(c, EAI_E_INVALID, "indices have rank %d, need more than batch_dims %d",
+                            is->rank, b);
+    const int64_t k = is->d[is->rank - 1];
+    if (k < 1 || k > ds->rank - b)
+        return eai__op_fail(c, EAI_E_INVALID,
+                            "index tuples have %lld entries, data has %d indexable axes",
+                            (long long)k, ds->rank - b);
+    for (int i = 0; i < b; i++)
+        if (is->d[i] != ds->d[i])
+            return eai__op_fail(c, EAI_E_INVALID, "batch dim %d is %lld in indices, %lld in data",
+                                i, (long long)is->d[i], (long long)ds->d[i]);
+    return EAI_OK;
+}
+
+/* Element offset (within one batch of data) of tuple t, or -1 out of range. */
+static int64_t nd_offset(const eai__opctx_t *c, int b, int64_t t, int64_t *bad, int64_t *dim)
+{
+    const eai__shape_t *ds = &c->in[0].shape, *is = &c->in[1].shape;
+    const int k = (int)is->d[is->rank - 1];
+    int64_t off = 0;
+    for (int j = 0; j < k; j++) {
+        const int64_t n = ds->d[b + j];
+        int64_t v = eai__layout_get_i64(c->in[1].dtype, c->in[1].data, t * k + j);
+        if (v < -n || v >= n) {
+            *bad = v;
+            *dim = n;
+            return -1;
+        }
+        off = off * n + (v < 0 ? v + n : v);
+    }
+    for (int j = b + k; j < ds->rank; j++)
+        off *= ds->d[j];
+    return off;
+}
+
+static eai_status_t gathernd_infer(eai__opctx_t *c)
+{
+    nd_params_t *p = c->params;
+    int64_t b = 0;
+    if (c->opset >= 12) EAI_TRY(eai__op_int(c, "batch_dims", 0, &b));
+    if (b < 0 || b >= EAI_MAX_RANK)
+        return eai__op_fail(c, EAI_E_INVALID, "batch_dims %lld is out of range", (long long)b);
+    EAI_TRY(nd_common(c, (int)b));
+    p->batch_dims = (int)b;
+    const eai__shape_t *ds = &c->in[0].shape, *is = &c->in[1].shape;
+    const int k = (int)is->d[is->rank - 1];
+    eai__shape_t out = {0};
+    if (is->rank - 1 + ds->rank - (int)b - k > EAI_MAX_RANK)
+        return eai__op_fail(c, EAI_E_UNSUPPORTED, "output rank exceeds %d", EAI_MAX_RANK);
+    for (int i = 0; i < is->rank - 1; i++)
+        out.d[out.rank++] = is->d[i];
+    for (int i = (int)b + k; i < ds->rank; i++)
+        out.d[out.rank++] = ds->d[i];
+    c->out[0].dtype = c->in[0].dtype;
+    c->out[0].shape = out;
+    return EAI_OK;
+}
+
+static eai_status_t gathernd_eval(eai__opctx_t *c)
+{
+    const nd_params_t *p = c->params;
+    const int b = p->batch_dims;
+    const eai__shape_t *ds = &c->in[0].shape, *is = &c->in[1].shape;
+    const int64_t es = (int64_t)eai_dtype_size(c->in[0].dtype);
+    int64_t nb = 1, per = 1, slice = 1, bstride = 1;
+    for (int i = 0; i < b; i++)
+        nb *= ds->d[i];
+    for (int i = b; i < is->rank - 1; i++)
+        per *= is->d[i];
+    for (int i = b + (int)is->d[is->rank - 1]; i < ds->rank; i++)
+        slice *= ds->d[i];
+    for (int i = b; i < ds->rank; i++)
+        bstride *= ds->d[i];
+    const uint8_t *in = c->in[0].data;
+    uint8_t *out = c->out[0].data;
+    for (int64_t bi = 0; bi < nb; bi++)
+        for (int64_t t = 0; t < per; t++) {
+            int64_t bad, dim;
+            const int64_t off = nd_offset(c, b, bi * per + t, &bad, &dim);
+            if (off < 0)
+                return eai__op_fail(c, EAI_E_INVALID, "index %lld out of range [-%lld, %lld)",
+                                    (long long)bad, (long long)dim, (long long)dim);
+            memcpy(out, in + (bi * bstride + off) * es, (size_t)(slice * es));
+            out += slice * es;
+        }
+    return EAI_OK;
+}
+
+static eai_status_t scatternd_infer(eai__opctx_t *c)
+{
+    static const char *const reds[] = {"none", "add", "mul", "max", "min"};
+    nd_params_t *p = c->params;
+    EAI_TRY(nd_common(c, 0));
+    const char *red = "none";
+    if (c->opset >= 16) EAI_TRY(eai__op_string(c, "reduction", "none", &red));
+    p->reduction = -1;
+    for (int i = 0; i < 5; i++)
+        if (strcmp(red, reds[i]) == 0 && (i < 3 || c->opset >= 18)) p->reduction = i;
+    if (p->reduction < 0)
+        return eai__op_fail(c, EAI_E_UNSUPPORTED, "reduction '%s' is not supported", red);
+    const eai__shape_t *ds = &c->in[0].shape, *is = &c->in[1].shape, *us = &c->in[2].shape;
+    if (c->in[2].dtype != c->in[0].dtype)
+        return eai__op_fail(c, EAI_E_INVALID, "updates have dtype %s, data has %s",
+                            eai_dtype_name(c->in[2].dtype), eai_dtype_name(c->in[0].dtype));
+    /* updates.shape = indices.shape[:-1] + data.shape[k:] */
+    const int k = (int)is->d[is->rank - 1];
+    bool ok = us->rank == is->rank - 1 + ds->rank - k;
+    for (int i = 0; ok && i < us->rank; i++)
+        ok = us->d[i] == (i < is->rank - 1 ? is->d[i] : ds->d[k + i - (is->rank - 1)]);
+    if (!ok)
+        return eai__op_fail(c, EAI_E_INVALID,
+                            "updates shape does not match indices.shape[:-1] + data.shape[%d:]", k);
+    c->out[0].dtype = c->in[0].dtype;
+    c->out[0].shape = *ds;
+    return EAI_OK;
+}
+
+static eai_status_t scatternd_eval(eai__opctx_t *c)
+{
+    const nd_params_t *p = c->params;
+    const eai__shape_t *ds = &c->in[0].shape, *is = &c->in[1].shape;
+    const eai_dtype_t dt = c->in[0].dtype;
+    const int64_t es = (int64_t)eai_dtype_size(dt);
+    int64_t per = 1, slice = 1;
+    for (int i = 0; i < is->rank - 1; i++)
+        per *= is->d[i];
+    for (int i = (int)is->d[is->rank - 1]; i < ds->rank; i++)
+        slice *= ds->d[i];
+    uint8_t *out = c->out[0].data;
+    const uint8_t *upd = c->in[2].data;
+    if (out != c->in[0].data) memcpy(out, c->in[0].data, (size_t)(eai__shape_numel(ds) * es));
+    for (int64_t t = 0; t < per; t++) {
+        int64_t bad, dim;
+        const int64_t off = nd_offset(c, 0, t, &bad, &dim);
+        if (off < 0)
+            return eai__op_fail(c, EAI_E_INVALID, "index %lld out of range [-%lld, %lld)",
+                                (long long)bad, (long long)dim, (long long)dim);
+        uint8_t *dst = out + off * es;
+        const uint8_t *src = upd + t * slice * es;
+        if (p->reduction == 0) {
+            memcpy(dst, src, (size_t)(slice * es));
+            continue;
+        }
+        for (int64_t i = 0; i < slice; i++) {
+            /* through double for floats, int64 for integers */
+            if (eai__layout_is_float(dt)) {
+                const double a = eai__layout_get_f64(dt, dst, i),
+                             v = eai__layout_get_f64(dt, src, i);
+                const double r = p->reduction == 1   ? a + v
+                                 : p->reduction == 2 ? a * v
+                                 : p->reduction == 3 ? (v > a ? v : a)
+                                                     : (v < a ? v : a);
+                store_block(dt, dst + i * es, &r, NULL, 1);
+            } else {
+                const int64_t a = eai__layout_get_i64(dt, dst, i),
+                              v = eai__layout_get_i64(dt, src, i);
+                const int64_t r = p->reduction == 1   ? a + v
+                                  : p->reduction == 2 ? a * v
+                                  : p->reduction == 3 ? (v > a ? v : a)
+                                                      : (v < a ? v : a);
+                store_block(dt, dst + i * es, NULL, &r, 1);
+            }
+        }
+    }
+    return EAI_OK;
+}
+
 const eai__op_def_t eai__ref_ops_generate[] = {
     {"Cast", 0, 1, 1, 1, 1, cast_infer, cast_eval},
     {"CastLike", 0, 2, 2, 1, 1, castlike_infer, cast_eval},
@@ -429,5 +613,7 @@ const eai__op_def_t eai__ref_ops_generate[] = {
     {"Range", 0, 3, 3, 1, 1, range_infer, range_eval},
     {"EyeLike", 0, 1, 1, 1, 1, eyelike_infer, eyelike_eval},
     {"NonZero", 0, 1, 1, 1, 1, nonzero_infer, nonzero_eval},
+    {"GatherND", 0, 2, 2, 1, 1, gathernd_infer, gathernd_eval},
+    {"ScatterND", 0, 3, 3, 1, 1, scatternd_infer, scatternd_eval},
     {0},
 };

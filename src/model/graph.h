@@ -135,6 +135,10 @@ static inline int eai__node_index(const eai__graph_t *g, const eai__node_t *n)
 /* ONNX import into an initialised graph (src/model/onnx_import.c). */
 eai_status_t eai__onnx_import(eai__graph_t *g, const void *data, size_t n_bytes);
 
+/* TF.js graph model import (src/model/tfjs_import.c): json_path is the
+ * model.json; the weight shards it lists are read from the same folder. */
+eai_status_t eai__tfjs_import(eai__graph_t *g, const char *json_path);
+
 /* Decodes a serialized ONNX TensorProto (as the conformance data's .pb files
  * hold) into dtype, shape and a 64-byte aligned buffer (eai__free_aligned). */
 eai_status_t eai__onnx_tensor_decode(const eai_allocator_t *a, const void *buf, size_t n,

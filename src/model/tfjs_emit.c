@@ -13,8 +13,7 @@ eai_status_t eai__tfjs_new_tconst(tfj_t *s, int ni, eai_dtype_t dt, const eai__s
     if (s->n_owned == s->cap_owned) {
         int cap = s->cap_owned ? 2 * s->cap_owned : 64;
         tfj_const_t **o = eai__realloc(&s->g->alloc, s->owned, (size_t)cap * sizeof *o);
-        if (!o)
-            return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
+        if (!o) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
         s->owned = o;
         s->cap_owned = cap;
     }
@@ -40,35 +39,33 @@ const tfj_lay_t eai__tfjs_nchw = {4, {0, 3, 1, 2}};
 void eai__tfjs_lay_norm(tfj_lay_t *l)
 {
     for (int i = 0; i < l->rank; i++)
-        if (l->p[i] != i)
-            return;
+        if (l->p[i] != i) return;
     l->rank = 0;
 }
 
 bool eai__tfjs_lay_eq(const tfj_lay_t *a, const tfj_lay_t *b)
 {
-    if (tfj_lay_plain(a) || tfj_lay_plain(b))
-        return tfj_lay_plain(a) && tfj_lay_plain(b);
+    if (tfj_lay_plain(a) || tfj_lay_plain(b)) return tfj_lay_plain(a) && tfj_lay_plain(b);
     return a->rank == b->rank && memcmp(a->p, b->p, (size_t)a->rank * sizeof a->p[0]) == 0;
 }
 
 int eai__tfjs_lay_find(const tfj_lay_t *l, int tf_axis)
 {
     for (int i = 0; i < l->rank; i++)
-        if (l->p[i] == tf_axis)
-            return i;
+        if (l->p[i] == tf_axis) return i;
     return tf_axis;
 }
 
 /* dst = Transpose(src, perm) for a C-order tensor of `rank` dims. */
 void eai__tfjs_permute(const void *src, size_t esize, const eai__shape_t *in, const int *perm,
-                         void *dst)
+                       void *dst)
 {
     int64_t stride[EAI_MAX_RANK], idx[EAI_MAX_RANK] = {0}, n = eai__shape_numel(in);
     int r = in->rank;
-    for (int i = r - 1, acc = 1; i >= 0; i--) {
+    int64_t acc = 1;
+    for (int i = r - 1; i >= 0; i--) {
         stride[i] = acc;
-        acc *= (int)in->d[i];
+        acc *= in->d[i];
     }
     for (int64_t o = 0; o < n; o++) {
         int64_t off = 0;
@@ -76,8 +73,7 @@ void eai__tfjs_permute(const void *src, size_t esize, const eai__shape_t *in, co
             off += idx[i] * stride[perm[i]];
         memcpy((char *)dst + (size_t)o * esize, (const char *)src + (size_t)off * esize, esize);
         for (int i = r - 1; i >= 0; i--) { /* odometer over the output dims */
-            if (++idx[i] < in->d[perm[i]])
-                break;
+            if (++idx[i] < in->d[perm[i]]) break;
             idx[i] = 0;
         }
     }
@@ -110,8 +106,7 @@ static eai_status_t const_in_layout(tfj_t *s, int ni, tfj_port_t *p, const tfj_l
     eai__shape_t sh = c->shape;
     size_t es = eai_dtype_size(c->dt);
     void *data = eai__alloc_aligned(&s->g->alloc, (size_t)eai__shape_numel(&sh) * es + 8);
-    if (!data)
-        return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
+    if (!data) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
     if (tfj_lay_plain(want)) {
         memcpy(data, c->data, (size_t)eai__shape_numel(&sh) * es);
     } else {
@@ -188,22 +183,26 @@ eai_status_t eai__tfjs_port_value(tfj_t *s, int ni, tfj_port_t *p, const tfj_lay
         return cache_put(p, &want, *v);
     }
     if (p->v < 0) /* an output the mapping does not produce (FusedBatchNorm's stats) */
-        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "reads an output of '%s' (%s) that the "
+        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED,
+                              "reads an output of '%s' (%s) that the "
                               "TF.js importer does not produce",
                               s->nodes[p->node].name, s->nodes[p->node].op);
     EAI_TRY(transpose_to(s, ni, p, &want, NULL, v));
     return cache_put(p, &want, *v);
 }
 
-eai_status_t eai__tfjs_port_plain_named(tfj_t *s, int ni, tfj_port_t *p, const char *name,
-                                        int *v)
+eai_status_t eai__tfjs_port_plain_named(tfj_t *s, int ni, tfj_port_t *p, const char *name, int *v)
 {
     const tfj_lay_t plain = {0};
-    if (p->v >= 0 && tfj_lay_plain(&p->lay))
-        return *v = p->v, EAI_OK;
+    if (p->v >= 0 && tfj_lay_plain(&p->lay)) {
+        *v = p->v;
+        return EAI_OK;
+    }
     for (int i = 0; i < p->n_cache; i++)
-        if (tfj_lay_plain(&p->cache_lay[i]))
-            return *v = p->cache_v[i], EAI_OK;
+        if (tfj_lay_plain(&p->cache_lay[i])) {
+            *v = p->cache_v[i];
+            return EAI_OK;
+        }
     if (p->c)
         EAI_TRY(const_in_layout(s, ni, p, &plain, name, v));
     else if (p->v >= 0)
@@ -265,10 +264,8 @@ eai_status_t eai__tfjs_new_const(tfj_t *s, int ni, const char *what, bool weight
         sh.d[i] = dims[i];
     size_t bytes = (size_t)eai__shape_numel(&sh) * eai_dtype_size(dt);
     void *buf = eai__alloc_aligned(&s->g->alloc, bytes + 8);
-    if (!buf)
-        return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
-    if (bytes)
-        memcpy(buf, data, bytes);
+    if (!buf) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
+    if (bytes) memcpy(buf, data, bytes);
     return eai__graph_add_const(s->g, name, dt, &sh, buf, v);
 }
 
@@ -317,26 +314,29 @@ static eai_status_t set_attr(tfj_t *s, const eai__attr_t *a)
 
 eai_status_t eai__tfjs_set_int(tfj_t *s, const char *name, int64_t v)
 {
-    return set_attr(s, &(eai__attr_t){.name = (char *)name, .type = EAI__A_INT, .i = v,
-                                      .tensor = -1});
+    return set_attr(s,
+                    &(eai__attr_t){.name = (char *)name, .type = EAI__A_INT, .i = v, .tensor = -1});
 }
 
 eai_status_t eai__tfjs_set_float(tfj_t *s, const char *name, float v)
 {
-    return set_attr(s, &(eai__attr_t){.name = (char *)name, .type = EAI__A_FLOAT, .f = v,
-                                      .tensor = -1});
+    return set_attr(
+        s, &(eai__attr_t){.name = (char *)name, .type = EAI__A_FLOAT, .f = v, .tensor = -1});
 }
 
 eai_status_t eai__tfjs_set_ints(tfj_t *s, const char *name, const int64_t *v, int n)
 {
-    return set_attr(s, &(eai__attr_t){.name = (char *)name, .type = EAI__A_INTS, .n = n,
-                                      .ints = (int64_t *)v, .tensor = -1});
+    return set_attr(
+        s,
+        &(eai__attr_t){
+            .name = (char *)name, .type = EAI__A_INTS, .n = n, .ints = (int64_t *)v, .tensor = -1});
 }
 
 eai_status_t eai__tfjs_set_str(tfj_t *s, const char *name, const char *v)
 {
-    return set_attr(s, &(eai__attr_t){.name = (char *)name, .type = EAI__A_STRING,
-                                      .s = (char *)v, .tensor = -1});
+    return set_attr(
+        s,
+        &(eai__attr_t){.name = (char *)name, .type = EAI__A_STRING, .s = (char *)v, .tensor = -1});
 }
 
 eai_status_t eai__tfjs_emit1(tfj_t *s, int ni, const char *op, const int *in, int n_in, int port,

@@ -1,5 +1,7 @@
-/* Private to the TF.js importer (tfjs_import.c: JSON, weights, graph walk;
- * tfjs_ops.c: one mapping per TF op). The one idea: every TF tensor is held
+/* Private to the TF.js importer: tfjs_import.c (JSON, attributes, the node
+ * walk), tfjs_weights.c (manifest and shards), tfjs_emit.c (IR values,
+ * layouts), tfjs_ops.c + tfjs_ops_nn.c (one mapping per TF op).
+ * The one idea: every TF tensor is held
  * as an IR value plus a layout `lay` saying how the IR value is permuted
  * relative to the TF tensor (IR = Transpose(TF, lay.p)). Convolutions want
  * NCHW while TF graphs are NHWC, so conv outputs are tagged [0,3,1,2] and
@@ -32,11 +34,11 @@ typedef struct tfj_const {
 
 /* One output of a TF node. */
 typedef struct tfj_port {
-    int node;      /* owner */
-    int v;         /* IR value in layout `lay`; -1 while only `c` is known */
+    int node; /* owner */
+    int v;    /* IR value in layout `lay`; -1 while only `c` is known */
     tfj_lay_t lay;
-    eai_dtype_t dt; /* TF dtype as the IR holds it; UNDEFINED if unknown */
-    tfj_const_t *c; /* import-time data, or NULL */
+    eai_dtype_t dt;       /* TF dtype as the IR holds it; UNDEFINED if unknown */
+    tfj_const_t *c;       /* import-time data, or NULL */
     const char *out_name; /* graph output this tensor becomes, or NULL */
     /* values of this tensor already materialised in other layouts */
     int n_cache;
@@ -51,7 +53,7 @@ typedef struct tfj_node {
     int *in_node, *in_port;
     int n_ports;
     tfj_port_t *ports;
-    int mark; /* DFS: 0 new, 1 on stack, 2 done */
+    int mark;    /* DFS: 0 new, 1 on stack, 2 done */
     int emitted; /* IR nodes emitted for it so far (names the helpers) */
 } tfj_node_t;
 
@@ -67,7 +69,7 @@ typedef struct tfj {
     int n_specs;
     struct tfj_spec *specs;
     eai__strmap_t spec_by_name;
-    int uniq; /* counter for helper value names */
+    int uniq;            /* counter for helper value names */
     tfj_const_t **owned; /* every tfj_const_t, freed at the end */
     int n_owned, cap_owned;
 } tfj_t;
@@ -99,21 +101,22 @@ eai_status_t eai__tfjs_fail(const tfj_t *s, int ni, eai_status_t st, const char 
     EAI_PRINTF(4, 5);
 
 /* Attributes (TF AttrValue JSON). Absent: default. Wrong type: EAI_E_FORMAT. */
-eai_status_t eai__tfjs_attr_int(const tfj_t *s, int ni, const char *name, int64_t def, int64_t *out);
+eai_status_t eai__tfjs_attr_int(const tfj_t *s, int ni, const char *name, int64_t def,
+                                int64_t *out);
 eai_status_t eai__tfjs_attr_float(const tfj_t *s, int ni, const char *name, float def, float *out);
 eai_status_t eai__tfjs_attr_bool(const tfj_t *s, int ni, const char *name, bool def, bool *out);
 /* `s` (base64 in the file) decoded into buf; def when absent. */
-eai_status_t eai__tfjs_attr_str(const tfj_t *s, int ni, const char *name, const char *def, char *buf,
-                          size_t cap);
+eai_status_t eai__tfjs_attr_str(const tfj_t *s, int ni, const char *name, const char *def,
+                                char *buf, size_t cap);
 /* list.i; *n = -1 when absent. */
 eai_status_t eai__tfjs_attr_ints(const tfj_t *s, int ni, const char *name, int64_t *v, int cap,
-                           int *n);
+                                 int *n);
 /* list.s entry k decoded (NULL list or k out of range: *n = count, buf = ""). */
 eai_status_t eai__tfjs_attr_strs(const tfj_t *s, int ni, const char *name, int k, char *buf,
-                           size_t cap, int *n);
+                                 size_t cap, int *n);
 /* `type` as an IR dtype (DT_FLOAT -> F32 ...); def when absent. */
 eai_status_t eai__tfjs_attr_type(const tfj_t *s, int ni, const char *name, eai_dtype_t def,
-                           eai_dtype_t *out);
+                                 eai_dtype_t *out);
 
 /* Input k of node ni (its producer's port); inputs are checked to exist. */
 tfj_port_t *eai__tfjs_in(const tfj_t *s, int ni, int k);
@@ -133,30 +136,30 @@ eai_status_t eai__tfjs_new_tconst(tfj_t *s, int ni, eai_dtype_t dt, const eai__s
 
 /* New IR constant (data copied) named after node ni; `weight`: counted as a
  * model parameter (a re-laid-out weight), else a helper (axes, bounds). */
-eai_status_t eai__tfjs_new_const(tfj_t *s, int ni, const char *what, bool weight, eai_dtype_t dt, int rank,
-                           const int64_t *dims, const void *data, int *v);
+eai_status_t eai__tfjs_new_const(tfj_t *s, int ni, const char *what, bool weight, eai_dtype_t dt,
+                                 int rank, const int64_t *dims, const void *data, int *v);
 eai_status_t eai__tfjs_i64_const(tfj_t *s, int ni, const char *what, int n, const int64_t *vals,
-                           bool scalar, int *v);
+                                 bool scalar, int *v);
 /* New activation value: port k's final name when `port` >= 0 and lay is plain
  * (the graph output name if it is one), else a helper name. */
 eai_status_t eai__tfjs_new_act(tfj_t *s, int ni, int port, const tfj_lay_t *lay, int *v);
 /* Appends an IR node named after ni. Attribute calls below add to it. */
-eai_status_t eai__tfjs_emit(tfj_t *s, int ni, const char *op, const int *in, int n_in, const int *out,
-                      int n_out);
+eai_status_t eai__tfjs_emit(tfj_t *s, int ni, const char *op, const int *in, int n_in,
+                            const int *out, int n_out);
 eai_status_t eai__tfjs_set_int(tfj_t *s, const char *name, int64_t v);
 eai_status_t eai__tfjs_set_float(tfj_t *s, const char *name, float v);
 eai_status_t eai__tfjs_set_ints(tfj_t *s, const char *name, const int64_t *v, int n);
 eai_status_t eai__tfjs_set_str(tfj_t *s, const char *name, const char *v);
 /* Emits op on `in` into a new value (helper unless port >= 0). */
 eai_status_t eai__tfjs_emit1(tfj_t *s, int ni, const char *op, const int *in, int n_in, int port,
-                       const tfj_lay_t *lay, int *out);
+                             const tfj_lay_t *lay, int *out);
 /* Sets port k of ni: IR value v in layout lay (NULL plain), dtype dt. */
-eai_status_t eai__tfjs_set_port(tfj_t *s, int ni, int k, int v, const tfj_lay_t *lay, eai_dtype_t dt);
+eai_status_t eai__tfjs_set_port(tfj_t *s, int ni, int k, int v, const tfj_lay_t *lay,
+                                eai_dtype_t dt);
 
 /* Plain value of port p; a Transpose or constant it has to create is named
  * `name` (the graph output's). */
-eai_status_t eai__tfjs_port_plain_named(tfj_t *s, int ni, tfj_port_t *p, const char *name,
-                                        int *v);
+eai_status_t eai__tfjs_port_plain_named(tfj_t *s, int ni, tfj_port_t *p, const char *name, int *v);
 /* dst = Transpose(src, perm) for C-order data of shape `in`. */
 void eai__tfjs_permute(const void *src, size_t esize, const eai__shape_t *in, const int *perm,
                        void *dst);

@@ -1,10 +1,10 @@
 /* TensorFlow.js graph models (model.json + weight shards) -> graph IR.
- * model.json holds a TF GraphDef as JSON (modelTopology.node[]) and a
- * weightsManifest whose shards, concatenated in order, hold every Const
- * (TF.js io_utils.decodeWeights: specs read back to back, uint8/uint16
- * affine-quantised or float16 values widened to float32). This file parses
- * and checks all of that, walks the nodes the outputs need in dependency
- * order and hands each to tfjs_ops.c; layouts are described in tfjs_impl.h.
+ * model.json holds a TF GraphDef as JSON (modelTopology.node[], attributes
+ * as TF AttrValue JSON with base64 strings) and a weightsManifest
+ * (tfjs_weights.c). This file parses and checks the JSON, finds the inputs
+ * and outputs (the signature's, else what TF.js picks), walks only the nodes
+ * the outputs need, inputs first, and hands each to tfjs_ops.c; the layout
+ * scheme is described in tfjs_impl.h.
  */
 #include <errno.h>
 #include <math.h>
@@ -41,8 +41,7 @@ bool eai__tfjs_json_i64(const cJSON *j, int64_t *out)
         char *end;
         errno = 0;
         long long v = strtoll(j->valuestring, &end, 10);
-        if (end == j->valuestring || *end || errno)
-            return false;
+        if (end == j->valuestring || *end || errno) return false;
         *out = v;
         return true;
     }
@@ -64,8 +63,7 @@ bool eai__tfjs_json_f64(const cJSON *j, double *out)
     if (cJSON_IsString(j)) {
         char *end;
         double v = strtod(j->valuestring, &end);
-        if (end == j->valuestring || *end)
-            return false;
+        if (end == j->valuestring || *end) return false;
         *out = v;
         return true;
     }
@@ -90,14 +88,12 @@ static bool b64_decode(const char *in, char *out, size_t cap)
     int bits = 0;
     for (; *in && *in != '='; in++) {
         int v = b64_val((unsigned char)*in);
-        if (v < 0)
-            return false;
+        if (v < 0) return false;
         acc = (acc << 6) | (uint32_t)v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            if (n + 1 >= cap)
-                return false;
+            if (n + 1 >= cap) return false;
             out[n++] = (char)((acc >> bits) & 0xff);
         }
     }
@@ -115,9 +111,9 @@ static eai_dtype_t dtype_of(const cJSON *j)
         int num;
         eai_dtype_t dt;
     } map[] = {
-        {"DT_FLOAT", 1, EAI_F32},  {"DT_DOUBLE", 2, EAI_F32}, {"DT_INT32", 3, EAI_I32},
-        {"DT_UINT8", 4, EAI_I32},  {"DT_INT16", 5, EAI_I32},  {"DT_INT8", 6, EAI_I32},
-        {"DT_INT64", 9, EAI_I64},  {"DT_BOOL", 10, EAI_BOOL}, {"DT_BFLOAT16", 14, EAI_F32},
+        {"DT_FLOAT", 1, EAI_F32},   {"DT_DOUBLE", 2, EAI_F32}, {"DT_INT32", 3, EAI_I32},
+        {"DT_UINT8", 4, EAI_I32},   {"DT_INT16", 5, EAI_I32},  {"DT_INT8", 6, EAI_I32},
+        {"DT_INT64", 9, EAI_I64},   {"DT_BOOL", 10, EAI_BOOL}, {"DT_BFLOAT16", 14, EAI_F32},
         {"DT_UINT16", 17, EAI_I32}, {"DT_HALF", 19, EAI_F32},
     };
     int64_t num = -1;
@@ -141,26 +137,23 @@ static eai_status_t bad_attr(const tfj_t *s, int ni, const char *name, const cha
     return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "attribute '%s' must be %s", name, want);
 }
 
-eai_status_t eai__tfjs_attr_int(const tfj_t *s, int ni, const char *name, int64_t def,
-                                int64_t *out)
+eai_status_t eai__tfjs_attr_int(const tfj_t *s, int ni, const char *name, int64_t def, int64_t *out)
 {
     const cJSON *j = attr(s, ni, name, "i");
     *out = def;
-    if (!eai__tfjs_item(s->nodes[ni].attr, name))
-        return EAI_OK;
+    if (!eai__tfjs_item(s->nodes[ni].attr, name)) return EAI_OK;
     if (!j) /* proto3 JSON omits zero values: {"i": 0} may be {} */
-        return eai__tfjs_item(eai__tfjs_item(s->nodes[ni].attr, name), "list") ? bad_attr(s, ni, name, "an int")
-                                                           : (*out = 0, EAI_OK);
+        return eai__tfjs_item(eai__tfjs_item(s->nodes[ni].attr, name), "list")
+                   ? bad_attr(s, ni, name, "an int")
+                   : (*out = 0, EAI_OK);
     return eai__tfjs_json_i64(j, out) ? EAI_OK : bad_attr(s, ni, name, "an int");
 }
 
-eai_status_t eai__tfjs_attr_float(const tfj_t *s, int ni, const char *name, float def,
-                                  float *out)
+eai_status_t eai__tfjs_attr_float(const tfj_t *s, int ni, const char *name, float def, float *out)
 {
     const cJSON *a = eai__tfjs_item(s->nodes[ni].attr, name), *j = eai__tfjs_item(a, "f");
     double v = def;
-    if (a && j && !eai__tfjs_json_f64(j, &v))
-        return bad_attr(s, ni, name, "a float");
+    if (a && j && !eai__tfjs_json_f64(j, &v)) return bad_attr(s, ni, name, "a float");
     *out = a && !j ? 0.0f : (float)v;
     return EAI_OK;
 }
@@ -168,8 +161,7 @@ eai_status_t eai__tfjs_attr_float(const tfj_t *s, int ni, const char *name, floa
 eai_status_t eai__tfjs_attr_bool(const tfj_t *s, int ni, const char *name, bool def, bool *out)
 {
     const cJSON *a = eai__tfjs_item(s->nodes[ni].attr, name), *j = eai__tfjs_item(a, "b");
-    if (a && j && !cJSON_IsBool(j))
-        return bad_attr(s, ni, name, "a bool");
+    if (a && j && !cJSON_IsBool(j)) return bad_attr(s, ni, name, "a bool");
     *out = !a ? def : j ? cJSON_IsTrue(j) : false;
     return EAI_OK;
 }
@@ -192,22 +184,18 @@ eai_status_t eai__tfjs_attr_ints(const tfj_t *s, int ni, const char *name, int64
 {
     const cJSON *a = eai__tfjs_item(s->nodes[ni].attr, name);
     *n = -1;
-    if (!a)
-        return EAI_OK;
+    if (!a) return EAI_OK;
     const cJSON *l = eai__tfjs_item(a, "list");
-    if (!l)
-        return bad_attr(s, ni, name, "a list");
+    if (!l) return bad_attr(s, ni, name, "a list");
     const cJSON *is = eai__tfjs_item(l, "i");
     *n = 0;
-    if (!is)
-        return EAI_OK;
+    if (!is) return EAI_OK;
     if (!cJSON_IsArray(is) || cJSON_GetArraySize(is) > cap)
         return bad_attr(s, ni, name, "a short list of ints");
     const cJSON *e;
     cJSON_ArrayForEach(e, is)
     {
-        if (!eai__tfjs_json_i64(e, &v[*n]))
-            return bad_attr(s, ni, name, "a list of ints");
+        if (!eai__tfjs_json_i64(e, &v[*n])) return bad_attr(s, ni, name, "a list of ints");
         (*n)++;
     }
     return EAI_OK;
@@ -219,8 +207,7 @@ eai_status_t eai__tfjs_attr_strs(const tfj_t *s, int ni, const char *name, int k
     const cJSON *l = eai__tfjs_item(attr(s, ni, name, "list"), "s");
     buf[0] = '\0';
     *n = cJSON_IsArray(l) ? cJSON_GetArraySize(l) : 0;
-    if (k < 0 || k >= *n)
-        return EAI_OK;
+    if (k < 0 || k >= *n) return EAI_OK;
     const cJSON *e = cJSON_GetArrayItem(l, k);
     if (!cJSON_IsString(e) || !b64_decode(e->valuestring, buf, cap))
         return bad_attr(s, ni, name, "a list of base64 strings");
@@ -232,8 +219,7 @@ eai_status_t eai__tfjs_attr_type(const tfj_t *s, int ni, const char *name, eai_d
 {
     const cJSON *j = attr(s, ni, name, "type");
     *out = def;
-    if (!j)
-        return EAI_OK;
+    if (!j) return EAI_OK;
     *out = dtype_of(j);
     if (*out == EAI_DTYPE_UNDEFINED)
         return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "attribute '%s': type %s is not supported",
@@ -245,17 +231,14 @@ eai_status_t eai__tfjs_attr_type(const tfj_t *s, int ni, const char *name, eai_d
 bool eai__tfjs_parse_shape(const cJSON *dims, eai__shape_t *sh)
 {
     sh->rank = 0;
-    if (!dims)
-        return true;
-    if (!cJSON_IsArray(dims) || cJSON_GetArraySize(dims) > EAI_MAX_RANK)
-        return false;
+    if (!dims) return true;
+    if (!cJSON_IsArray(dims) || cJSON_GetArraySize(dims) > EAI_MAX_RANK) return false;
     const cJSON *d;
     cJSON_ArrayForEach(d, dims)
     {
         const cJSON *sz = cJSON_IsObject(d) ? eai__tfjs_item(d, "size") : d;
         int64_t v = 0;
-        if (sz && !eai__tfjs_json_i64(sz, &v))
-            return false;
+        if (sz && !eai__tfjs_json_i64(sz, &v)) return false;
         sh->d[sh->rank++] = v;
     }
     return true;
@@ -281,8 +264,7 @@ static bool split_input(const char *in, char *name, size_t cap, int *port)
             n = (size_t)(colon - in);
         }
     }
-    if (n + 1 > cap)
-        return false;
+    if (n + 1 > cap) return false;
     memcpy(name, in, n);
     name[n] = '\0';
     return true;
@@ -294,8 +276,7 @@ static eai_status_t build_nodes(tfj_t *s, const cJSON *list)
         return eai_fail(EAI_E_FORMAT, "%s: modelTopology.node must be an array", s->label);
     int n = cJSON_GetArraySize(list);
     s->nodes = eai__calloc(&s->g->alloc, (size_t)n + 1, sizeof *s->nodes);
-    if (!s->nodes)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+    if (!s->nodes) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
     const cJSON *j;
     cJSON_ArrayForEach(j, list)
     {
@@ -335,14 +316,12 @@ static eai_status_t build_nodes(tfj_t *s, const cJSON *list)
             char name[1024];
             int port;
             if (!cJSON_IsString(in) || !split_input(in->valuestring, name, sizeof name, &port))
-                return eai_fail(EAI_E_FORMAT, "%s: node '%s': bad input entry", s->label,
-                                nd->name);
-            if (port < 0)
-                continue; /* control dependencies order side effects we do not have */
+                return eai_fail(EAI_E_FORMAT, "%s: node '%s': bad input entry", s->label, nd->name);
+            if (port < 0) continue; /* control dependencies order side effects we do not have */
             int src = eai__strmap_get(&s->by_name, name);
             if (src < 0)
-                return eai_fail(EAI_E_FORMAT, "%s: node '%s': input '%s' names no node",
-                                s->label, nd->name, in->valuestring);
+                return eai_fail(EAI_E_FORMAT, "%s: node '%s': input '%s' names no node", s->label,
+                                nd->name, in->valuestring);
             nd->in_node[nd->n_in] = src;
             nd->in_port[nd->n_in++] = port;
         }
@@ -352,8 +331,7 @@ static eai_status_t build_nodes(tfj_t *s, const cJSON *list)
         tfj_node_t *nd = &s->nodes[i];
         nd->n_ports = eai__tfjs_n_ports(s, i);
         nd->ports = eai__calloc(&s->g->alloc, (size_t)nd->n_ports + 1, sizeof *nd->ports);
-        if (!nd->ports)
-            return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+        if (!nd->ports) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
         for (int k = 0; k < nd->n_ports; k++) {
             nd->ports[k].node = i;
             nd->ports[k].v = -1;
@@ -363,7 +341,8 @@ static eai_status_t build_nodes(tfj_t *s, const cJSON *list)
         const tfj_node_t *nd = &s->nodes[i];
         for (int k = 0; k < nd->n_in; k++)
             if (nd->in_port[k] >= s->nodes[nd->in_node[k]].n_ports)
-                return eai_fail(EAI_E_FORMAT, "%s: node '%s': input %d reads output %d of '%s' "
+                return eai_fail(EAI_E_FORMAT,
+                                "%s: node '%s': input %d reads output %d of '%s' "
                                 "(%s), which has %d",
                                 s->label, nd->name, k, nd->in_port[k],
                                 s->nodes[nd->in_node[k]].name, s->nodes[nd->in_node[k]].op,
@@ -383,10 +362,9 @@ static eai_status_t resolve(const tfj_t *s, const char *what, const char *tname,
 {
     char name[1024];
     if (!split_input(tname, name, sizeof name, &r->port) || r->port < 0 ||
-        (r->node = eai__strmap_get(&s->by_name, name)) < 0 ||
-        r->port >= s->nodes[r->node].n_ports)
-        return eai_fail(EAI_E_FORMAT, "%s: signature %s '%s' names no node output", s->label,
-                        what, tname);
+        (r->node = eai__strmap_get(&s->by_name, name)) < 0 || r->port >= s->nodes[r->node].n_ports)
+        return eai_fail(EAI_E_FORMAT, "%s: signature %s '%s' names no node output", s->label, what,
+                        tname);
     if (strlen(name) > sizeof r->name - 16)
         return eai_fail(EAI_E_UNSUPPORTED, "%s: %s name '%.80s...' is too long", s->label, what,
                         name);
@@ -406,8 +384,7 @@ static eai_status_t find_io(const tfj_t *s, const cJSON *sig, bool outputs, tens
     int cap = s->n_nodes + (list ? cJSON_GetArraySize(list) : 0);
     *refs = eai__calloc(&s->g->alloc, (size_t)cap + 1, sizeof **refs);
     *n = 0;
-    if (!*refs)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+    if (!*refs) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
     if (cJSON_IsObject(list) && cJSON_GetArraySize(list) > 0) {
         cJSON_ArrayForEach(e, list)
         {
@@ -419,8 +396,7 @@ static eai_status_t find_io(const tfj_t *s, const cJSON *sig, bool outputs, tens
         return EAI_OK;
     }
     bool *used = eai__calloc(&s->g->alloc, (size_t)s->n_nodes + 1, 1);
-    if (!used)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+    if (!used) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
     for (int i = 0; i < s->n_nodes; i++)
         for (int k = 0; k < s->nodes[i].n_in; k++)
             used[s->nodes[i].in_node[k]] = true;
@@ -428,6 +404,11 @@ static eai_status_t find_io(const tfj_t *s, const cJSON *sig, bool outputs, tens
         const char *op = s->nodes[i].op;
         bool ph = strcmp(op, "Placeholder") == 0;
         bool take = outputs ? !used[i] && !ph && strcmp(op, "Const") && strcmp(op, "NoOp") : ph;
+        if (take && strlen(s->nodes[i].name) >= sizeof(*refs)->name) {
+            eai__free(&s->g->alloc, used);
+            return eai_fail(EAI_E_UNSUPPORTED, "%s: node name '%.80s...' is too long", s->label,
+                            s->nodes[i].name);
+        }
         if (take) {
             tensor_ref_t *r = &(*refs)[(*n)++];
             r->node = i;
@@ -463,12 +444,10 @@ static eai_status_t add_input(tfj_t *s, int ni)
         if (val->shape.d[d] < 0) {
             val->shape.d[d] = -1;
             val->sym[d] = eai__strdup(&s->g->alloc, d == 0 ? "batch" : "?");
-            if (!val->sym[d])
-                return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+            if (!val->sym[d]) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
         }
     int *ins = eai__realloc(&s->g->alloc, s->g->inputs, (size_t)(s->g->n_inputs + 1) * sizeof(int));
-    if (!ins)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+    if (!ins) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
     s->g->inputs = ins;
     s->g->inputs[s->g->n_inputs++] = v;
     nd->mark = 2;
@@ -494,8 +473,7 @@ static eai_status_t visit(tfj_t *s, int ni)
  * mapping each node after its inputs. */
 static eai_status_t walk(tfj_t *s, int root, int *stack)
 {
-    if (s->nodes[root].mark == 2)
-        return EAI_OK;
+    if (s->nodes[root].mark == 2) return EAI_OK;
     int top = 0;
     stack[0] = root;
     s->nodes[root].mark = 1;
@@ -507,7 +485,8 @@ static eai_status_t walk(tfj_t *s, int root, int *stack)
             nd->emitted++;
             int c = nd->in_node[k];
             if (s->nodes[c].mark == 1)
-                return eai_fail(EAI_E_UNSUPPORTED, "%s: node '%s' (%s) is in a cycle (control "
+                return eai_fail(EAI_E_UNSUPPORTED,
+                                "%s: node '%s' (%s) is in a cycle (control "
                                 "flow is not supported)",
                                 s->label, s->nodes[c].name, s->nodes[c].op);
             if (s->nodes[c].mark == 0) {
@@ -528,8 +507,7 @@ static eai_status_t walk(tfj_t *s, int root, int *stack)
 static eai_status_t set_outputs(tfj_t *s, const tensor_ref_t *outs, int n_out)
 {
     s->g->outputs = eai__calloc(&s->g->alloc, (size_t)n_out + 1, sizeof(int));
-    if (!s->g->outputs)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+    if (!s->g->outputs) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
     for (int i = 0; i < n_out; i++) {
         tfj_port_t *p = &s->nodes[outs[i].node].ports[outs[i].port];
         const char *want = outs[i].name;
@@ -543,8 +521,7 @@ static eai_status_t set_outputs(tfj_t *s, const tensor_ref_t *outs, int n_out)
                 v = p->cache_v[c];
         if (v < 0 && eai__strmap_get(&s->g->names, want) >= 0)
             return eai_fail(EAI_E_FORMAT, "%s: output name '%s' is taken", s->label, want);
-        if (v < 0)
-            EAI_TRY(eai__tfjs_port_plain_named(s, ni, p, want, &v));
+        if (v < 0) EAI_TRY(eai__tfjs_port_plain_named(s, ni, p, want, &v));
         if (strcmp(s->g->values[v].name, want) != 0) {
             /* a copy under the output's name (an input as output, one tensor
              * listed twice) */
@@ -563,24 +540,27 @@ static eai_status_t set_outputs(tfj_t *s, const tensor_ref_t *outs, int n_out)
 
 static eai_status_t import_json(tfj_t *s, const cJSON *root, const char *json_path)
 {
-    const cJSON *fmt = eai__tfjs_item(root, "format"), *topo = eai__tfjs_item(root, "modelTopology");
+    const cJSON *fmt = eai__tfjs_item(root, "format"),
+                *topo = eai__tfjs_item(root, "modelTopology");
     if (cJSON_IsString(fmt) && strcmp(fmt->valuestring, "graph-model") != 0)
         return eai_fail(EAI_E_UNSUPPORTED,
-                        "%s: format '%s' is not supported (only TF.js graph-model files)",
-                        s->label, fmt->valuestring);
+                        "%s: format '%s' is not supported (only TF.js graph-model files)", s->label,
+                        fmt->valuestring);
     if (!cJSON_IsObject(topo) || !eai__tfjs_item(topo, "node"))
         return eai_fail(EAI_E_FORMAT, "%s: no modelTopology.node: not a TF.js graph model",
                         s->label);
     if (cJSON_GetArraySize(eai__tfjs_item(eai__tfjs_item(topo, "library"), "function")) > 0)
-        eai__log(EAI_LOG_WARN, "tfjs: %s: function library ignored (control flow is not "
-                               "supported)", s->label);
+        eai__log(EAI_LOG_WARN,
+                 "tfjs: %s: function library ignored (control flow is not "
+                 "supported)",
+                 s->label);
     const cJSON *by = eai__tfjs_item(root, "convertedBy");
     char producer[256];
-    snprintf(producer, sizeof producer, "%s", cJSON_IsString(by) ? by->valuestring : "TensorFlow.js");
+    snprintf(producer, sizeof producer, "%s",
+             cJSON_IsString(by) ? by->valuestring : "TensorFlow.js");
     eai__free(&s->g->alloc, s->g->producer);
     s->g->producer = eai__strdup(&s->g->alloc, producer);
-    if (!s->g->producer)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+    if (!s->g->producer) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
     s->g->opset = 13; /* the ONNX semantics tfjs_ops.c emits */
     EAI_TRY(build_nodes(s, eai__tfjs_item(topo, "node")));
     EAI_TRY(eai__tfjs_load_weights(s, eai__tfjs_item(root, "weightsManifest"), json_path));
@@ -588,10 +568,8 @@ static eai_status_t import_json(tfj_t *s, const cJSON *root, const char *json_pa
     int n_in = 0, n_out = 0;
     int *stack = eai__calloc(&s->g->alloc, (size_t)s->n_nodes + 1, sizeof(int));
     eai_status_t st = stack ? EAI_OK : eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
-    if (st == EAI_OK)
-        st = find_io(s, eai__tfjs_item(root, "signature"), false, &ins, &n_in);
-    if (st == EAI_OK)
-        st = find_io(s, eai__tfjs_item(root, "signature"), true, &outs, &n_out);
+    if (st == EAI_OK) st = find_io(s, eai__tfjs_item(root, "signature"), false, &ins, &n_in);
+    if (st == EAI_OK) st = find_io(s, eai__tfjs_item(root, "signature"), true, &outs, &n_out);
     if (st == EAI_OK && n_out == 0)
         st = eai_fail(EAI_E_FORMAT, "%s: the model has no outputs", s->label);
     /* name the tensors that become outputs through Identity chains */
@@ -607,12 +585,10 @@ static eai_status_t import_json(tfj_t *s, const cJSON *root, const char *json_pa
             p->out_name = outs[i].name;
     }
     for (int i = 0; st == EAI_OK && i < n_in; i++)
-        if (s->nodes[ins[i].node].mark != 2)
-            st = add_input(s, ins[i].node);
+        if (s->nodes[ins[i].node].mark != 2) st = add_input(s, ins[i].node);
     for (int i = 0; st == EAI_OK && i < n_out; i++)
         st = walk(s, outs[i].node, stack);
-    if (st == EAI_OK)
-        st = set_outputs(s, outs, n_out);
+    if (st == EAI_OK) st = set_outputs(s, outs, n_out);
     eai__free(&s->g->alloc, stack);
     eai__free(&s->g->alloc, ins);
     eai__free(&s->g->alloc, outs);
@@ -659,13 +635,11 @@ eai_status_t eai__tfjs_import(eai__graph_t *g, const char *json_path)
     }
     eai__free_aligned(&g->alloc, text);
     eai_status_t st = eai__strmap_init(&s.by_name, &g->alloc, 256);
-    if (st == EAI_OK)
-        st = eai__strmap_init(&s.spec_by_name, &g->alloc, 256);
+    if (st == EAI_OK) st = eai__strmap_init(&s.spec_by_name, &g->alloc, 256);
     if (st == EAI_OK)
         st = cJSON_IsObject(root) ? import_json(&s, root, json_path)
                                   : eai_fail(EAI_E_FORMAT, "%s: not a JSON object", g->label);
-    if (st == EAI_OK)
-        st = eai__graph_finish(g);
+    if (st == EAI_OK) st = eai__graph_finish(g);
     free_state(&s);
     cJSON_Delete(root);
     return st;

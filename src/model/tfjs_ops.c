@@ -41,8 +41,7 @@ void eai__tfjs_common_lay(const tfj_t *s, int ni, int lo, int hi, tfj_lay_t *L)
     L->rank = 0;
     for (int k = lo; k < hi; k++) {
         const tfj_port_t *p = eai__tfjs_in(s, ni, k);
-        if (p->c || p->v < 0)
-            continue;
+        if (p->c || p->v < 0) continue;
         if (tfj_lay_plain(&p->lay))
             plain = true;
         else if (L->rank == 0)
@@ -52,11 +51,9 @@ void eai__tfjs_common_lay(const tfj_t *s, int ni, int lo, int hi, tfj_lay_t *L)
     }
     for (int k = lo; k < hi && !plain; k++) {
         const tfj_port_t *p = eai__tfjs_in(s, ni, k);
-        if (p->c && p->c->shape.rank > L->rank)
-            plain = true;
+        if (p->c && p->c->shape.rank > L->rank) plain = true;
     }
-    if (plain)
-        L->rank = 0;
+    if (plain) L->rank = 0;
 }
 
 eai_status_t eai__tfjs_scalar(tfj_t *s, int ni, eai_dtype_t dt, double v, int *out)
@@ -73,13 +70,15 @@ eai_status_t eai__tfjs_scalar(tfj_t *s, int ni, eai_dtype_t dt, double v, int *o
         u.l = (int64_t)v;
     else if (dt == EAI_BOOL)
         u.b = v != 0;
-    else
-        u.f = (float)v, dt = EAI_F32;
+    else {
+        u.f = (float)v;
+        dt = EAI_F32;
+    }
     return eai__tfjs_new_const(s, ni, "k", false, dt, 0, NULL, &u, out);
 }
 
 eai_status_t eai__tfjs_activation(tfj_t *s, int ni, const char *act, int x, const tfj_lay_t *L,
-                            int alpha_in, int port, int *out)
+                                  int alpha_in, int port, int *out)
 {
     if (strcmp(act, "Relu6") == 0) {
         int in[3] = {x, -1, -1};
@@ -101,8 +100,7 @@ eai_status_t eai__tfjs_activation(tfj_t *s, int ni, const char *act, int x, cons
         EAI_TRY(eai__tfjs_in_value(s, ni, alpha_in, L, &in[1]));
         return eai__tfjs_emit1(s, ni, "PRelu", in, 2, port, L, out);
     }
-    return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "fused activation '%s' is not supported",
-                          act);
+    return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "fused activation '%s' is not supported", act);
 }
 
 /* ---- pass-through, unary ---- */
@@ -157,16 +155,15 @@ static eai_status_t map_unary(tfj_t *s, int ni, const char *onnx)
         EAI_TRY(eai__tfjs_set_int(s, "to", dt));
     } else {
         EAI_TRY(eai__tfjs_emit1(s, ni, onnx, &x, 1, 0, L, &y));
-        if (strcmp(op, "LogicalNot") == 0)
-            dt = EAI_BOOL;
+        if (strcmp(op, "LogicalNot") == 0) dt = EAI_BOOL;
     }
     return eai__tfjs_set_port(s, ni, 0, y, L, dt);
 }
 
 /* ---- elementwise with broadcasting ---- */
 
-static eai_status_t floor_div(tfj_t *s, int ni, int a, int b, eai_dtype_t dt,
-                              const tfj_lay_t *L, int port, int *out)
+static eai_status_t floor_div(tfj_t *s, int ni, int a, int b, eai_dtype_t dt, const tfj_lay_t *L,
+                              int port, int *out)
 {
     int t[2];
     if (dt == EAI_F32) {
@@ -196,11 +193,12 @@ static eai_status_t map_binary(tfj_t *s, int ni, const char *onnx)
         tfj_port_t *b = eai__tfjs_in(s, ni, 1);
         if (strcmp(fmt, "NCHW") == 0) { /* bias on dim 1: [C] -> [C,1,1] for rank 4 */
             if (!b->c || b->c->shape.rank != 1 || !tfj_lay_plain(&L))
-                return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "NCHW BiasAdd needs a constant "
+                return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED,
+                                      "NCHW BiasAdd needs a constant "
                                       "1-D bias on a plain input");
             int64_t dims[3] = {b->c->shape.d[0], 1, 1};
-            EAI_TRY(eai__tfjs_new_const(s, ni, "bias", true, b->c->dt, 3, dims, b->c->data,
-                                        &in[1]));
+            EAI_TRY(
+                eai__tfjs_new_const(s, ni, "bias", true, b->c->dt, 3, dims, b->c->data, &in[1]));
             EAI_TRY(eai__tfjs_emit1(s, ni, "Add", in, 2, 0, &L, &y));
             return eai__tfjs_set_port(s, ni, 0, y, &L, dt);
         }
@@ -226,11 +224,10 @@ static eai_status_t map_binary(tfj_t *s, int ni, const char *onnx)
     } else {
         EAI_TRY(eai__tfjs_emit1(s, ni, onnx, in, 2, 0, &L, &y));
     }
-    static const char *const cmp[] = {"Equal", "NotEqual", "Greater", "GreaterEqual", "Less",
-                                      "LessEqual", "LogicalAnd", "LogicalOr"};
+    static const char *const cmp[] = {"Equal", "NotEqual",  "Greater",    "GreaterEqual",
+                                      "Less",  "LessEqual", "LogicalAnd", "LogicalOr"};
     for (size_t i = 0; i < sizeof cmp / sizeof cmp[0]; i++)
-        if (strcmp(op, cmp[i]) == 0)
-            dt = EAI_BOOL;
+        if (strcmp(op, cmp[i]) == 0) dt = EAI_BOOL;
     return eai__tfjs_set_port(s, ni, 0, y, &L, dt);
 }
 
@@ -241,8 +238,7 @@ static eai_status_t map_addn(tfj_t *s, int ni, const char *onnx)
     tfj_lay_t L;
     eai__tfjs_common_lay(s, ni, 0, n, &L);
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, &L, &acc));
-    if (n == 1)
-        return eai__tfjs_alias(s, ni);
+    if (n == 1) return eai__tfjs_alias(s, ni);
     for (int k = 1; k < n; k++) {
         EAI_TRY(eai__tfjs_in_value(s, ni, k, &L, &x));
         EAI_TRY(eai__tfjs_emit1(s, ni, "Add", (int[]){acc, x}, 2, k == n - 1 ? 0 : -1, &L, &acc));
@@ -298,8 +294,10 @@ eai_status_t eai__tfjs_in_i64(tfj_t *s, int ni, int k, int *v)
     }
     int x;
     EAI_TRY(eai__tfjs_in_value(s, ni, k, NULL, &x));
-    if (p->dt == EAI_I64)
-        return *v = x, EAI_OK;
+    if (p->dt == EAI_I64) {
+        *v = x;
+        return EAI_OK;
+    }
     EAI_TRY(eai__tfjs_emit1(s, ni, "Cast", &x, 1, -1, NULL, v));
     return eai__tfjs_set_int(s, "to", EAI_I64);
 }
@@ -329,11 +327,9 @@ static eai_status_t map_squeeze(tfj_t *s, int ni, const char *onnx)
     int64_t axes[EAI_MAX_RANK];
     int n, in[2] = {-1, -1}, y;
     EAI_TRY(eai__tfjs_attr_ints(s, ni, "squeeze_dims", axes, EAI_MAX_RANK, &n));
-    if (n < 0)
-        EAI_TRY(eai__tfjs_attr_ints(s, ni, "axis", axes, EAI_MAX_RANK, &n));
+    if (n < 0) EAI_TRY(eai__tfjs_attr_ints(s, ni, "axis", axes, EAI_MAX_RANK, &n));
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, NULL, &in[0]));
-    if (n > 0)
-        EAI_TRY(eai__tfjs_i64_const(s, ni, "axes", n, axes, false, &in[1]));
+    if (n > 0) EAI_TRY(eai__tfjs_i64_const(s, ni, "axes", n, axes, false, &in[1]));
     EAI_TRY(eai__tfjs_emit1(s, ni, "Squeeze", in, n > 0 ? 2 : 1, 0, NULL, &y));
     return eai__tfjs_set_port(s, ni, 0, y, NULL, eai__tfjs_out_dt(s, ni));
 }
@@ -344,8 +340,7 @@ static eai_status_t map_expand_dims(tfj_t *s, int ni, const char *onnx)
     int64_t axis[1];
     int n, in[2], y;
     EAI_TRY(eai__tfjs_in_ints(s, ni, 1, axis, 1, &n));
-    if (n != 1)
-        return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "needs one axis");
+    if (n != 1) return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "needs one axis");
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, NULL, &in[0]));
     EAI_TRY(eai__tfjs_i64_const(s, ni, "axes", 1, axis, false, &in[1]));
     EAI_TRY(eai__tfjs_emit1(s, ni, "Unsqueeze", in, 2, 0, NULL, &y));
@@ -379,28 +374,26 @@ static eai_status_t map_strided_slice(tfj_t *s, int ni, const char *onnx)
     int64_t sq[EAI_MAX_RANK], unsq[EAI_MAX_RANK];
     int n_sl = 0, n_sq = 0, n_unsq = 0, in_axis = 0, out_axis = 0;
     for (int i = 0; i < nb; i++) {
-        if (elm >> i & 1)
-            break;
+        if (elm >> i & 1) break;
         if (nam >> i & 1) { /* a new dim of size 1 here in the output */
             unsq[n_unsq++] = out_axis++;
             continue;
         }
-        if (st[i] == 0)
-            return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "stride 0");
+        if (st[i] == 0) return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "stride 0");
         int64_t lo = b[i], hi = e[i], step = st[i];
         if (sam >> i & 1) { /* one index; -1 means the last */
             step = 1;
             hi = lo == -1 ? INT64_MAX : lo + 1;
             sq[n_sq++] = in_axis;
         } else {
-            if (bm >> i & 1)
-                lo = step > 0 ? 0 : INT64_MAX;
-            if (em >> i & 1)
-                hi = step > 0 ? INT64_MAX : INT64_MIN;
+            if (bm >> i & 1) lo = step > 0 ? 0 : INT64_MAX;
+            if (em >> i & 1) hi = step > 0 ? INT64_MAX : INT64_MIN;
             out_axis++;
         }
         if (!(lo == 0 && hi == INT64_MAX && step == 1)) {
-            starts[n_sl] = lo, ends[n_sl] = hi, steps[n_sl] = step;
+            starts[n_sl] = lo;
+            ends[n_sl] = hi;
+            steps[n_sl] = step;
             axes[n_sl++] = in_axis;
         }
         in_axis++;
@@ -409,8 +402,7 @@ static eai_status_t map_strided_slice(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, NULL, &x));
     y = x;
     int stages = (n_sl > 0) + (n_sq > 0) + (n_unsq > 0);
-    if (stages == 0)
-        return eai__tfjs_alias(s, ni);
+    if (stages == 0) return eai__tfjs_alias(s, ni);
     if (n_sl) {
         int in[5] = {x};
         EAI_TRY(eai__tfjs_i64_const(s, ni, "starts", n_sl, starts, false, &in[1]));
@@ -438,8 +430,7 @@ static eai_status_t map_slice(tfj_t *s, int ni, const char *onnx)
     int nb, ns, in[4], y;
     EAI_TRY(eai__tfjs_in_ints(s, ni, 1, b, EAI_MAX_RANK, &nb));
     EAI_TRY(eai__tfjs_in_ints(s, ni, 2, sz, EAI_MAX_RANK, &ns));
-    if (nb != ns)
-        return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "begin and size differ in length");
+    if (nb != ns) return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "begin and size differ in length");
     for (int i = 0; i < nb; i++) {
         e[i] = sz[i] < 0 ? INT64_MAX : b[i] + sz[i];
         axes[i] = i;
@@ -458,12 +449,10 @@ static eai_status_t map_gather(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_need_inputs(s, ni, v2 ? 3 : 2, v2 ? 3 : 2));
     int64_t axis = 0, bd;
     int n, in[2], y;
-    if (v2)
-        EAI_TRY(eai__tfjs_in_ints(s, ni, 2, &axis, 1, &n));
+    if (v2) EAI_TRY(eai__tfjs_in_ints(s, ni, 2, &axis, 1, &n));
     EAI_TRY(eai__tfjs_attr_int(s, ni, "batch_dims", 0, &bd));
     if (bd != 0)
-        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "batch_dims %lld (only 0)",
-                              (long long)bd);
+        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "batch_dims %lld (only 0)", (long long)bd);
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, NULL, &in[0]));
     EAI_TRY(eai__tfjs_in_value(s, ni, 1, NULL, &in[1]));
     EAI_TRY(eai__tfjs_emit1(s, ni, "Gather", in, 2, 0, NULL, &y));
@@ -541,8 +530,7 @@ static eai_status_t map_pack(tfj_t *s, int ni, const char *onnx)
         return EAI_OK;
     }
     int ax, *parts = eai__calloc(&s->g->alloc, (size_t)n, sizeof(int)), y = -1;
-    if (!parts)
-        return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
+    if (!parts) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
     eai_status_t st = eai__tfjs_i64_const(s, ni, "axes", 1, &axis, false, &ax);
     for (int k = 0; k < n && st == EAI_OK; k++) {
         int x;
@@ -550,10 +538,8 @@ static eai_status_t map_pack(tfj_t *s, int ni, const char *onnx)
         if (st == EAI_OK)
             st = eai__tfjs_emit1(s, ni, "Unsqueeze", (int[]){x, ax}, 2, -1, NULL, &parts[k]);
     }
-    if (st == EAI_OK)
-        st = eai__tfjs_emit1(s, ni, "Concat", parts, n, 0, NULL, &y);
-    if (st == EAI_OK)
-        st = eai__tfjs_set_int(s, "axis", axis);
+    if (st == EAI_OK) st = eai__tfjs_emit1(s, ni, "Concat", parts, n, 0, NULL, &y);
+    if (st == EAI_OK) st = eai__tfjs_set_int(s, "axis", axis);
     eai__free(&s->g->alloc, parts);
     EAI_TRY(st);
     return eai__tfjs_set_port(s, ni, 0, y, NULL, eai__tfjs_out_dt(s, ni));
@@ -565,8 +551,7 @@ static eai_status_t map_unpack(tfj_t *s, int ni, const char *onnx)
     int64_t axis;
     EAI_TRY(eai__tfjs_attr_int(s, ni, "axis", 0, &axis));
     int n = s->nodes[ni].n_ports, x, ax, outs[64];
-    if (n > 64)
-        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "more than 64 outputs");
+    if (n > 64) return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "more than 64 outputs");
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, NULL, &x));
     for (int k = 0; k < n; k++)
         EAI_TRY(eai__tfjs_new_act(s, ni, -1, NULL, &outs[k]));
@@ -621,8 +606,8 @@ static eai_status_t map_sparse_to_dense(tfj_t *s, int ni, const char *onnx)
                 return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "index out of range");
             off = off * sh.d[d] + q;
         }
-        const char *src = (const char *)val->data +
-                          (eai__shape_numel(&val->shape) == 1 ? 0 : (size_t)i * es);
+        const char *src =
+            (const char *)val->data + (eai__shape_numel(&val->shape) == 1 ? 0 : (size_t)i * es);
         memcpy((char *)c->data + off * es, src, es);
     }
     s->nodes[ni].ports[0].c = c;
@@ -749,11 +734,11 @@ eai_status_t eai__tfjs_map_node(tfj_t *s, int ni)
 {
     const char *op = s->nodes[ni].op;
     for (const tfj_map_t *m = table; m->tf; m++)
-        if (strcmp(m->tf, op) == 0)
-            return m->fn(s, ni, m->onnx);
+        if (strcmp(m->tf, op) == 0) return m->fn(s, ni, m->onnx);
     for (const tfj_map_t *m = eai__tfjs_nn_ops; m->tf; m++)
-        if (strcmp(m->tf, op) == 0)
-            return m->fn(s, ni, m->onnx);
-    return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "TF op %s is not supported by the TF.js "
-                          "importer", op);
+        if (strcmp(m->tf, op) == 0) return m->fn(s, ni, m->onnx);
+    return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED,
+                          "TF op %s is not supported by the TF.js "
+                          "importer",
+                          op);
 }

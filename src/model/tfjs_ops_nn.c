@@ -31,12 +31,14 @@ static eai_status_t read_window(tfj_t *s, int ni, bool pool, win_t *w)
     w->nchw = strcmp(fmt, "NCHW") == 0;
     int h = w->nchw ? 2 : 1, c = w->nchw ? 1 : 3;
     if (nst != 4 || st[0] != 1 || st[c] != 1 || st[h] < 1 || st[h + 1] < 1)
-        return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "strides must be 4 values, 1 on batch and "
+        return eai__tfjs_fail(s, ni, EAI_E_FORMAT,
+                              "strides must be 4 values, 1 on batch and "
                               "channels");
     if (ndil > 0 && (ndil != 4 || dil[0] != 1 || dil[c] != 1 || dil[h] < 1 || dil[h + 1] < 1))
         return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "bad dilations");
     if (pool && (nks != 4 || ks[0] != 1 || ks[c] != 1 || ks[h] < 1 || ks[h + 1] < 1))
-        return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "ksize must be 4 values, 1 on batch and "
+        return eai__tfjs_fail(s, ni, EAI_E_FORMAT,
+                              "ksize must be 4 values, 1 on batch and "
                               "channels");
     for (int i = 0; i < 2; i++) {
         w->st[i] = st[h + i];
@@ -48,8 +50,10 @@ static eai_status_t read_window(tfj_t *s, int ni, bool pool, win_t *w)
     if (strcmp(pad, "EXPLICIT") == 0) {
         if (nep != 8)
             return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "explicit_paddings needs 8 values");
-        w->pads[0] = ep[2 * h], w->pads[2] = ep[2 * h + 1];
-        w->pads[1] = ep[2 * h + 2], w->pads[3] = ep[2 * h + 3];
+        w->pads[0] = ep[2 * h];
+        w->pads[2] = ep[2 * h + 1];
+        w->pads[1] = ep[2 * h + 2];
+        w->pads[3] = ep[2 * h + 3];
     } else if (!w->same && strcmp(pad, "VALID") != 0) {
         return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "padding '%s'", pad);
     }
@@ -63,10 +67,8 @@ static eai_status_t set_window(tfj_t *s, const win_t *w, bool conv)
 {
     EAI_TRY(eai__tfjs_set_ints(s, "kernel_shape", w->k, 2));
     EAI_TRY(eai__tfjs_set_ints(s, "strides", w->st, 2));
-    if (conv)
-        EAI_TRY(eai__tfjs_set_ints(s, "dilations", w->dil, 2));
-    if (w->same)
-        return eai__tfjs_set_str(s, "auto_pad", "SAME_UPPER");
+    if (conv) EAI_TRY(eai__tfjs_set_ints(s, "dilations", w->dil, 2));
+    if (w->same) return eai__tfjs_set_str(s, "auto_pad", "SAME_UPPER");
     return eai__tfjs_set_ints(s, "pads", w->pads, 4);
 }
 
@@ -92,17 +94,19 @@ static eai_status_t map_conv(tfj_t *s, int ni, const char *onnx)
         const eai__shape_t *ws = &wp->c->shape;
         static const int perm_conv[4] = {3, 2, 0, 1}, perm_dw[4] = {2, 3, 0, 1};
         int64_t dims[4] = {ws->d[3], ws->d[2], ws->d[0], ws->d[1]};
-        if (dw)
-            dims[0] = ws->d[2] * ws->d[3], dims[1] = 1;
+        if (dw) {
+            dims[0] = ws->d[2] * ws->d[3];
+            dims[1] = 1;
+        }
         float *buf = eai__alloc_aligned(&s->g->alloc, (size_t)eai__shape_numel(ws) * 4 + 8);
-        if (!buf)
-            return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
+        if (!buf) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
         eai__tfjs_permute(wp->c->data, 4, ws, dw ? perm_dw : perm_conv, buf);
-        eai_status_t st = eai__tfjs_new_const(s, ni, dw ? "dw" : "oihw", true, EAI_F32, 4, dims,
-                                              buf, &in[1]);
+        eai_status_t st =
+            eai__tfjs_new_const(s, ni, dw ? "dw" : "oihw", true, EAI_F32, 4, dims, buf, &in[1]);
         eai__free_aligned(&s->g->alloc, buf);
         EAI_TRY(st);
-        w.k[0] = ws->d[0], w.k[1] = ws->d[1];
+        w.k[0] = ws->d[0];
+        w.k[1] = ws->d[1];
     } else {
         return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED,
                               "the filter must be a constant float32 tensor of rank 4");
@@ -113,7 +117,8 @@ static eai_status_t map_conv(tfj_t *s, int ni, const char *onnx)
         EAI_TRY(eai__tfjs_attr_strs(s, ni, "fused_ops", 0, f0, sizeof f0, &n_fused));
         EAI_TRY(eai__tfjs_attr_strs(s, ni, "fused_ops", 1, f1, sizeof f1, &n_fused));
         if (n_fused > 2 || (n_fused >= 1 && strcmp(f0, "BiasAdd") != 0))
-            return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "fused_ops [%s%s%s%s] (BiasAdd then "
+            return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED,
+                                  "fused_ops [%s%s%s%s] (BiasAdd then "
                                   "an activation)",
                                   f0, n_fused > 1 ? ", " : "", f1, n_fused > 2 ? ", ..." : "");
         if (n_fused >= 1) {
@@ -124,10 +129,8 @@ static eai_status_t map_conv(tfj_t *s, int ni, const char *onnx)
     const tfj_lay_t *L = nn_lay(&w);
     EAI_TRY(eai__tfjs_emit1(s, ni, "Conv", in, n_fused ? 3 : 2, n_fused > 1 ? -1 : 0, L, &y));
     EAI_TRY(set_window(s, &w, true));
-    if (dw)
-        EAI_TRY(eai__tfjs_set_int(s, "group", wp->c->shape.d[2]));
-    if (n_fused > 1)
-        EAI_TRY(eai__tfjs_activation(s, ni, f1, y, L, 3, 0, &y));
+    if (dw) EAI_TRY(eai__tfjs_set_int(s, "group", wp->c->shape.d[2]));
+    if (n_fused > 1) EAI_TRY(eai__tfjs_activation(s, ni, f1, y, L, 3, 0, &y));
     return eai__tfjs_set_port(s, ni, 0, y, L, EAI_F32);
 }
 
@@ -165,10 +168,9 @@ static eai_status_t map_resize(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_in_i64(s, ni, 1, &hw));
     EAI_TRY(eai__tfjs_emit1(s, ni, "Concat", (int[]){nc, hw}, 2, -1, NULL, &sizes));
     EAI_TRY(eai__tfjs_set_int(s, "axis", 0));
-    EAI_TRY(eai__tfjs_emit1(s, ni, "Resize", (int[]){x, -1, -1, sizes}, 4, 0, &eai__tfjs_nchw,
-                            &y));
+    EAI_TRY(eai__tfjs_emit1(s, ni, "Resize", (int[]){x, -1, -1, sizes}, 4, 0, &eai__tfjs_nchw, &y));
     EAI_TRY(eai__tfjs_set_str(s, "mode", nearest ? "nearest" : "linear"));
-    const char *ctm = ac ? "align_corners"
+    const char *ctm = ac   ? "align_corners"
                       : hp ? (nearest ? "tf_half_pixel_for_nn" : "half_pixel")
                            : "asymmetric";
     EAI_TRY(eai__tfjs_set_str(s, "coordinate_transformation_mode", ctm));
@@ -182,8 +184,7 @@ static tfj_lay_t input_lay(const tfj_t *s, int ni, int k, int rank)
 {
     const tfj_port_t *p = eai__tfjs_in(s, ni, k);
     tfj_lay_t L = {0};
-    if (p->v >= 0 && p->lay.rank == rank)
-        L = p->lay;
+    if (p->v >= 0 && p->lay.rank == rank) L = p->lay;
     return L;
 }
 
@@ -194,8 +195,7 @@ static eai_status_t map_pad(tfj_t *s, int ni, const char *onnx)
     int64_t pd[2 * EAI_MAX_RANK], pads[2 * EAI_MAX_RANK];
     int n, in[3] = {-1, -1, -1}, y;
     EAI_TRY(eai__tfjs_in_ints(s, ni, 1, pd, 2 * EAI_MAX_RANK, &n));
-    if (n % 2)
-        return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "paddings must be [rank, 2]");
+    if (n % 2) return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "paddings must be [rank, 2]");
     int r = n / 2;
     tfj_lay_t L = input_lay(s, ni, 0, r);
     for (int i = 0; i < r; i++) { /* ONNX: all begins, then all ends */
@@ -205,8 +205,7 @@ static eai_status_t map_pad(tfj_t *s, int ni, const char *onnx)
     }
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, &L, &in[0]));
     EAI_TRY(eai__tfjs_i64_const(s, ni, "pads", n, pads, false, &in[1]));
-    if (v2)
-        EAI_TRY(eai__tfjs_in_value(s, ni, 2, NULL, &in[2]));
+    if (v2) EAI_TRY(eai__tfjs_in_value(s, ni, 2, NULL, &in[2]));
     EAI_TRY(eai__tfjs_emit1(s, ni, "Pad", in, v2 ? 3 : 2, 0, &L, &y));
     if (strcmp(s->nodes[ni].op, "MirrorPad") == 0) {
         char mode[16];
@@ -229,16 +228,13 @@ static eai_status_t map_concat(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_in_ints(s, ni, lo ? 0 : n, &axis, 1, &na));
     tfj_lay_t L;
     eai__tfjs_common_lay(s, ni, lo, lo + n, &L);
-    if (!tfj_lay_plain(&L))
-        axis = eai__tfjs_lay_find(&L, (int)(axis < 0 ? axis + L.rank : axis));
+    if (!tfj_lay_plain(&L)) axis = eai__tfjs_lay_find(&L, (int)(axis < 0 ? axis + L.rank : axis));
     int *in = eai__calloc(&s->g->alloc, (size_t)n, sizeof(int));
-    if (!in)
-        return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
+    if (!in) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
     eai_status_t st = EAI_OK;
     for (int k = 0; k < n && st == EAI_OK; k++)
         st = eai__tfjs_in_value(s, ni, lo + k, &L, &in[k]);
-    if (st == EAI_OK)
-        st = eai__tfjs_emit1(s, ni, "Concat", in, n, 0, &L, &y);
+    if (st == EAI_OK) st = eai__tfjs_emit1(s, ni, "Concat", in, n, 0, &L, &y);
     eai__free(&s->g->alloc, in);
     EAI_TRY(st);
     EAI_TRY(eai__tfjs_set_int(s, "axis", axis));
@@ -254,12 +250,10 @@ static void reduce_axes(const tfj_lay_t *L, const int64_t *ax, int n, int64_t *i
         gone[ax[i] < 0 ? ax[i] + L->rank : ax[i]] = true;
     int m = 0;
     for (int i = 0; i < L->rank; i++)
-        if (gone[L->p[i]])
-            ir[m++] = i;
+        if (gone[L->p[i]]) ir[m++] = i;
     out->rank = 0;
     for (int i = 0; i < L->rank; i++) {
-        if (gone[L->p[i]])
-            continue;
+        if (gone[L->p[i]]) continue;
         int rank_of = 0; /* position of TF dim L->p[i] among the kept TF dims */
         for (int t = 0; t < L->p[i]; t++)
             rank_of += !gone[t];
@@ -276,8 +270,7 @@ static eai_status_t map_reduce(tfj_t *s, int ni, const char *onnx)
     int64_t ax[EAI_MAX_RANK], ir[EAI_MAX_RANK];
     int n, x, y;
     EAI_TRY(eai__tfjs_in_ints(s, ni, 1, ax, EAI_MAX_RANK, &n));
-    if (!arg)
-        EAI_TRY(eai__tfjs_attr_bool(s, ni, "keep_dims", false, &keep));
+    if (!arg) EAI_TRY(eai__tfjs_attr_bool(s, ni, "keep_dims", false, &keep));
     if (n == 0 && !arg) /* TF reduces nothing; ONNX would reduce everything */
         return eai__tfjs_alias(s, ni);
     const tfj_port_t *p = eai__tfjs_in(s, ni, 0);
@@ -290,13 +283,11 @@ static eai_status_t map_reduce(tfj_t *s, int ni, const char *onnx)
         memcpy(ir, ax, sizeof(int64_t) * (size_t)n);
     else
         reduce_axes(&L, ax, n, ir, keep ? &(tfj_lay_t){0} : &outL);
-    if (keep)
-        outL = L;
+    if (keep) outL = L;
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, &L, &x));
     eai_dtype_t dt = eai__tfjs_out_dt(s, ni);
     if (arg) {
-        if (n != 1)
-            return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "needs one axis");
+        if (n != 1) return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "needs one axis");
         EAI_TRY(eai__tfjs_attr_type(s, ni, "output_type", EAI_I64, &dt));
         EAI_TRY(eai__tfjs_emit1(s, ni, onnx, &x, 1, dt == EAI_I64 ? 0 : -1, &outL, &y));
         EAI_TRY(eai__tfjs_set_int(s, "axis", ir[0]));
@@ -367,20 +358,17 @@ static eai_status_t map_split(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_need_inputs(s, ni, v ? 3 : 2, v ? 3 : 2));
     int n = s->nodes[ni].n_ports, na, x, in[2] = {-1, -1}, outs[64];
     int64_t axis, sizes[64];
-    if (n > 64)
-        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "more than 64 outputs");
+    if (n > 64) return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "more than 64 outputs");
     EAI_TRY(eai__tfjs_in_ints(s, ni, v ? 2 : 0, &axis, 1, &na));
     const tfj_port_t *p = eai__tfjs_in(s, ni, v ? 0 : 1);
     tfj_lay_t L = p->v >= 0 ? p->lay : (tfj_lay_t){0};
-    if (!tfj_lay_plain(&L))
-        axis = eai__tfjs_lay_find(&L, (int)(axis < 0 ? axis + L.rank : axis));
+    if (!tfj_lay_plain(&L)) axis = eai__tfjs_lay_find(&L, (int)(axis < 0 ? axis + L.rank : axis));
     EAI_TRY(eai__tfjs_in_value(s, ni, v ? 0 : 1, &L, &x));
     in[0] = x;
     if (v) {
         int ns;
         EAI_TRY(eai__tfjs_in_ints(s, ni, 1, sizes, 64, &ns));
-        if (ns != n)
-            return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "%d sizes for %d outputs", ns, n);
+        if (ns != n) return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "%d sizes for %d outputs", ns, n);
         for (int i = 0; i < ns; i++)
             if (sizes[i] < 0)
                 return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "size -1 in size_splits");
@@ -435,8 +423,7 @@ static eai_status_t map_batchnorm(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_attr_bool(s, ni, "is_training", false, &training));
     EAI_TRY(eai__tfjs_attr_float(s, ni, "epsilon", 0.0001f, &eps));
     EAI_TRY(eai__tfjs_attr_str(s, ni, "data_format", "NHWC", fmt, sizeof fmt));
-    if (training)
-        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "is_training (inference only)");
+    if (training) return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "is_training (inference only)");
     const tfj_lay_t *L = strcmp(fmt, "NCHW") == 0 ? NULL : &eai__tfjs_nchw;
     int in[5], y;
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, L, &in[0]));
@@ -452,27 +439,25 @@ static eai_status_t map_batchnorm(tfj_t *s, int ni, const char *onnx)
 static eai_status_t matmul_operand(tfj_t *s, int ni, int k, bool swap, bool batch, int *v)
 {
     const tfj_port_t *p = eai__tfjs_in(s, ni, k);
-    if (!swap)
-        return eai__tfjs_in_value(s, ni, k, NULL, v);
+    if (!swap) return eai__tfjs_in_value(s, ni, k, NULL, v);
     if (p->c && p->c->shape.rank >= 2) {
         int r = p->c->shape.rank, perm[EAI_MAX_RANK];
         int64_t dims[EAI_MAX_RANK];
         for (int i = 0; i < r; i++)
             perm[i] = i;
-        perm[r - 2] = r - 1, perm[r - 1] = r - 2;
+        perm[r - 2] = r - 1;
+        perm[r - 1] = r - 2;
         for (int i = 0; i < r; i++)
             dims[i] = p->c->shape.d[perm[i]];
-        void *buf = eai__alloc_aligned(&s->g->alloc, (size_t)eai__shape_numel(&p->c->shape) *
-                                                             eai_dtype_size(p->c->dt) + 8);
-        if (!buf)
-            return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
+        void *buf = eai__alloc_aligned(
+            &s->g->alloc, (size_t)eai__shape_numel(&p->c->shape) * eai_dtype_size(p->c->dt) + 8);
+        if (!buf) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
         eai__tfjs_permute(p->c->data, eai_dtype_size(p->c->dt), &p->c->shape, perm, buf);
         eai_status_t st = eai__tfjs_new_const(s, ni, "t", true, p->c->dt, r, dims, buf, v);
         eai__free_aligned(&s->g->alloc, buf);
         return st;
     }
-    if (batch)
-        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "adjoint of a non-constant operand");
+    if (batch) return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "adjoint of a non-constant operand");
     int x;
     EAI_TRY(eai__tfjs_in_value(s, ni, k, NULL, &x));
     EAI_TRY(eai__tfjs_emit1(s, ni, "Transpose", &x, 1, -1, NULL, v));
@@ -495,7 +480,8 @@ static eai_status_t map_matmul(tfj_t *s, int ni, const char *onnx)
         EAI_TRY(eai__tfjs_attr_strs(s, ni, "fused_ops", 0, f0, sizeof f0, &n_fused));
         EAI_TRY(eai__tfjs_attr_strs(s, ni, "fused_ops", 1, f1, sizeof f1, &n_fused));
         if (n_fused > 2 || (n_fused >= 1 && strcmp(f0, "BiasAdd") != 0))
-            return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "fused_ops (BiasAdd then an "
+            return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED,
+                                  "fused_ops (BiasAdd then an "
                                   "activation)");
     }
     EAI_TRY(eai__tfjs_emit1(s, ni, "MatMul", in, 2, n_fused ? -1 : 0, NULL, &y));
@@ -505,8 +491,7 @@ static eai_status_t map_matmul(tfj_t *s, int ni, const char *onnx)
         EAI_TRY(eai__tfjs_in_value(s, ni, 2, NULL, &b));
         EAI_TRY(eai__tfjs_emit1(s, ni, "Add", (int[]){y, b}, 2, n_fused > 1 ? -1 : 0, NULL, &y));
     }
-    if (n_fused > 1)
-        EAI_TRY(eai__tfjs_activation(s, ni, f1, y, NULL, 3, 0, &y));
+    if (n_fused > 1) EAI_TRY(eai__tfjs_activation(s, ni, f1, y, NULL, 3, 0, &y));
     return eai__tfjs_set_port(s, ni, 0, y, NULL, EAI_F32);
 }
 
@@ -524,8 +509,7 @@ static eai_status_t map_depth_space(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, &eai__tfjs_nchw, &x));
     EAI_TRY(eai__tfjs_emit1(s, ni, onnx, &x, 1, 0, &eai__tfjs_nchw, &y));
     EAI_TRY(eai__tfjs_set_int(s, "blocksize", bs));
-    if (strcmp(onnx, "DepthToSpace") == 0)
-        EAI_TRY(eai__tfjs_set_str(s, "mode", "DCR"));
+    if (strcmp(onnx, "DepthToSpace") == 0) EAI_TRY(eai__tfjs_set_str(s, "mode", "DCR"));
     return eai__tfjs_set_port(s, ni, 0, y, &eai__tfjs_nchw, eai__tfjs_out_dt(s, ni));
 }
 

@@ -25,7 +25,8 @@ typedef struct tfj_spec {
 
 static eai_status_t parse_spec(tfj_t *s, const cJSON *w, tfj_spec_t *sp, size_t *offset)
 {
-    const cJSON *name = eai__tfjs_item(w, "name"), *dt = eai__tfjs_item(w, "dtype"), *q = eai__tfjs_item(w, "quantization");
+    const cJSON *name = eai__tfjs_item(w, "name"), *dt = eai__tfjs_item(w, "dtype"),
+                *q = eai__tfjs_item(w, "quantization");
     if (!cJSON_IsString(name))
         return eai_fail(EAI_E_FORMAT, "%s: weightsManifest: a weight has no name", s->label);
     sp->name = name->valuestring;
@@ -42,16 +43,15 @@ static eai_status_t parse_spec(tfj_t *s, const cJSON *w, tfj_spec_t *sp, size_t 
     else if (strcmp(dts, "string") == 0)
         sp->dt = EAI_DTYPE_UNDEFINED, esize = 0;
     else
-        return eai_fail(EAI_E_UNSUPPORTED, "%s: weight '%s': dtype '%s' is not supported",
-                        s->label, sp->name, dts);
+        return eai_fail(EAI_E_UNSUPPORTED, "%s: weight '%s': dtype '%s' is not supported", s->label,
+                        sp->name, dts);
     if (!eai__tfjs_parse_shape(eai__tfjs_item(w, "shape"), &sp->shape))
         return eai_fail(EAI_E_FORMAT, "%s: weight '%s': bad shape", s->label, sp->name);
     int64_t numel = 1;
     for (int i = 0; i < sp->shape.rank; i++)
         if (sp->shape.d[i] < 0 || !eai__mul_ok(numel, sp->shape.d[i], &numel) ||
             numel > ((int64_t)1 << 40))
-            return eai_fail(EAI_E_FORMAT, "%s: weight '%s': bad or huge shape", s->label,
-                            sp->name);
+            return eai_fail(EAI_E_FORMAT, "%s: weight '%s': bad or huge shape", s->label, sp->name);
     sp->q = Q_NONE;
     if (q) {
         const cJSON *qd = eai__tfjs_item(q, "dtype");
@@ -80,19 +80,16 @@ static eai_status_t parse_spec(tfj_t *s, const cJSON *w, tfj_spec_t *sp, size_t 
         size_t o = *offset;
         for (int64_t i = 0; i < numel; i++) {
             uint32_t len;
-            if (o + 4 > s->wbytes)
-                goto short_shards;
+            if (o + 4 > s->wbytes) goto short_shards;
             memcpy(&len, s->wdata + o, 4);
-            if (len > s->wbytes - o - 4)
-                goto short_shards;
+            if (len > s->wbytes - o - 4) goto short_shards;
             o += 4 + (size_t)len;
         }
         sp->n_bytes = o - *offset;
     } else {
         sp->n_bytes = (size_t)numel * esize;
     }
-    if (sp->n_bytes > s->wbytes || *offset > s->wbytes - sp->n_bytes)
-        goto short_shards;
+    if (sp->n_bytes > s->wbytes || *offset > s->wbytes - sp->n_bytes) goto short_shards;
     *offset += sp->n_bytes;
     return EAI_OK;
 short_shards:
@@ -128,17 +125,18 @@ static eai_status_t read_shards(tfj_t *s, const cJSON *manifest, const char *jso
                                     "path without '..'",
                                     s->label, gi, cJSON_IsString(p) ? p->valuestring : "?");
                 char path[4096];
-                int len = snprintf(path, sizeof path, "%.*s%s", (int)dir_len, json_path,
-                                   p->valuestring);
+                int len =
+                    snprintf(path, sizeof path, "%.*s%s", (int)dir_len, json_path, p->valuestring);
                 if (len < 0 || (size_t)len >= sizeof path)
                     return eai_fail(EAI_E_INVALID, "%s: shard path too long", s->label);
                 void *data;
                 size_t n;
-                if (eai__read_file(&s->g->alloc, path, &data, &n) != EAI_OK) {
+                eai_status_t st = eai__read_file(&s->g->alloc, path, &data, &n);
+                if (st != EAI_OK) {
                     char why[512];
                     snprintf(why, sizeof why, "%s", eai_last_error());
-                    return eai_fail(EAI_E_IO, "%s: weightsManifest[%d]: weight shard: %s",
-                                    s->label, gi, why);
+                    return eai_fail(st, "%s: weightsManifest[%d]: weight shard: %s", s->label, gi,
+                                    why);
                 }
                 if (pass == 0) {
                     total += n;
@@ -157,8 +155,8 @@ static eai_status_t read_shards(tfj_t *s, const cJSON *manifest, const char *jso
         if (pass == 0) {
             s->wdata = eai__alloc_aligned(&s->g->alloc, total ? total : 1);
             if (!s->wdata)
-                return eai_fail(EAI_E_NOMEM, "%s: out of memory for %zu bytes of weights",
-                                s->label, total);
+                return eai_fail(EAI_E_NOMEM, "%s: out of memory for %zu bytes of weights", s->label,
+                                total);
             s->wbytes = total;
             total = 0;
         }
@@ -168,8 +166,7 @@ static eai_status_t read_shards(tfj_t *s, const cJSON *manifest, const char *jso
 
 eai_status_t eai__tfjs_load_weights(tfj_t *s, const cJSON *manifest, const char *json_path)
 {
-    if (!manifest)
-        return EAI_OK;
+    if (!manifest) return EAI_OK;
     if (!cJSON_IsArray(manifest))
         return eai_fail(EAI_E_FORMAT, "%s: weightsManifest must be an array", s->label);
     EAI_TRY(read_shards(s, manifest, json_path));
@@ -177,8 +174,7 @@ eai_status_t eai__tfjs_load_weights(tfj_t *s, const cJSON *manifest, const char 
     int n = 0;
     cJSON_ArrayForEach(grp, manifest) n += cJSON_GetArraySize(eai__tfjs_item(grp, "weights"));
     s->specs = eai__calloc(&s->g->alloc, (size_t)n + 1, sizeof *s->specs);
-    if (!s->specs)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
+    if (!s->specs) return eai_fail(EAI_E_NOMEM, "%s: out of memory", s->label);
     size_t offset = 0;
     cJSON_ArrayForEach(grp, manifest)
     {
@@ -204,8 +200,9 @@ eai_status_t eai__tfjs_decode_const(tfj_t *s, int ni, tfj_const_t **out)
         return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "no weight of this name in weightsManifest");
     const tfj_spec_t *sp = &s->specs[si];
     if (sp->dt == EAI_DTYPE_UNDEFINED)
-        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "string and complex weights are not "
-                                                        "supported");
+        return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED,
+                              "string and complex weights are not "
+                              "supported");
     eai_dtype_t want;
     EAI_TRY(eai__tfjs_attr_type(s, ni, "dtype", sp->dt, &want));
     if (want != sp->dt && !(want == EAI_I64 && sp->dt == EAI_I32))
@@ -219,7 +216,9 @@ eai_status_t eai__tfjs_decode_const(tfj_t *s, int ni, tfj_const_t **out)
     for (int64_t i = 0; i < numel; i++) {
         double v;
         switch (sp->q) {
-        case Q_U8: v = src[i] * sp->scale + sp->min; break;
+        case Q_U8:
+            v = src[i] * sp->scale + sp->min;
+            break;
         case Q_U16: {
             uint16_t q;
             memcpy(&q, src + 2 * i, 2);
@@ -259,4 +258,3 @@ eai_status_t eai__tfjs_decode_const(tfj_t *s, int ni, tfj_const_t **out)
     *out = c;
     return EAI_OK;
 }
-

@@ -61,6 +61,24 @@ eai_status_t eai_model_load(const char *path, const eai_model_opts_t *opts, eai_
     if (!path || !out)
         return eai_fail(EAI_E_INVALID, "eai_model_load: path and out must not be NULL");
     const eai_allocator_t *a = opts ? &opts->alloc : NULL;
+    size_t len = strlen(path);
+    if (len >= 5 && strcmp(path + len - 5, ".json") == 0) {
+        /* TF.js graph model: model.json plus the weight shards beside it */
+        eai_model_t *m = eai__calloc(a, 1, sizeof *m);
+        if (!m)
+            return eai_fail(EAI_E_NOMEM, "%s: out of memory", base_name(path));
+        eai_status_t st = eai__graph_init(&m->g, a, base_name(path));
+        if (st == EAI_OK)
+            st = eai__tfjs_import(&m->g, path);
+        if (st == EAI_OK)
+            st = finish_load(m, opts);
+        if (st != EAI_OK) {
+            eai_model_destroy(m);
+            return st;
+        }
+        *out = m;
+        return EAI_OK;
+    }
     void *data;
     size_t n;
     EAI_TRY(eai__read_file(a, path, &data, &n));
@@ -78,6 +96,7 @@ eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out)
         return eai_fail(EAI_E_NOMEM, "out of memory");
     }
     m->g = *g;
+    m->g.names.alloc = &m->g.alloc; /* the map pointed at the caller's copy */
     memset(g, 0, sizeof *g);
     eai_status_t st = eai__graph_finish(&m->g);
     if (st == EAI_OK)

@@ -9,6 +9,7 @@
  * dims (conv_impl.h), so one loop nest serves every rank.
  */
 #include "runtime/ref/conv_impl.h"
+#include <stdlib.h>
 
 /* ---- attributes shared with ConvTranspose ---- */
 
@@ -196,6 +197,18 @@ static eai_status_t conv_infer(eai__opctx_t *c)
     return EAI_OK;
 }
 
+/* d[i] = s[2 * i]: the stride-2 convs' lowering. GCC vectorizes this gather
+ * (loads + shuffles) only with its -O3 cost model; clang does at -O2. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("O3")))
+#endif
+static void
+copy_stride2(float *restrict d, const float *restrict s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        d[i] = s[2 * i];
+}
+
 /* Lowers rows [r0, r1) of the image-group xg (Cg planes) for output
  * positions [p0, p0 + nt): col[r * nt + j] is the input under kernel tap r
  * for output position p0 + j, 0 in the padding. */
@@ -233,6 +246,8 @@ static void im2col(const eai__conv_geom_t *g, const float *xg, float *col, int64
                     dst[q - ow] = 0.0f;
                 if (g->s[2] == 1) {
                     memcpy(dst + (a - ow), row + a + woff, (size_t)(b - a) * sizeof(float));
+                } else if (g->s[2] == 2) {
+                    copy_stride2(dst + (a - ow), row + 2 * a + woff, b - a);
                 } else {
                     for (int64_t q = a; q < b; q++)
                         dst[q - ow] = row[q * g->s[2] + woff];
@@ -313,11 +328,15 @@ static eai_status_t conv_im2col(eai__opctx_t *c, conv_job_t *j)
     const int nth = eai_threadpool_size(c->pool);
     const int64_t cap = (int64_t)(c->scratch_bytes / sizeof(float));
     /* Enough columns for every thread to lower and multiply its own tile
-     * (no hand-off between the two steps): split the columns. Else lower
-     * tile by tile with the rows split, and let the GEMM split its rows. */
-    int64_t tile = cap / ((int64_t)nth * j->rows) / 32 * 32;
+     * (no hand-off between the two steps): split the columns, in tiles
+     * small enough that the GEMM packs them from L2. Else lower tile by
+     * tile with the rows split, and let the GEMM split its rows. */
+    int64_t tile = cap / ((int64_t)nth * j->rows);
+    const int64_t l2 = (int64_t)(getenv("TILEKB") ? atoi(getenv("TILEKB")) : 512) * 256 / j->rows;
+    if (tile > l2) tile = l2;
+    tile = tile / 32 * 32;
     const int64_t want = j->osz < 64 ? j->osz : 64;
-    if (c->pool && nth > 1 && tile >= want) {
+    if (tile >= want) {
         int64_t t = (j->osz + tile - 1) / tile;
         if (g->n * g->group < nth) {
             /* too few images: cut each into a multiple of nth tiles */
@@ -349,16 +368,105 @@ static eai_status_t conv_im2col(eai__opctx_t *c, conv_job_t *j)
     return EAI_OK;
 }
 
-/* y[0:n] += a * x[0:n]. Parameters, not locals, carry restrict (GCC honours
- * it there), and the fixed 16-wide inner loop vectorizes at -O2. */
-static void axpy(float *restrict y, const float *restrict x, float a, int64_t n)
+#if defined(__GNUC__)
+/* GCC/clang generic vectors (SSE, NEON, ...): GCC's auto-vectorizer at -O2
+ * leaves part of a 16-wide accumulator in scalar registers here. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f v4_load(const float *p)
 {
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int l = 0; l < 16; l++)
-            y[i + l] += a * x[i + l];
-    for (; i < n; i++)
-        y[i] += a * x[i];
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* p[0], p[2], p[4], p[6] (reads p[0..7]) */
+static inline v4f v4_load_even(const float *p)
+{
+    v4f a = v4_load(p), b = v4_load(p + 4);
+#if defined(__clang__)
+    return __builtin_shufflevector(a, b, 0, 2, 4, 6);
+#else
+    typedef int v4i __attribute__((vector_size(16)));
+    return __builtin_shuffle(a, b, (v4i){0, 2, 4, 6});
+#endif
+}
+
+/* 16 interior outputs from column ow: every tap is inside the input. */
+static void dw_chunk16(const eai__conv_geom_t *g, float *yr, const float *xp, const float *wp,
+                       float bias, int64_t ih0, int64_t kh0, int64_t kh1, int64_t ow)
+{
+    const int64_t k2 = g->k[2], s2 = g->s[2], d2 = g->d[2], in2 = g->in[2];
+    v4f a0 = {bias, bias, bias, bias}, a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t kh = kh0; kh < kh1; kh++) {
+        const float *xr = xp + (ih0 + kh * g->d[1]) * in2 + ow * s2 - g->pb[2];
+        const float *wr = wp + kh * k2;
+        if (s2 == 1) {
+            for (int64_t kw = 0; kw < k2; kw++) {
+                const float *q = xr + kw * d2;
+                a0 += wr[kw] * v4_load(q);
+                a1 += wr[kw] * v4_load(q + 4);
+                a2 += wr[kw] * v4_load(q + 8);
+                a3 += wr[kw] * v4_load(q + 12);
+            }
+        } else {
+            for (int64_t kw = 0; kw < k2; kw++) {
+                const float *q = xr + kw * d2;
+                a0 += wr[kw] * v4_load_even(q);
+                a1 += wr[kw] * v4_load_even(q + 8);
+                a2 += wr[kw] * v4_load_even(q + 16);
+                a3 += wr[kw] * v4_load_even(q + 24);
+            }
+        }
+    }
+    memcpy(yr + ow, &a0, sizeof a0);
+    memcpy(yr + ow + 4, &a1, sizeof a1);
+    memcpy(yr + ow + 8, &a2, sizeof a2);
+    memcpy(yr + ow + 12, &a3, sizeof a3);
+}
+#endif
+
+/* Output column ow of a depthwise row, checking each tap (edges). */
+static float dw_one(const eai__conv_geom_t *g, const float *xp, const float *wp, float bias,
+                    int64_t ih0, int64_t kh0, int64_t kh1, int64_t ow)
+{
+    const int64_t k2 = g->k[2], in2 = g->in[2];
+    float acc = bias;
+    for (int64_t kh = kh0; kh < kh1; kh++) {
+        const float *xr = xp + (ih0 + kh * g->d[1]) * in2;
+        for (int64_t kw = 0; kw < k2; kw++) {
+            const int64_t iw = ow * g->s[2] - g->pb[2] + kw * g->d[2];
+            if (iw >= 0 && iw < in2) acc += wp[kh * k2 + kw] * xr[iw];
+        }
+    }
+    return acc;
+}
+
+/* One output row of a depthwise plane: y[ow] = bias + the taps of kernel
+ * rows [kh0, kh1) (those inside the input), input row ih0 + kh * d1. */
+static void dw_row(const eai__conv_geom_t *g, float *yr, const float *xp, const float *wp,
+                   float bias, int64_t ih0, int64_t kh0, int64_t kh1)
+{
+    const int64_t s2 = g->s[2], o2 = g->out[2];
+    /* interior columns: every kw tap inside, and for stride 2 the one
+     * float after the last tap too (the even-lane load reads it) */
+    int64_t lo, hi;
+    eai__conv_valid(g->in[2] - (g->k[2] - 1) * g->d[2] - (s2 == 2), o2, s2, -g->pb[2], &lo, &hi);
+    int64_t ow = lo;
+#if defined(__GNUC__)
+    if ((s2 == 1 || s2 == 2) && hi - lo >= 16) {
+        /* the last chunk overlaps the one before: outputs are written, not
+         * accumulated, so recomputing a few is harmless */
+        for (; ow < hi; ow += 16)
+            dw_chunk16(g, yr, xp, wp, bias, ih0, kh0, kh1, ow + 16 <= hi ? ow : hi - 16);
+    }
+#endif
+    for (; ow < hi; ow++)
+        yr[ow] = dw_one(g, xp, wp, bias, ih0, kh0, kh1, ow);
+    for (ow = 0; ow < lo; ow++)
+        yr[ow] = dw_one(g, xp, wp, bias, ih0, kh0, kh1, ow);
+    for (ow = hi > lo ? hi : lo; ow < o2; ow++)
+        yr[ow] = dw_one(g, xp, wp, bias, ih0, kh0, kh1, ow);
 }
 
 /* Depthwise planes [b, e) of n * M: output plane (n, m) reads input plane
@@ -367,35 +475,16 @@ static void depthwise_planes(void *ctx, int64_t b, int64_t e)
 {
     const conv_job_t *j = ctx;
     const eai__conv_geom_t *g = &j->p->g;
-    const int64_t k1 = g->k[1], k2 = g->k[2], s1 = g->s[1], s2 = g->s[2];
-    const int64_t o1 = g->out[1], o2 = g->out[2], in1 = g->in[1], in2 = g->in[2];
     for (int64_t pl = b; pl < e; pl++) {
         const int64_t n = pl / g->m, m = pl % g->m;
         const float *xp = j->x + (n * g->c + m / j->mg) * j->isz;
-        const float *wp = j->w + m * k1 * k2;
-        float *yp = j->y + pl * j->osz;
+        const float *wp = j->w + m * g->k[1] * g->k[2];
         const float bv = j->bias ? j->bias[m] : 0.0f;
-        for (int64_t oh = 0; oh < o1; oh++) {
-            float *yr = yp + oh * o2;
-            for (int64_t ow = 0; ow < o2; ow++)
-                yr[ow] = bv;
-            for (int64_t kh = 0; kh < k1; kh++) {
-                const int64_t ih = oh * s1 - g->pb[1] + kh * g->d[1];
-                if (ih < 0 || ih >= in1) continue;
-                for (int64_t kw = 0; kw < k2; kw++) {
-                    const float wv = wp[kh * k2 + kw];
-                    const int64_t woff = kw * g->d[2] - g->pb[2];
-                    int64_t lo, hi;
-                    eai__conv_valid(in2, o2, s2, woff, &lo, &hi);
-                    const float *xr = xp + ih * in2;
-                    if (s2 == 1) {
-                        axpy(yr + lo, xr + lo + woff, wv, hi - lo);
-                        continue;
-                    }
-                    for (int64_t ow = lo; ow < hi; ow++)
-                        yr[ow] += wv * xr[ow * s2 + woff];
-                }
-            }
+        for (int64_t oh = 0; oh < g->out[1]; oh++) {
+            const int64_t ih0 = oh * g->s[1] - g->pb[1];
+            int64_t kh0, kh1; /* kernel rows inside the input */
+            eai__conv_valid(g->in[1], g->k[1], g->d[1], ih0, &kh0, &kh1);
+            dw_row(g, j->y + pl * j->osz + oh * g->out[2], xp, wp, bv, ih0, kh0, kh1);
         }
     }
 }

@@ -120,6 +120,17 @@ static void pack_b(const gemm_args_t *g, float *bp, int64_t pc, int64_t kc, int6
         const int64_t w = nc - s < nr ? nc - s : nr;
         if (!g->tb) {
             const float *src = g->B + pc * g->ldb + jc + s;
+            if (w == nr && nr == 32) {
+                /* constant sizes: inlined vector moves, not a libc call per row */
+                for (int64_t k = 0; k < kc; k++, src += g->ldb)
+                    memcpy(bp + k * 32, src, 32 * sizeof(float));
+                continue;
+            }
+            if (w == nr && nr == 16) {
+                for (int64_t k = 0; k < kc; k++, src += g->ldb)
+                    memcpy(bp + k * 16, src, 16 * sizeof(float));
+                continue;
+            }
             for (int64_t k = 0; k < kc; k++, src += g->ldb) {
                 memcpy(bp + k * nr, src, (size_t)w * sizeof(float));
                 for (int64_t j = w; j < nr; j++)

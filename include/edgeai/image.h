@@ -35,8 +35,8 @@ EAI_API void eai_image_free(eai_image_t *img);
  * (v / 255 - mean[c]) / std[c] into `out` (height*width*3 floats, borrowed).
  * mean/std NULL mean 0 and 1. EAI_E_INVALID for non-positive sizes. */
 EAI_API eai_status_t eai_image_to_tensor(const eai_image_t *img, int height, int width,
-                                         const float *mean, const float *std,
-                                         eai_layout_t layout, float *out);
+                                         const float *mean, const float *std, eai_layout_t layout,
+                                         float *out);
 
 #ifdef __cplusplus
 }

@@ -52,8 +52,7 @@ EAI_API int eai_session_n_inputs(const eai_session_t *s);
 EAI_API int eai_session_n_outputs(const eai_session_t *s);
 /* Concrete shapes for this session. Names are borrowed from the model. */
 EAI_API eai_status_t eai_session_input_info(const eai_session_t *s, int i, eai_tensor_info_t *out);
-EAI_API eai_status_t eai_session_output_info(const eai_session_t *s, int i,
-                                             eai_tensor_info_t *out);
+EAI_API eai_status_t eai_session_output_info(const eai_session_t *s, int i, eai_tensor_info_t *out);
 /* Index of the input/output called `name`, or -1. */
 EAI_API int eai_session_input_index(const eai_session_t *s, const char *name);
 EAI_API int eai_session_output_index(const eai_session_t *s, const char *name);

@@ -58,8 +58,7 @@ EAI_API void eai_clear_error(void);
 #define EAI_TRY(expr)                                                                              \
     do {                                                                                           \
         eai_status_t eai_try_st_ = (expr);                                                         \
-        if (eai_try_st_ != EAI_OK)                                                                 \
-            return eai_try_st_;                                                                    \
+        if (eai_try_st_ != EAI_OK) return eai_try_st_;                                             \
     } while (0)
 
 #ifdef __cplusplus

@@ -18,8 +18,7 @@ static bool inject_failure(void)
         at = e ? atol(e) : 0;
         atomic_store(&fail_at, at);
     }
-    if (at <= 0)
-        return false;
+    if (at <= 0) return false;
     return atomic_fetch_add(&alloc_count, 1) + 1 == at;
 }
 
@@ -32,8 +31,7 @@ long eai__test_fail_alloc(long n)
 
 static void *raw_realloc(const eai_allocator_t *a, void *p, size_t n)
 {
-    if (a && a->fn)
-        return a->fn(a->ctx, p, n);
+    if (a && a->fn) return a->fn(a->ctx, p, n);
     if (n == 0) {
         free(p);
         return NULL;
@@ -43,41 +41,35 @@ static void *raw_realloc(const eai_allocator_t *a, void *p, size_t n)
 
 void *eai__alloc(const eai_allocator_t *a, size_t n)
 {
-    if (inject_failure())
-        return NULL;
+    if (inject_failure()) return NULL;
     return raw_realloc(a, NULL, n ? n : 1);
 }
 
 void *eai__calloc(const eai_allocator_t *a, size_t n, size_t size)
 {
     size_t bytes;
-    if (__builtin_mul_overflow(n, size, &bytes))
-        return NULL;
+    if (__builtin_mul_overflow(n, size, &bytes)) return NULL;
     void *p = eai__alloc(a, bytes);
-    if (p)
-        memset(p, 0, bytes ? bytes : 1);
+    if (p) memset(p, 0, bytes ? bytes : 1);
     return p;
 }
 
 void *eai__realloc(const eai_allocator_t *a, void *p, size_t n)
 {
-    if (inject_failure())
-        return NULL;
+    if (inject_failure()) return NULL;
     return raw_realloc(a, p, n ? n : 1);
 }
 
 void eai__free(const eai_allocator_t *a, void *p)
 {
-    if (p)
-        raw_realloc(a, p, 0);
+    if (p) raw_realloc(a, p, 0);
 }
 
 char *eai__strdup(const eai_allocator_t *a, const char *s)
 {
     size_t n = strlen(s) + 1;
     char *d = eai__alloc(a, n);
-    if (d)
-        memcpy(d, s, n);
+    if (d) memcpy(d, s, n);
     return d;
 }
 
@@ -85,11 +77,9 @@ char *eai__strdup(const eai_allocator_t *a, const char *s)
  * realloc-style allocator can back them. */
 void *eai__alloc_aligned(const eai_allocator_t *a, size_t n)
 {
-    if (n > SIZE_MAX - EAI_ALIGN - sizeof(void *))
-        return NULL;
+    if (n > SIZE_MAX - EAI_ALIGN - sizeof(void *)) return NULL;
     unsigned char *raw = eai__alloc(a, n + EAI_ALIGN + sizeof(void *));
-    if (!raw)
-        return NULL;
+    if (!raw) return NULL;
     uintptr_t p = ((uintptr_t)raw + sizeof(void *) + EAI_ALIGN - 1) & ~(uintptr_t)(EAI_ALIGN - 1);
     ((void **)p)[-1] = raw;
     return (void *)p;
@@ -97,6 +87,5 @@ void *eai__alloc_aligned(const eai_allocator_t *a, size_t n)
 
 void eai__free_aligned(const eai_allocator_t *a, void *p)
 {
-    if (p)
-        eai__free(a, ((void **)p)[-1]);
+    if (p) eai__free(a, ((void **)p)[-1]);
 }

@@ -20,10 +20,10 @@
 #define EAI_NEVER(c) (assert(!(c)), (c))
 #else
 #define EAI_DCHECK(c) ((void)0)
-#define EAI_NEVER(c) (c)
+#define EAI_NEVER(c)  (c)
 #endif
 
-#define EAI_ALIGN 64
+#define EAI_ALIGN          64
 #define EAI_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((size_t)(a)-1))
 
 /* Allocation through an allocator (NULL or zero-init: libc). Every call can be

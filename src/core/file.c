@@ -10,8 +10,7 @@ eai_status_t eai__read_file(const eai_allocator_t *a, const char *path, void **d
                             size_t *n_bytes)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return eai_fail(EAI_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return eai_fail(EAI_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);

@@ -19,8 +19,7 @@ void eai_log_set(eai_log_fn fn, void *user, eai_log_level_t max_level)
 
 void eai__log(int level, const char *fmt, ...)
 {
-    if (level > (int)sink_level)
-        return;
+    if (level > (int)sink_level) return;
     char line[1024];
     va_list ap;
     va_start(ap, fmt);

@@ -8,15 +8,24 @@ static _Thread_local char last_error[1024];
 const char *eai_status_str(eai_status_t st)
 {
     switch (st) {
-    case EAI_OK: return "EAI_OK";
-    case EAI_E_INVALID: return "EAI_E_INVALID";
-    case EAI_E_NOMEM: return "EAI_E_NOMEM";
-    case EAI_E_FORMAT: return "EAI_E_FORMAT";
-    case EAI_E_UNSUPPORTED: return "EAI_E_UNSUPPORTED";
-    case EAI_E_IO: return "EAI_E_IO";
-    case EAI_E_STATE: return "EAI_E_STATE";
-    case EAI_E_TIMEOUT: return "EAI_E_TIMEOUT";
-    case EAI_E_UNAVAILABLE: return "EAI_E_UNAVAILABLE";
+    case EAI_OK:
+        return "EAI_OK";
+    case EAI_E_INVALID:
+        return "EAI_E_INVALID";
+    case EAI_E_NOMEM:
+        return "EAI_E_NOMEM";
+    case EAI_E_FORMAT:
+        return "EAI_E_FORMAT";
+    case EAI_E_UNSUPPORTED:
+        return "EAI_E_UNSUPPORTED";
+    case EAI_E_IO:
+        return "EAI_E_IO";
+    case EAI_E_STATE:
+        return "EAI_E_STATE";
+    case EAI_E_TIMEOUT:
+        return "EAI_E_TIMEOUT";
+    case EAI_E_UNAVAILABLE:
+        return "EAI_E_UNAVAILABLE";
     }
     return "EAI_E_UNKNOWN";
 }

@@ -41,8 +41,7 @@ static eai_status_t grow(eai__strmap_t *m)
     eai__strmap_t bigger;
     EAI_TRY(eai__strmap_init(&bigger, m->alloc, m->cap));
     for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i])
-            eai__strmap_put(&bigger, m->keys[i], m->vals[i]);
+        if (m->keys[i]) eai__strmap_put(&bigger, m->keys[i], m->vals[i]);
     eai__strmap_free(m);
     *m = bigger;
     return EAI_OK;
@@ -50,8 +49,7 @@ static eai_status_t grow(eai__strmap_t *m)
 
 eai_status_t eai__strmap_put(eai__strmap_t *m, const char *key, int val)
 {
-    if ((m->n + 1) * 2 > m->cap)
-        EAI_TRY(grow(m));
+    if ((m->n + 1) * 2 > m->cap) EAI_TRY(grow(m));
     size_t i = hash(key) & (m->cap - 1);
     while (m->keys[i] && strcmp(m->keys[i], key) != 0)
         i = (i + 1) & (m->cap - 1);
@@ -65,12 +63,10 @@ eai_status_t eai__strmap_put(eai__strmap_t *m, const char *key, int val)
 
 int eai__strmap_get(const eai__strmap_t *m, const char *key)
 {
-    if (!m->cap)
-        return -1;
+    if (!m->cap) return -1;
     size_t i = hash(key) & (m->cap - 1);
     while (m->keys[i]) {
-        if (strcmp(m->keys[i], key) == 0)
-            return m->vals[i];
+        if (strcmp(m->keys[i], key) == 0) return m->vals[i];
         i = (i + 1) & (m->cap - 1);
     }
     return -1;

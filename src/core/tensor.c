@@ -6,34 +6,56 @@
 size_t eai_dtype_size(eai_dtype_t t)
 {
     switch (t) {
-    case EAI_F32: return 4;
-    case EAI_U8: return 1;
-    case EAI_I8: return 1;
-    case EAI_U16: return 2;
-    case EAI_I16: return 2;
-    case EAI_I32: return 4;
-    case EAI_I64: return 8;
-    case EAI_BOOL: return 1;
-    case EAI_F16: return 2;
-    case EAI_F64: return 8;
-    default: return 0;
+    case EAI_F32:
+        return 4;
+    case EAI_U8:
+        return 1;
+    case EAI_I8:
+        return 1;
+    case EAI_U16:
+        return 2;
+    case EAI_I16:
+        return 2;
+    case EAI_I32:
+        return 4;
+    case EAI_I64:
+        return 8;
+    case EAI_BOOL:
+        return 1;
+    case EAI_F16:
+        return 2;
+    case EAI_F64:
+        return 8;
+    default:
+        return 0;
     }
 }
 
 const char *eai_dtype_name(eai_dtype_t t)
 {
     switch (t) {
-    case EAI_F32: return "float32";
-    case EAI_U8: return "uint8";
-    case EAI_I8: return "int8";
-    case EAI_U16: return "uint16";
-    case EAI_I16: return "int16";
-    case EAI_I32: return "int32";
-    case EAI_I64: return "int64";
-    case EAI_BOOL: return "bool";
-    case EAI_F16: return "float16";
-    case EAI_F64: return "float64";
-    default: return "undefined";
+    case EAI_F32:
+        return "float32";
+    case EAI_U8:
+        return "uint8";
+    case EAI_I8:
+        return "int8";
+    case EAI_U16:
+        return "uint16";
+    case EAI_I16:
+        return "int16";
+    case EAI_I32:
+        return "int32";
+    case EAI_I64:
+        return "int64";
+    case EAI_BOOL:
+        return "bool";
+    case EAI_F16:
+        return "float16";
+    case EAI_F64:
+        return "float64";
+    default:
+        return "undefined";
     }
 }
 
@@ -82,18 +104,15 @@ uint16_t eai_f32_to_f16(float f)
     if (exp == 0xff) /* inf or nan (keep a quiet nan bit) */
         return (uint16_t)(sign | 0x7c00 | (man ? 0x200 | (man >> 13) : 0));
     int32_t e = (int32_t)exp - 127 + 15;
-    if (e >= 0x1f)
-        return (uint16_t)(sign | 0x7c00);
+    if (e >= 0x1f) return (uint16_t)(sign | 0x7c00);
     if (e <= 0) {
-        if (e < -10)
-            return (uint16_t)sign;
+        if (e < -10) return (uint16_t)sign;
         man |= 0x800000;
         uint32_t shift = (uint32_t)(14 - e);
         uint32_t half = man >> shift;
         uint32_t rem = man & ((1u << shift) - 1);
         uint32_t mid = 1u << (shift - 1);
-        if (rem > mid || (rem == mid && (half & 1)))
-            half++;
+        if (rem > mid || (rem == mid && (half & 1))) half++;
         return (uint16_t)(sign | half);
     }
     uint32_t half = sign | ((uint32_t)e << 10) | (man >> 13);

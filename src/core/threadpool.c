@@ -52,8 +52,7 @@ static void *worker_main(void *p)
                 pthread_cond_wait(&tp->wake, &tp->mu);
             pthread_mutex_unlock(&tp->mu);
         }
-        if (atomic_load(&tp->stop))
-            return NULL;
+        if (atomic_load(&tp->stop)) return NULL;
         seen = atomic_load(&tp->generation);
         tp->fn(tp->ctx, ith, tp->n_threads);
         if (atomic_fetch_sub_explicit(&tp->pending, 1, memory_order_acq_rel) == 1) {
@@ -73,8 +72,7 @@ eai_status_t eai_threadpool_create(int n_threads, eai_threadpool_t **out)
     if (n_threads > 256)
         return eai_fail(EAI_E_INVALID, "threadpool: %d threads requested, at most 256", n_threads);
     eai_threadpool_t *tp = calloc(1, sizeof *tp);
-    if (!tp)
-        return eai_fail(EAI_E_NOMEM, "threadpool: out of memory");
+    if (!tp) return eai_fail(EAI_E_NOMEM, "threadpool: out of memory");
     tp->n_threads = n_threads;
     pthread_mutex_init(&tp->mu, NULL);
     pthread_cond_init(&tp->wake, NULL);
@@ -108,8 +106,7 @@ eai_status_t eai_threadpool_create(int n_threads, eai_threadpool_t **out)
 
 void eai_threadpool_destroy(eai_threadpool_t *tp)
 {
-    if (!tp)
-        return;
+    if (!tp) return;
     pthread_mutex_lock(&tp->mu);
     atomic_store(&tp->stop, true);
     pthread_cond_broadcast(&tp->wake);

@@ -8,8 +8,7 @@
 eai_status_t eai__graph_init(eai__graph_t *g, const eai_allocator_t *a, const char *label)
 {
     memset(g, 0, sizeof *g);
-    if (a)
-        g->alloc = *a;
+    if (a) g->alloc = *a;
     g->label = eai__strdup(&g->alloc, label ? label : "model");
     g->producer = eai__strdup(&g->alloc, "");
     if (!g->label || !g->producer) {
@@ -17,8 +16,7 @@ eai_status_t eai__graph_init(eai__graph_t *g, const eai_allocator_t *a, const ch
         return eai_fail(EAI_E_NOMEM, "out of memory");
     }
     eai_status_t st = eai__strmap_init(&g->names, &g->alloc, 64);
-    if (st != EAI_OK)
-        eai__graph_free(g);
+    if (st != EAI_OK) eai__graph_free(g);
     return st;
 }
 
@@ -48,8 +46,7 @@ void eai__graph_free(eai__graph_t *g)
         eai__free(&g->alloc, v->name);
         for (int d = 0; d < EAI_MAX_RANK; d++)
             eai__free(&g->alloc, v->sym[d]);
-        if (v->owns_data)
-            eai__free_aligned(&g->alloc, v->data);
+        if (v->owns_data) eai__free_aligned(&g->alloc, v->data);
     }
     eai__free(&g->alloc, g->nodes);
     eai__free(&g->alloc, g->values);
@@ -66,8 +63,7 @@ static eai_status_t new_value(eai__graph_t *g, const char *name, int *out)
     if (g->n_values == g->cap_values) {
         int cap = g->cap_values ? g->cap_values * 2 : 64;
         eai__value_t *v = eai__realloc(&g->alloc, g->values, (size_t)cap * sizeof *v);
-        if (!v)
-            return eai_fail(EAI_E_NOMEM, "%s: out of memory for %d values", g->label, cap);
+        if (!v) return eai_fail(EAI_E_NOMEM, "%s: out of memory for %d values", g->label, cap);
         g->values = v;
         g->cap_values = cap;
     }
@@ -75,8 +71,7 @@ static eai_status_t new_value(eai__graph_t *g, const char *name, int *out)
     memset(v, 0, sizeof *v);
     v->producer = -1;
     v->name = eai__strdup(&g->alloc, name);
-    if (!v->name)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
+    if (!v->name) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
     /* the map borrows the value's own copy of the name */
     eai_status_t st = eai__strmap_put(&g->names, v->name, g->n_values);
     if (st != EAI_OK) {
@@ -125,8 +120,7 @@ eai_status_t eai__graph_add_node(eai__graph_t *g, const char *name, const char *
     if (g->n_nodes == g->cap_nodes) {
         int cap = g->cap_nodes ? g->cap_nodes * 2 : 64;
         eai__node_t *ns = eai__realloc(&g->alloc, g->nodes, (size_t)cap * sizeof *ns);
-        if (!ns)
-            return eai_fail(EAI_E_NOMEM, "%s: out of memory for %d nodes", g->label, cap);
+        if (!ns) return eai_fail(EAI_E_NOMEM, "%s: out of memory for %d nodes", g->label, cap);
         g->nodes = ns;
         g->cap_nodes = cap;
     }
@@ -141,15 +135,12 @@ eai_status_t eai__graph_add_node(eai__graph_t *g, const char *name, const char *
         free_node(g, n);
         return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
     }
-    if (n_in)
-        memcpy(n->in, in, (size_t)n_in * sizeof(int));
-    if (n_out)
-        memcpy(n->out, out, (size_t)n_out * sizeof(int));
+    if (n_in) memcpy(n->in, in, (size_t)n_in * sizeof(int));
+    if (n_out) memcpy(n->out, out, (size_t)n_out * sizeof(int));
     n->n_in = n_in;
     n->n_out = n_out;
     g->n_nodes++;
-    if (node)
-        *node = n;
+    if (node) *node = n;
     return EAI_OK;
 }
 
@@ -177,8 +168,7 @@ eai_status_t eai__graph_finish(eai__graph_t *g)
         eai__node_t *n = &g->nodes[i];
         for (int k = 0; k < n->n_out; k++) {
             int v = n->out[k];
-            if (v < 0)
-                continue;
+            if (v < 0) continue;
             eai__value_t *val = &g->values[v];
             if (val->kind != EAI__V_ACT || val->producer >= 0) {
                 st = eai_fail(EAI_E_FORMAT,
@@ -196,8 +186,7 @@ eai_status_t eai__graph_finish(eai__graph_t *g)
         eai__node_t *n = &g->nodes[i];
         for (int k = 0; k < n->n_in; k++) {
             int v = n->in[k];
-            if (v < 0)
-                continue;
+            if (v < 0) continue;
             eai__value_t *val = &g->values[v];
             if (val->kind == EAI__V_ACT && val->producer < 0) {
                 st = eai_fail(EAI_E_FORMAT,
@@ -225,30 +214,26 @@ eai_status_t eai__graph_finish(eai__graph_t *g)
     for (int i = 0; i < g->n_nodes; i++)
         for (int k = 0; k < g->nodes[i].n_in; k++) {
             int v = g->nodes[i].in[k];
-            if (v >= 0 && g->values[v].kind == EAI__V_ACT)
-                clist[cstart[v] + cfill[v]++] = i;
+            if (v >= 0 && g->values[v].kind == EAI__V_ACT) clist[cstart[v] + cfill[v]++] = i;
         }
     int head = 0, tail = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        if (indeg[i] == 0)
-            order[tail++] = i;
+        if (indeg[i] == 0) order[tail++] = i;
     while (head < tail) {
         eai__node_t *n = &g->nodes[order[head++]];
         for (int k = 0; k < n->n_out; k++) {
             int v = n->out[k];
-            if (v < 0)
-                continue;
+            if (v < 0) continue;
             for (int c = cstart[v]; c < cstart[v + 1]; c++)
-                if (--indeg[clist[c]] == 0)
-                    order[tail++] = clist[c];
+                if (--indeg[clist[c]] == 0) order[tail++] = clist[c];
         }
     }
     if (tail != g->n_nodes) {
         int bad = 0;
         while (bad < g->n_nodes && indeg[bad] == 0)
             bad++;
-        st = eai_fail(EAI_E_FORMAT, "%s: the graph has a cycle through node %d '%s' (%s)",
-                      g->label, bad, g->nodes[bad].name, g->nodes[bad].op);
+        st = eai_fail(EAI_E_FORMAT, "%s: the graph has a cycle through node %d '%s' (%s)", g->label,
+                      bad, g->nodes[bad].name, g->nodes[bad].op);
         goto done;
     }
     /* permute nodes into topological order (indeg reused as scratch copy) */
@@ -263,8 +248,7 @@ eai_status_t eai__graph_finish(eai__graph_t *g)
     eai__free(&g->alloc, sorted);
     for (int i = 0; i < g->n_nodes; i++)
         for (int k = 0; k < g->nodes[i].n_out; k++)
-            if (g->nodes[i].out[k] >= 0)
-                g->values[g->nodes[i].out[k]].producer = i;
+            if (g->nodes[i].out[k] >= 0) g->values[g->nodes[i].out[k]].producer = i;
 done:
     eai__free(&g->alloc, indeg);
     eai__free(&g->alloc, order);
@@ -277,8 +261,7 @@ done:
 const eai__attr_t *eai__node_attr(const eai__node_t *n, const char *name)
 {
     for (int i = 0; i < n->n_attr; i++)
-        if (strcmp(n->attr[i].name, name) == 0)
-            return &n->attr[i];
+        if (strcmp(n->attr[i].name, name) == 0) return &n->attr[i];
     return NULL;
 }
 
@@ -297,8 +280,7 @@ eai_status_t eai__attr_int(const eai__graph_t *g, const eai__node_t *n, const ch
         *out = def;
         return EAI_OK;
     }
-    if (a->type != EAI__A_INT)
-        return wrong_type(g, n, name, "an int");
+    if (a->type != EAI__A_INT) return wrong_type(g, n, name, "an int");
     *out = a->i;
     return EAI_OK;
 }
@@ -328,8 +310,7 @@ eai_status_t eai__attr_ints(const eai__graph_t *g, const eai__node_t *n, const c
         *n_out = -1;
         return EAI_OK;
     }
-    if (a->type != EAI__A_INTS)
-        return wrong_type(g, n, name, "a list of ints");
+    if (a->type != EAI__A_INTS) return wrong_type(g, n, name, "a list of ints");
     if (a->n > cap)
         return eai_fail(EAI_E_UNSUPPORTED,
                         "%s: node %d '%s' (%s): attribute '%s' has %d values, at most %d "
@@ -349,8 +330,7 @@ eai_status_t eai__attr_string(const eai__graph_t *g, const eai__node_t *n, const
         *out = def;
         return EAI_OK;
     }
-    if (a->type != EAI__A_STRING)
-        return wrong_type(g, n, name, "a string");
+    if (a->type != EAI__A_STRING) return wrong_type(g, n, name, "a string");
     *out = a->s;
     return EAI_OK;
 }
@@ -359,8 +339,7 @@ eai_status_t eai__node_add_attr(eai__graph_t *g, int node, const eai__attr_t *a)
 {
     eai__node_t *n = &g->nodes[node];
     eai__attr_t *arr = eai__realloc(&g->alloc, n->attr, (size_t)(n->n_attr + 1) * sizeof *arr);
-    if (!arr)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
+    if (!arr) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
     n->attr = arr;
     eai__attr_t *d = &arr[n->n_attr];
     memset(d, 0, sizeof *d);
@@ -371,19 +350,16 @@ eai_status_t eai__node_add_attr(eai__graph_t *g, int node, const eai__attr_t *a)
     d->tensor = a->tensor;
     d->name = eai__strdup(&g->alloc, a->name);
     bool ok = d->name != NULL;
-    if (ok && a->s)
-        ok = (d->s = eai__strdup(&g->alloc, a->s)) != NULL;
+    if (ok && a->s) ok = (d->s = eai__strdup(&g->alloc, a->s)) != NULL;
     if (ok && a->ints && a->n > 0) {
         d->ints = eai__alloc(&g->alloc, (size_t)a->n * sizeof(int64_t));
         ok = d->ints != NULL;
-        if (ok)
-            memcpy(d->ints, a->ints, (size_t)a->n * sizeof(int64_t));
+        if (ok) memcpy(d->ints, a->ints, (size_t)a->n * sizeof(int64_t));
     }
     if (ok && a->floats && a->n > 0) {
         d->floats = eai__alloc(&g->alloc, (size_t)a->n * sizeof(float));
         ok = d->floats != NULL;
-        if (ok)
-            memcpy(d->floats, a->floats, (size_t)a->n * sizeof(float));
+        if (ok) memcpy(d->floats, a->floats, (size_t)a->n * sizeof(float));
     }
     if (!ok) {
         eai__free(&g->alloc, d->name);

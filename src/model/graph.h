@@ -38,7 +38,7 @@ typedef struct eai__value {
     eai__shape_t shape;
     char *sym[EAI_MAX_RANK]; /* dim_param names of graph inputs (owned), else NULL */
     eai__vkind_t kind;
-    void *data;    /* CONST: bytes in dtype, C order */
+    void *data;     /* CONST: bytes in dtype, C order */
     bool owns_data; /* data allocated by the graph (eai__free_aligned) */
     bool is_output;
     int producer; /* node index or -1 */
@@ -60,11 +60,11 @@ typedef struct eai__attr {
     eai__atype_t type;
     int64_t i;
     float f;
-    char *s;        /* STRING */
-    int n;          /* FLOATS/INTS/STRINGS count */
-    int64_t *ints;  /* INTS */
-    float *floats;  /* FLOATS */
-    int tensor;     /* TENSOR: value index of a CONST */
+    char *s;       /* STRING */
+    int n;         /* FLOATS/INTS/STRINGS count */
+    int64_t *ints; /* INTS */
+    float *floats; /* FLOATS */
+    int tensor;    /* TENSOR: value index of a CONST */
 } eai__attr_t;
 
 typedef struct eai__node {

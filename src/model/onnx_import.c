@@ -21,15 +21,13 @@ static void *pb_alloc(void *ctx, size_t n)
 {
     pb_ctx_t *c = ctx;
     void *p = eai__alloc(c->alloc, n);
-    if (!p)
-        c->oom = true;
+    if (!p) c->oom = true;
     return p;
 }
 static void pb_free(void *ctx, void *p)
 {
     eai__free(((pb_ctx_t *)ctx)->alloc, p);
 }
-
 
 static eai_status_t tensor_from_proto(const eai_allocator_t *a, const char *label,
                                       const Onnx__TensorProto *t, const char *what,
@@ -42,8 +40,8 @@ static eai_status_t tensor_from_proto(const eai_allocator_t *a, const char *labe
     eai_dtype_t dt = (eai_dtype_t)t->data_type;
     size_t esize = eai_dtype_size(dt);
     if (!t->has_data_type || esize == 0)
-        return eai_fail(EAI_E_UNSUPPORTED, "%s: %s: tensor element type %d is not supported",
-                        label, what, (int)t->data_type);
+        return eai_fail(EAI_E_UNSUPPORTED, "%s: %s: tensor element type %d is not supported", label,
+                        what, (int)t->data_type);
     if (t->n_dims > EAI_MAX_RANK)
         return eai_fail(EAI_E_UNSUPPORTED, "%s: %s: rank %zu exceeds the maximum of %d", label,
                         what, t->n_dims, EAI_MAX_RANK);
@@ -72,8 +70,10 @@ static eai_status_t tensor_from_proto(const eai_allocator_t *a, const char *labe
         have = t->n_int32_data;
     if (have != (size_t)numel) {
         if (have == SIZE_MAX)
-            return eai_fail(EAI_E_FORMAT, "%s: %s: raw_data of %zu bytes is not a whole number "
-                            "of %zu-byte elements", label, what, t->raw_data.len, esize);
+            return eai_fail(EAI_E_FORMAT,
+                            "%s: %s: raw_data of %zu bytes is not a whole number "
+                            "of %zu-byte elements",
+                            label, what, t->raw_data.len, esize);
         return eai_fail(EAI_E_FORMAT, "%s: %s: holds %zu elements, its shape needs %lld", label,
                         what, have, (long long)numel);
     }
@@ -83,24 +83,26 @@ static eai_status_t tensor_from_proto(const eai_allocator_t *a, const char *labe
         return eai_fail(EAI_E_NOMEM, "%s: %s: out of memory for %zu bytes", label, what, bytes);
     if (t->has_raw_data) {
         /* raw_data is little-endian: the host's order on every target we build for */
-        if (bytes)
-            memcpy(buf, t->raw_data.data, bytes);
+        if (bytes) memcpy(buf, t->raw_data.data, bytes);
     } else if (dt == EAI_F32) {
-        if (bytes)
-            memcpy(buf, t->float_data, bytes);
+        if (bytes) memcpy(buf, t->float_data, bytes);
     } else if (dt == EAI_I64) {
-        if (bytes)
-            memcpy(buf, t->int64_data, bytes);
+        if (bytes) memcpy(buf, t->int64_data, bytes);
     } else if (dt == EAI_F64) {
-        if (bytes)
-            memcpy(buf, t->double_data, bytes);
+        if (bytes) memcpy(buf, t->double_data, bytes);
     } else {
         for (int64_t i = 0; i < numel; i++) {
             int32_t v = t->int32_data[i];
             switch (esize) {
-            case 1: ((uint8_t *)buf)[i] = (uint8_t)v; break;
-            case 2: ((uint16_t *)buf)[i] = (uint16_t)v; break;
-            default: ((int32_t *)buf)[i] = v; break;
+            case 1:
+                ((uint8_t *)buf)[i] = (uint8_t)v;
+                break;
+            case 2:
+                ((uint16_t *)buf)[i] = (uint16_t)v;
+                break;
+            default:
+                ((int32_t *)buf)[i] = v;
+                break;
             }
         }
     }
@@ -117,10 +119,8 @@ eai_status_t eai__onnx_tensor_decode(const eai_allocator_t *a, const void *buf, 
     pb_ctx_t ctx = {a, false};
     ProtobufCAllocator pa = {pb_alloc, pb_free, &ctx};
     Onnx__TensorProto *t = onnx__tensor_proto__unpack(&pa, n, buf);
-    if (!t && ctx.oom)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory decoding a tensor", label);
-    if (!t)
-        return eai_fail(EAI_E_FORMAT, "%s: not a valid ONNX TensorProto", label);
+    if (!t && ctx.oom) return eai_fail(EAI_E_NOMEM, "%s: out of memory decoding a tensor", label);
+    if (!t) return eai_fail(EAI_E_FORMAT, "%s: not a valid ONNX TensorProto", label);
     eai_status_t st = tensor_from_proto(a, label, t, "tensor", dtype, shape, data);
     onnx__tensor_proto__free_unpacked(t, &pa);
     return st;
@@ -155,8 +155,7 @@ static eai_status_t add_input(eai__graph_t *g, const Onnx__ValueInfoProto *vi)
         return eai_fail(EAI_E_UNSUPPORTED, "%s: graph input '%s' has unsupported element type %d",
                         g->label, vi->name, (int)tt->elem_type);
     if (!tt->shape)
-        return eai_fail(EAI_E_UNSUPPORTED, "%s: graph input '%s' has no shape", g->label,
-                        vi->name);
+        return eai_fail(EAI_E_UNSUPPORTED, "%s: graph input '%s' has no shape", g->label, vi->name);
     if (tt->shape->n_dim > EAI_MAX_RANK)
         return eai_fail(EAI_E_UNSUPPORTED, "%s: graph input '%s' has rank %zu, at most %d",
                         g->label, vi->name, tt->shape->n_dim, EAI_MAX_RANK);
@@ -176,13 +175,11 @@ static eai_status_t add_input(eai__graph_t *g, const Onnx__ValueInfoProto *vi)
                                   ? d->dim_param
                                   : "?";
             v->sym[i] = eai__strdup(&g->alloc, sym ? sym : "?");
-            if (!v->sym[i])
-                return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
+            if (!v->sym[i]) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
         }
     }
     int *ins = eai__realloc(&g->alloc, g->inputs, (size_t)(g->n_inputs + 1) * sizeof(int));
-    if (!ins)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
+    if (!ins) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
     g->inputs = ins;
     g->inputs[g->n_inputs++] = idx;
     return EAI_OK;
@@ -205,8 +202,7 @@ static eai_status_t add_constant_node(eai__graph_t *g, int index, const Onnx__No
     int v;
     char what[160];
     snprintf(what, sizeof what, "node %d (Constant) '%s'", index, out);
-    if (strcmp(at->name, "value") == 0 && at->t)
-        return add_tensor(g, out, at->t, what, &v);
+    if (strcmp(at->name, "value") == 0 && at->t) return add_tensor(g, out, at->t, what, &v);
     eai__shape_t s = {0};
     eai_dtype_t dt;
     size_t n = 1;
@@ -234,10 +230,8 @@ static eai_status_t add_constant_node(eai__graph_t *g, int index, const Onnx__No
                         g->label, index, at->name);
     }
     void *buf = eai__alloc_aligned(&g->alloc, n * eai_dtype_size(dt) + 1);
-    if (!buf)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
-    if (n)
-        memcpy(buf, src, n * eai_dtype_size(dt));
+    if (!buf) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
+    if (n) memcpy(buf, src, n * eai_dtype_size(dt));
     return eai__graph_add_const(g, out, dt, &s, buf, &v);
 }
 
@@ -255,13 +249,11 @@ static eai_status_t add_node(eai__graph_t *g, int index, const Onnx__NodeProto *
     int in[64], out[64];
     for (size_t i = 0; i < np->n_input; i++) {
         in[i] = -1;
-        if (np->input[i][0])
-            EAI_TRY(eai__graph_value(g, np->input[i], &in[i]));
+        if (np->input[i][0]) EAI_TRY(eai__graph_value(g, np->input[i], &in[i]));
     }
     for (size_t i = 0; i < np->n_output; i++) {
         out[i] = -1;
-        if (np->output[i][0])
-            EAI_TRY(eai__graph_value(g, np->output[i], &out[i]));
+        if (np->output[i][0]) EAI_TRY(eai__graph_value(g, np->output[i], &out[i]));
     }
     EAI_TRY(eai__graph_add_node(g, name, np->op_type, np->domain, in, (int)np->n_input, out,
                                 (int)np->n_output, NULL));
@@ -282,8 +274,7 @@ static eai_status_t add_node(eai__graph_t *g, int index, const Onnx__NodeProto *
         case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING: {
             a.type = EAI__A_STRING;
             size_t n = ap->s.len < sizeof sbuf - 1 ? ap->s.len : sizeof sbuf - 1;
-            if (n)
-                memcpy(sbuf, ap->s.data, n);
+            if (n) memcpy(sbuf, ap->s.data, n);
             sbuf[n] = '\0';
             a.s = sbuf;
             break;
@@ -305,8 +296,7 @@ static eai_status_t add_node(eai__graph_t *g, int index, const Onnx__NodeProto *
             char vname[256];
             snprintf(vname, sizeof vname, "\001%s/%d/%s", name, index, a.name);
             char what[160];
-            snprintf(what, sizeof what, "node %d (%s) attribute '%s'", index, np->op_type,
-                     a.name);
+            snprintf(what, sizeof what, "node %d (%s) attribute '%s'", index, np->op_type, a.name);
             a.type = EAI__A_TENSOR;
             EAI_TRY(add_tensor(g, vname, ap->t, what, &a.tensor));
             break;
@@ -326,8 +316,7 @@ static eai_status_t add_node(eai__graph_t *g, int index, const Onnx__NodeProto *
 
 static eai_status_t import_model(eai__graph_t *g, const Onnx__ModelProto *mp)
 {
-    if (!mp->graph)
-        return eai_fail(EAI_E_FORMAT, "%s: the model has no graph", g->label);
+    if (!mp->graph) return eai_fail(EAI_E_FORMAT, "%s: the model has no graph", g->label);
     g->opset = -1;
     for (size_t i = 0; i < mp->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
@@ -336,10 +325,9 @@ static eai_status_t import_model(eai__graph_t *g, const Onnx__ModelProto *mp)
     }
     if (g->opset < 0) {
         if (mp->n_opset_import) /* e.g. only ai.onnx.preview.training */
-            return eai_fail(EAI_E_UNSUPPORTED,
-                            "%s: imports no opset of the default ONNX domain (first: '%s')",
-                            g->label, mp->opset_import[0]->domain ? mp->opset_import[0]->domain
-                                                                  : "");
+            return eai_fail(
+                EAI_E_UNSUPPORTED, "%s: imports no opset of the default ONNX domain (first: '%s')",
+                g->label, mp->opset_import[0]->domain ? mp->opset_import[0]->domain : "");
         g->opset = 1; /* IR v1-2 models without opset_import */
     }
     if (g->opset < OPSET_MIN || g->opset > OPSET_MAX)
@@ -347,14 +335,12 @@ static eai_status_t import_model(eai__graph_t *g, const Onnx__ModelProto *mp)
                         g->label, g->opset, OPSET_MIN, OPSET_MAX);
     if (mp->producer_name) {
         char *p = eai__strdup(&g->alloc, mp->producer_name);
-        if (!p)
-            return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
+        if (!p) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
         eai__free(&g->alloc, g->producer);
         g->producer = p;
     }
     const Onnx__GraphProto *gp = mp->graph;
-    if (!gp)
-        return eai_fail(EAI_E_FORMAT, "%s: the model has no graph", g->label);
+    if (!gp) return eai_fail(EAI_E_FORMAT, "%s: the model has no graph", g->label);
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *t = gp->initializer[i];
         if (!t->name || !t->name[0])
@@ -370,11 +356,9 @@ static eai_status_t import_model(eai__graph_t *g, const Onnx__ModelProto *mp)
         EAI_TRY(add_input(g, gp->input[i]));
     for (size_t i = 0; i < gp->n_node; i++)
         EAI_TRY(add_node(g, (int)i, gp->node[i]));
-    if (gp->n_output == 0)
-        return eai_fail(EAI_E_FORMAT, "%s: the graph has no outputs", g->label);
+    if (gp->n_output == 0) return eai_fail(EAI_E_FORMAT, "%s: the graph has no outputs", g->label);
     g->outputs = eai__calloc(&g->alloc, gp->n_output, sizeof(int));
-    if (!g->outputs)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
+    if (!g->outputs) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
     for (size_t i = 0; i < gp->n_output; i++) {
         const char *name = gp->output[i]->name;
         int v = name ? eai__strmap_get(&g->names, name) : -1;

@@ -26,11 +26,9 @@ static const char *const backend_names[] = {"ref", NULL};
 
 const eai__backend_t *eai__backend_find(const char *name)
 {
-    if (!name || !name[0])
-        return backends[0];
+    if (!name || !name[0]) return backends[0];
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (strcmp(backends[i]->name, name) == 0)
-            return backends[i];
+        if (strcmp(backends[i]->name, name) == 0) return backends[i];
     return NULL;
 }
 

@@ -13,8 +13,7 @@ typedef struct eai__backend {
     bool (*supports)(const eai__opctx_t *c, const eai__op_def_t *op);
     /* Optional: build per-node state (packed weights...) at session creation.
      * *bytes receives the state's size for eai_session_const_bytes. */
-    eai_status_t (*prepare)(eai__opctx_t *c, const eai__op_def_t *op, void **state,
-                            size_t *bytes);
+    eai_status_t (*prepare)(eai__opctx_t *c, const eai__op_def_t *op, void **state, size_t *bytes);
     /* Runs the node; never allocates. */
     eai_status_t (*eval)(eai__opctx_t *c, const eai__op_def_t *op, void *state);
     void (*release)(void *state);

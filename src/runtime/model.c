@@ -41,13 +41,10 @@ eai_status_t eai_model_load_memory(const void *data, size_t n_bytes, const char 
         return eai_fail(EAI_E_INVALID, "eai_model_load_memory: data and out must not be NULL");
     const eai_allocator_t *a = opts ? &opts->alloc : NULL;
     eai_model_t *m = eai__calloc(a, 1, sizeof *m);
-    if (!m)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", name ? name : "model");
+    if (!m) return eai_fail(EAI_E_NOMEM, "%s: out of memory", name ? name : "model");
     eai_status_t st = eai__graph_init(&m->g, a, name ? name : "model");
-    if (st == EAI_OK)
-        st = eai__onnx_import(&m->g, data, n_bytes);
-    if (st == EAI_OK)
-        st = finish_load(m, opts);
+    if (st == EAI_OK) st = eai__onnx_import(&m->g, data, n_bytes);
+    if (st == EAI_OK) st = finish_load(m, opts);
     if (st != EAI_OK) {
         eai_model_destroy(m);
         return st;
@@ -65,13 +62,10 @@ eai_status_t eai_model_load(const char *path, const eai_model_opts_t *opts, eai_
     if (len >= 5 && strcmp(path + len - 5, ".json") == 0) {
         /* TF.js graph model: model.json plus the weight shards beside it */
         eai_model_t *m = eai__calloc(a, 1, sizeof *m);
-        if (!m)
-            return eai_fail(EAI_E_NOMEM, "%s: out of memory", base_name(path));
+        if (!m) return eai_fail(EAI_E_NOMEM, "%s: out of memory", base_name(path));
         eai_status_t st = eai__graph_init(&m->g, a, base_name(path));
-        if (st == EAI_OK)
-            st = eai__tfjs_import(&m->g, path);
-        if (st == EAI_OK)
-            st = finish_load(m, opts);
+        if (st == EAI_OK) st = eai__tfjs_import(&m->g, path);
+        if (st == EAI_OK) st = finish_load(m, opts);
         if (st != EAI_OK) {
             eai_model_destroy(m);
             return st;
@@ -99,8 +93,7 @@ eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out)
     m->g.names.alloc = &m->g.alloc; /* the map pointed at the caller's copy */
     memset(g, 0, sizeof *g);
     eai_status_t st = eai__graph_finish(&m->g);
-    if (st == EAI_OK)
-        st = finish_load(m, NULL);
+    if (st == EAI_OK) st = finish_load(m, NULL);
     if (st != EAI_OK) {
         eai_model_destroy(m);
         return st;
@@ -111,8 +104,7 @@ eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out)
 
 void eai_model_destroy(eai_model_t *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     eai_allocator_t a = m->g.alloc;
     eai__graph_free(&m->g);
     eai__free(&a, m);
@@ -171,8 +163,7 @@ eai_status_t eai_model_output_info(const eai_model_t *m, int i, eai_tensor_info_
                                    : r->shape.d[d];
         }
         eai__pass_free(&p1);
-        if (s1 == EAI_OK)
-            eai__pass_free(&p2);
+        if (s1 == EAI_OK) eai__pass_free(&p2);
     }
     return EAI_OK;
 }
@@ -182,16 +173,15 @@ void eai_model_get_stats(const eai_model_t *m, eai_model_stats_t *out)
     *out = m->stats;
 }
 
-void eai_model_op_histogram(const eai_model_t *m,
-                            void (*fn)(const char *op, int count, void *user), void *user)
+void eai_model_op_histogram(const eai_model_t *m, void (*fn)(const char *op, int count, void *user),
+                            void *user)
 {
     for (int i = 0; i < m->g.n_nodes; i++) {
         const char *op = m->g.nodes[i].op;
         bool seen = false;
         for (int j = 0; j < i && !seen; j++)
             seen = strcmp(m->g.nodes[j].op, op) == 0;
-        if (seen)
-            continue;
+        if (seen) continue;
         int count = 0;
         for (int j = i; j < m->g.n_nodes; j++)
             count += strcmp(m->g.nodes[j].op, op) == 0;

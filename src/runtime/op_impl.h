@@ -56,7 +56,7 @@ enum {
 typedef struct eai__op_def {
     const char *name;
     unsigned flags;
-    int min_in, max_in;   /* counts accepted (max -1: variadic) */
+    int min_in, max_in; /* counts accepted (max -1: variadic) */
     int min_out, max_out;
     eai_status_t (*infer)(eai__opctx_t *c);
     eai_status_t (*eval)(eai__opctx_t *c);
@@ -87,8 +87,8 @@ static inline eai_status_t eai__op_ints(const eai__opctx_t *c, const char *name,
 {
     return eai__attr_ints(c->g, c->node, name, vals, cap, n);
 }
-static inline eai_status_t eai__op_string(const eai__opctx_t *c, const char *name,
-                                          const char *def, const char **out)
+static inline eai_status_t eai__op_string(const eai__opctx_t *c, const char *name, const char *def,
+                                          const char **out)
 {
     return eai__attr_string(c->g, c->node, name, def, out);
 }
@@ -120,8 +120,8 @@ eai_status_t eai__op_dtype(const eai__opctx_t *c, int i, const eai_dtype_t *ok);
 eai_status_t eai__op_f32(const eai__opctx_t *c, int i);
 
 /* Numpy-style multidirectional broadcast of a and b into out. */
-eai_status_t eai__op_broadcast(const eai__opctx_t *c, const eai__shape_t *a,
-                               const eai__shape_t *b, eai__shape_t *out);
+eai_status_t eai__op_broadcast(const eai__opctx_t *c, const eai__shape_t *a, const eai__shape_t *b,
+                               eai__shape_t *out);
 /* Element strides (0 on broadcast dims) of `in` aligned to `out`'s rank. */
 void eai__bcast_strides(const eai__shape_t *in, const eai__shape_t *out, int64_t *strides);
 
@@ -133,8 +133,8 @@ void eai__parallel_for(eai_threadpool_t *pool, int64_t n, eai__range_fn fn, void
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major with leading
  * dimensions in elements; trans_a/trans_b select op(X)=X^T. Threads split the
  * work when pool is non-NULL. (src/runtime/ref/gemm.c) */
-void eai__sgemm(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t M, int64_t N,
-                int64_t K, float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
-                float beta, float *C, int64_t ldc);
+void eai__sgemm(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                float alpha, const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                float *C, int64_t ldc);
 
 #endif

@@ -11,13 +11,11 @@ void eai__pass_free(eai__pass_t *p)
 {
     if (p->vals && p->g)
         for (int i = 0; i < p->g->n_values; i++)
-            if (p->vals[i].owned)
-                eai__free_aligned(&p->alloc, p->vals[i].data);
+            if (p->vals[i].owned) eai__free_aligned(&p->alloc, p->vals[i].data);
     if (p->kernels) {
         for (int k = 0; k < p->n_kernels; k++) {
             eai__kernel_t *kr = &p->kernels[k];
-            if (kr->backend && kr->backend->release && kr->state)
-                kr->backend->release(kr->state);
+            if (kr->backend && kr->backend->release && kr->state) kr->backend->release(kr->state);
             eai__free(&p->alloc, kr->ctx.in);
             eai__free(&p->alloc, kr->ctx.out);
             eai__free_aligned(&p->alloc, kr->ctx.params);
@@ -36,8 +34,7 @@ static eai_status_t node_fail(const eai__graph_t *g, int i, eai_status_t st, con
 
 static int64_t node_macs(const eai__node_t *n, const eai__opctx_t *c)
 {
-    if (!c->n_out || c->out[0].dtype == EAI_DTYPE_UNDEFINED)
-        return 0;
+    if (!c->n_out || c->out[0].dtype == EAI_DTYPE_UNDEFINED) return 0;
     int64_t out = eai__shape_numel(&c->out[0].shape);
     if ((strcmp(n->op, "Conv") == 0) && c->n_in >= 2) {
         const eai__shape_t *w = &c->in[1].shape;
@@ -58,8 +55,7 @@ static int64_t node_macs(const eai__node_t *n, const eai__opctx_t *c)
         int64_t k = a->rank ? a->d[a->rank - 1] : 1;
         if (strcmp(n->op, "Gemm") == 0) {
             const eai__attr_t *ta = eai__node_attr(n, "transA");
-            if (ta && ta->type == EAI__A_INT && ta->i && a->rank == 2)
-                k = a->d[0];
+            if (ta && ta->type == EAI__A_INT && ta->i && a->rank == 2) k = a->d[0];
         }
         return out * k;
     }
@@ -71,14 +67,11 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
 {
     memset(p, 0, sizeof *p);
     p->g = g;
-    if (a)
-        p->alloc = *a;
-    if (bind <= 0)
-        bind = 1;
+    if (a) p->alloc = *a;
+    if (bind <= 0) bind = 1;
     p->vals = eai__calloc(&p->alloc, (size_t)g->n_values + 1, sizeof *p->vals);
     p->kernels = eai__calloc(&p->alloc, (size_t)g->n_nodes + 1, sizeof *p->kernels);
-    if (!p->vals || !p->kernels)
-        return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
+    if (!p->vals || !p->kernels) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
     for (int i = 0; i < g->n_values; i++) {
         const eai__value_t *v = &g->values[i];
         eai__rvalue_t *r = &p->vals[i];
@@ -94,8 +87,7 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
             r->dtype = v->dtype;
             r->shape = v->shape;
             for (int d = 0; d < r->shape.rank; d++)
-                if (r->shape.d[d] < 0)
-                    r->shape.d[d] = bind;
+                if (r->shape.d[d] < 0) r->shape.d[d] = bind;
             r->known = true;
         }
     }
@@ -135,8 +127,7 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
         bool all_const = true;
         for (int k = 0; k < n->n_in; k++) {
             int v = n->in[k];
-            if (v < 0)
-                continue;
+            if (v < 0) continue;
             eai__rvalue_t *r = &p->vals[v];
             if (EAI_NEVER(!r->known))
                 return node_fail(g, i, EAI_E_FORMAT, "input used before it is computed");
@@ -150,8 +141,7 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
         EAI_TRY(op->infer(c));
         for (int k = 0; k < n->n_out; k++) {
             int v = n->out[k];
-            if (v < 0)
-                continue;
+            if (v < 0) continue;
             if (c->out[k].dtype == EAI_DTYPE_UNDEFINED)
                 return node_fail(g, i, EAI_E_UNSUPPORTED, "optional output is not supported");
             int64_t numel = 1;
@@ -164,13 +154,11 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
             r->known = true;
         }
         p->macs += node_macs(n, c);
-        if (!(all_const || (op->flags & EAI__OP_SHAPE_ONLY)))
-            continue; /* stays a kernel */
+        if (!(all_const || (op->flags & EAI__OP_SHAPE_ONLY))) continue; /* stays a kernel */
         /* fold: run the node now, outputs become constants owned by the pass */
         for (int k = 0; k < n->n_out; k++) {
             int v = n->out[k];
-            if (v < 0)
-                continue;
+            if (v < 0) continue;
             eai__rvalue_t *r = &p->vals[v];
             size_t bytes = (size_t)eai__shape_numel(&r->shape) * eai_dtype_size(r->dtype);
             r->data = eai__alloc_aligned(&p->alloc, bytes ? bytes : 1);
@@ -192,8 +180,7 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
         eai_status_t st = op->eval(c);
         eai__free_aligned(&p->alloc, scratch);
         c->scratch = NULL;
-        if (st != EAI_OK)
-            return st;
+        if (st != EAI_OK) return st;
         /* the node is gone: release its kernel slot */
         p->n_kernels--;
         eai__free(&p->alloc, c->in);

@@ -14,8 +14,7 @@ typedef struct item {
 static int by_size_desc(const void *a, const void *b)
 {
     const item_t *x = a, *y = b;
-    if (x->bytes != y->bytes)
-        return x->bytes < y->bytes ? 1 : -1;
+    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
     return x->v - y->v; /* deterministic */
 }
 
@@ -36,13 +35,11 @@ eai_status_t eai__plan_arena(eai__pass_t *p, size_t *arena_bytes)
     for (int k = 0; k < p->n_kernels; k++) {
         const eai__node_t *n = &g->nodes[p->kernels[k].node];
         for (int i = 0; i < n->n_in; i++)
-            if (n->in[i] >= 0 && !vals[n->in[i]].is_const)
-                vals[n->in[i]].last = k;
+            if (n->in[i] >= 0 && !vals[n->in[i]].is_const) vals[n->in[i]].last = k;
         for (int i = 0; i < n->n_out; i++)
             if (n->out[i] >= 0) {
                 vals[n->out[i]].def = k;
-                if (vals[n->out[i]].last < k)
-                    vals[n->out[i]].last = k;
+                if (vals[n->out[i]].last < k) vals[n->out[i]].last = k;
             }
     }
     /* inputs stay intact for the whole invoke, so a caller may invoke again
@@ -66,8 +63,7 @@ eai_status_t eai__plan_arena(eai__pass_t *p, size_t *arena_bytes)
     for (int v = 0; v < g->n_values; v++) {
         eai__rvalue_t *r = &vals[v];
         bool needed = g->values[v].kind == EAI__V_INPUT || (r->def >= 0 && !r->is_const);
-        if (!needed || !r->known || r->is_const)
-            continue;
+        if (!needed || !r->known || r->is_const) continue;
         size_t bytes = (size_t)eai__shape_numel(&r->shape) * eai_dtype_size(r->dtype);
         items[n_items].v = v;
         items[n_items].bytes = EAI_ALIGN_UP(bytes ? bytes : 1, EAI_ALIGN);
@@ -89,14 +85,11 @@ eai_status_t eai__plan_arena(eai__pass_t *p, size_t *arena_bytes)
         qsort(spans, (size_t)n_spans, sizeof *spans, by_lo);
         size_t off = 0;
         for (int s = 0; s < n_spans; s++) {
-            if (spans[s].lo >= off + items[i].bytes)
-                break; /* the gap before this span fits */
-            if (spans[s].hi > off)
-                off = spans[s].hi;
+            if (spans[s].lo >= off + items[i].bytes) break; /* the gap before this span fits */
+            if (spans[s].hi > off) off = spans[s].hi;
         }
         r->offset = (int64_t)off;
-        if (off + items[i].bytes > total)
-            total = off + items[i].bytes;
+        if (off + items[i].bytes > total) total = off + items[i].bytes;
     }
     eai__free(&p->alloc, items);
     eai__free(&p->alloc, spans);

@@ -20,20 +20,19 @@ extern const eai__op_def_t eai__ref_ops_generate[];
 extern const eai__op_def_t eai__ref_ops_topk[];
 
 static const eai__op_def_t *const families[] = {
-    eai__ref_ops_conv,    eai__ref_ops_gemm,    eai__ref_ops_pool,   eai__ref_ops_unary,
-    eai__ref_ops_binary,  eai__ref_ops_reduce,  eai__ref_ops_softmax, eai__ref_ops_norm,
-    eai__ref_ops_shape,   eai__ref_ops_layout,  eai__ref_ops_resize, eai__ref_ops_generate, eai__ref_ops_topk,
+    eai__ref_ops_conv,   eai__ref_ops_gemm,   eai__ref_ops_pool,    eai__ref_ops_unary,
+    eai__ref_ops_binary, eai__ref_ops_reduce, eai__ref_ops_softmax, eai__ref_ops_norm,
+    eai__ref_ops_shape,  eai__ref_ops_layout, eai__ref_ops_resize,  eai__ref_ops_generate,
+    eai__ref_ops_topk,
 };
 
 const eai__op_def_t *eai__op_find(const char *domain, const char *name)
 {
     /* ONNX's default domain is "" or "ai.onnx" */
-    if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0)
-        return NULL;
+    if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0) return NULL;
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
         for (const eai__op_def_t *op = families[f]; op->name; op++)
-            if (strcmp(op->name, name) == 0)
-                return op;
+            if (strcmp(op->name, name) == 0) return op;
     return NULL;
 }
 

@@ -24,27 +24,22 @@ eai_status_t eai_session_create(const eai_model_t *m, const eai_session_opts_t *
     if (!m || !out)
         return eai_fail(EAI_E_INVALID, "eai_session_create: model and out must not be NULL");
     eai_session_opts_t o = {0};
-    if (opts)
-        o = *opts;
+    if (opts) o = *opts;
     const eai__backend_t *be = eai__backend_find(o.backend);
-    if (!be)
-        return eai_fail(EAI_E_INVALID, "unknown backend '%s' (compiled in: ref)", o.backend);
+    if (!be) return eai_fail(EAI_E_INVALID, "unknown backend '%s' (compiled in: ref)", o.backend);
     eai_session_t *s = eai__calloc(&o.alloc, 1, sizeof *s);
-    if (!s)
-        return eai_fail(EAI_E_NOMEM, "out of memory");
+    if (!s) return eai_fail(EAI_E_NOMEM, "out of memory");
     s->model = m;
     s->alloc = o.alloc;
     s->backend = be;
     s->pool = o.pool;
     const eai__graph_t *g = &m->g;
     eai_status_t st = eai__pass_run(&s->pass, g, &s->alloc, o.batch);
-    if (st == EAI_OK)
-        st = eai__plan_arena(&s->pass, &s->arena_bytes);
+    if (st == EAI_OK) st = eai__plan_arena(&s->pass, &s->arena_bytes);
     if (st == EAI_OK) {
         s->arena = eai__alloc_aligned(&s->alloc, s->arena_bytes ? s->arena_bytes : 1);
-        s->scratch = s->pass.scratch_bytes
-                         ? eai__alloc_aligned(&s->alloc, s->pass.scratch_bytes)
-                         : NULL;
+        s->scratch =
+            s->pass.scratch_bytes ? eai__alloc_aligned(&s->alloc, s->pass.scratch_bytes) : NULL;
         s->input_set = eai__calloc(&s->alloc, (size_t)g->n_inputs + 1, sizeof(bool));
         if (!s->arena || (s->pass.scratch_bytes && !s->scratch) || !s->input_set)
             st = eai_fail(EAI_E_NOMEM, "%s: out of memory for a %zu-byte arena", g->label,
@@ -56,18 +51,15 @@ eai_status_t eai_session_create(const eai_model_t *m, const eai_session_opts_t *
     }
     eai__rvalue_t *vals = s->pass.vals;
     for (int v = 0; v < g->n_values; v++)
-        if (vals[v].offset >= 0)
-            vals[v].data = (char *)s->arena + vals[v].offset;
+        if (vals[v].offset >= 0) vals[v].data = (char *)s->arena + vals[v].offset;
     for (int k = 0; k < s->pass.n_kernels && st == EAI_OK; k++) {
         eai__kernel_t *kr = &s->pass.kernels[k];
         const eai__node_t *n = &g->nodes[kr->node];
         eai__opctx_t *c = &kr->ctx;
         for (int i = 0; i < n->n_in; i++)
-            if (n->in[i] >= 0)
-                c->in[i].data = vals[n->in[i]].data;
+            if (n->in[i] >= 0) c->in[i].data = vals[n->in[i]].data;
         for (int i = 0; i < n->n_out; i++)
-            if (n->out[i] >= 0)
-                c->out[i].data = vals[n->out[i]].data;
+            if (n->out[i] >= 0) c->out[i].data = vals[n->out[i]].data;
         c->scratch = s->scratch;
         c->pool = s->pool;
         kr->backend = be->supports(c, kr->op) ? be : &eai__backend_ref;
@@ -87,8 +79,7 @@ eai_status_t eai_session_create(const eai_model_t *m, const eai_session_opts_t *
 
 void eai_session_destroy(eai_session_t *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     eai_allocator_t a = s->alloc;
     eai__pass_free(&s->pass);
     eai__free_aligned(&a, s->arena);
@@ -142,8 +133,7 @@ int eai_session_input_index(const eai_session_t *s, const char *name)
 {
     const eai__graph_t *g = &s->model->g;
     for (int i = 0; i < g->n_inputs; i++)
-        if (strcmp(g->values[g->inputs[i]].name, name) == 0)
-            return i;
+        if (strcmp(g->values[g->inputs[i]].name, name) == 0) return i;
     return -1;
 }
 
@@ -151,8 +141,7 @@ int eai_session_output_index(const eai_session_t *s, const char *name)
 {
     const eai__graph_t *g = &s->model->g;
     for (int i = 0; i < g->n_outputs; i++)
-        if (strcmp(g->values[g->outputs[i]].name, name) == 0)
-            return i;
+        if (strcmp(g->values[g->outputs[i]].name, name) == 0) return i;
     return -1;
 }
 
@@ -170,8 +159,7 @@ eai_status_t eai_session_set_input(eai_session_t *s, int i, const void *data, si
     if (!data && want)
         return eai_fail(EAI_E_INVALID, "%s: input '%s': data is NULL", g->label,
                         g->values[g->inputs[i]].name);
-    if (want)
-        memcpy(r->data, data, want);
+    if (want) memcpy(r->data, data, want);
     s->input_set[i] = true;
     return EAI_OK;
 }
@@ -198,10 +186,8 @@ eai_status_t eai_session_get_output(const eai_session_t *s, int i, const void **
         return eai_fail(EAI_E_INVALID, "%s: output %d out of range [0, %d)", g->label, i,
                         g->n_outputs);
     int v = g->outputs[i];
-    if (data)
-        *data = s->pass.vals[v].data;
-    if (info)
-        rvalue_info(s, v, info);
+    if (data) *data = s->pass.vals[v].data;
+    if (info) rvalue_info(s, v, info);
     return EAI_OK;
 }
 

@@ -13,8 +13,7 @@ eai_status_t eai_image_load(const char *path, eai_image_t *out)
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return eai_fail(EAI_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return eai_fail(EAI_E_IO, "%s: cannot open: %s", path, strerror(errno));
     int w, h, c;
     unsigned char *px = stbi_load_from_file(f, &w, &h, &c, 3);
     fclose(f);
@@ -30,31 +29,25 @@ eai_status_t eai_image_load(const char *path, eai_image_t *out)
 
 void eai_image_free(eai_image_t *img)
 {
-    if (img && img->data)
-        stbi_image_free(img->data);
-    if (img)
-        memset(img, 0, sizeof *img);
+    if (img && img->data) stbi_image_free(img->data);
+    if (img) memset(img, 0, sizeof *img);
 }
 
-eai_status_t eai_image_to_tensor(const eai_image_t *img, int height, int width,
-                                 const float *mean, const float *std, eai_layout_t layout,
-                                 float *out)
+eai_status_t eai_image_to_tensor(const eai_image_t *img, int height, int width, const float *mean,
+                                 const float *std, eai_layout_t layout, float *out)
 {
     if (height <= 0 || width <= 0 || !img || !img->data || img->channels != 3)
-        return eai_fail(EAI_E_INVALID, "image_to_tensor: bad image or size %dx%d", height,
-                        width);
+        return eai_fail(EAI_E_INVALID, "image_to_tensor: bad image or size %dx%d", height, width);
     float sy = (float)img->height / (float)height, sx = (float)img->width / (float)width;
     for (int y = 0; y < height; y++) {
         float fy = ((float)y + 0.5f) * sy - 0.5f;
-        if (fy < 0)
-            fy = 0;
+        if (fy < 0) fy = 0;
         int y0 = (int)fy;
         int y1 = y0 + 1 < img->height ? y0 + 1 : img->height - 1;
         float wy = fy - (float)y0;
         for (int x = 0; x < width; x++) {
             float fx = ((float)x + 0.5f) * sx - 0.5f;
-            if (fx < 0)
-                fx = 0;
+            if (fx < 0) fx = 0;
             int x0 = (int)fx;
             int x1 = x0 + 1 < img->width ? x0 + 1 : img->width - 1;
             float wx = fx - (float)x0;

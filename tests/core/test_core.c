@@ -87,10 +87,10 @@ static void test_half(void **state)
     assert_int_equal(eai_f32_to_f16(1.0f), 0x3c00);
     assert_int_equal(eai_f32_to_f16(-2.0f), 0xc000);
     assert_int_equal(eai_f32_to_f16(65504.0f), 0x7bff);
-    assert_int_equal(eai_f32_to_f16(1e6f), 0x7c00);          /* overflow -> inf */
+    assert_int_equal(eai_f32_to_f16(1e6f), 0x7c00);                  /* overflow -> inf */
     assert_int_equal(eai_f32_to_f16(5.960464477539063e-8f), 0x0001); /* smallest subnormal */
-    assert_int_equal(eai_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00); /* tie -> even */
-    assert_int_equal(eai_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02); /* tie -> even (up) */
+    assert_int_equal(eai_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00);    /* tie -> even */
+    assert_int_equal(eai_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);    /* tie -> even (up) */
     assert_true(eai_f16_to_f32(0x3555) > 0.3332f && eai_f16_to_f32(0x3555) < 0.3334f);
     for (uint32_t h = 0; h < 0x7c00; h++) /* every finite positive half round-trips */
         assert_int_equal(eai_f32_to_f16(eai_f16_to_f32((uint16_t)h)), h);
@@ -121,9 +121,9 @@ static void test_dtype(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status),  cmocka_unit_test(test_strmap),
+        cmocka_unit_test(test_status),     cmocka_unit_test(test_strmap),
         cmocka_unit_test(test_threadpool), cmocka_unit_test(test_half),
-        cmocka_unit_test(test_aligned), cmocka_unit_test(test_dtype),
+        cmocka_unit_test(test_aligned),    cmocka_unit_test(test_dtype),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,8 +149,7 @@ static void test_garbage(void **state)
 {
     eai_model_t *m = NULL;
     const char junk[] = "\xff\xff\xff\xff this is not a protobuf";
-    assert_int_equal(eai_model_load_memory(junk, sizeof junk, "junk.onnx", NULL, &m),
-                     EAI_E_FORMAT);
+    assert_int_equal(eai_model_load_memory(junk, sizeof junk, "junk.onnx", NULL, &m), EAI_E_FORMAT);
     assert_non_null(strstr(eai_last_error(), "junk.onnx: not a valid ONNX model"));
     assert_int_equal(eai_model_load("/nonexistent/x.onnx", NULL, &m), EAI_E_IO);
     assert_non_null(strstr(eai_last_error(), "/nonexistent/x.onnx: cannot open"));
@@ -275,8 +274,7 @@ static void test_valid_runs(void **state)
     mb_node(&b, "Relu", "s", NULL, "y");
     mb_output(&b, "y");
     eai_model_t *m;
-    if (mb_load(&b, &m) != EAI_OK)
-        fail_msg("%s", eai_last_error());
+    if (mb_load(&b, &m) != EAI_OK) fail_msg("%s", eai_last_error());
     eai_session_t *s;
     assert_int_equal(eai_session_create(m, NULL, &s), EAI_OK);
     float x[6] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
@@ -298,8 +296,7 @@ static void test_valid_runs(void **state)
         eai_model_t *m2 = NULL;
         eai_session_t *s2 = NULL;
         eai_status_t st = mb_load(&b, &m2);
-        if (st == EAI_OK)
-            st = eai_session_create(m2, NULL, &s2);
+        if (st == EAI_OK) st = eai_session_create(m2, NULL, &s2);
         eai__test_fail_alloc(0);
         if (st == EAI_OK)
             n_ok++; /* past the last allocation: nothing left to fail */
@@ -316,9 +313,12 @@ static void test_valid_runs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_garbage),          cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_dangling_and_cycle), cmocka_unit_test(test_hostile_tensors),
-        cmocka_unit_test(test_unsupported),      cmocka_unit_test(test_valid_runs),
+        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_dangling_and_cycle),
+        cmocka_unit_test(test_hostile_tensors),
+        cmocka_unit_test(test_unsupported),
+        cmocka_unit_test(test_valid_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,8 +32,7 @@ int th_input(th_t *t, const char *name, eai_dtype_t dt, int rank, const int64_t 
     val->shape.rank = rank;
     for (int i = 0; i < rank; i++) {
         val->shape.d[i] = dims[i];
-        if (dims[i] < 0)
-            val->sym[i] = eai__strdup(NULL, "N");
+        if (dims[i] < 0) val->sym[i] = eai__strdup(NULL, "N");
     }
     t->g.inputs = realloc(t->g.inputs, (size_t)(t->g.n_inputs + 1) * sizeof(int));
     t->g.inputs[t->g.n_inputs++] = v;
@@ -48,8 +47,7 @@ int th_const(th_t *t, const char *name, eai_dtype_t dt, int rank, const int64_t 
         s.d[i] = dims[i];
     size_t bytes = (size_t)eai__shape_numel(&s) * eai_dtype_size(dt);
     void *buf = eai__alloc_aligned(NULL, bytes ? bytes : 1);
-    if (bytes)
-        memcpy(buf, data, bytes);
+    if (bytes) memcpy(buf, data, bytes);
     int v;
     must(eai__graph_add_const(&t->g, name, dt, &s, buf, &v));
     return v;
@@ -57,8 +55,7 @@ int th_const(th_t *t, const char *name, eai_dtype_t dt, int rank, const int64_t 
 
 int th_value(th_t *t, const char *name)
 {
-    if (!name[0])
-        return -1;
+    if (!name[0]) return -1;
     int v;
     must(eai__graph_value(&t->g, name, &v));
     return v;
@@ -90,15 +87,15 @@ void th_attr_float(th_t *t, const char *name, float v)
 
 void th_attr_ints(th_t *t, const char *name, const int64_t *v, int n)
 {
-    eai__attr_t a = {.name = (char *)name, .type = EAI__A_INTS, .ints = (int64_t *)v, .n = n,
-                     .tensor = -1};
+    eai__attr_t a = {
+        .name = (char *)name, .type = EAI__A_INTS, .ints = (int64_t *)v, .n = n, .tensor = -1};
     add_attr(t, &a);
 }
 
 void th_attr_floats(th_t *t, const char *name, const float *v, int n)
 {
-    eai__attr_t a = {.name = (char *)name, .type = EAI__A_FLOATS, .floats = (float *)v, .n = n,
-                     .tensor = -1};
+    eai__attr_t a = {
+        .name = (char *)name, .type = EAI__A_FLOATS, .floats = (float *)v, .n = n, .tensor = -1};
     add_attr(t, &a);
 }
 
@@ -117,10 +114,8 @@ void th_output(th_t *t, int value)
 
 eai_status_t th_prepare(th_t *t)
 {
-    if (!t->model)
-        EAI_TRY(eai__model_from_graph(&t->g, &t->model));
-    if (!t->sess)
-        EAI_TRY(eai_session_create(t->model, NULL, &t->sess));
+    if (!t->model) EAI_TRY(eai__model_from_graph(&t->g, &t->model));
+    if (!t->sess) EAI_TRY(eai_session_create(t->model, NULL, &t->sess));
     return EAI_OK;
 }
 
@@ -159,7 +154,6 @@ void th_end(th_t *t)
 {
     eai_session_destroy(t->sess);
     eai_model_destroy(t->model);
-    if (!t->model)
-        eai__graph_free(&t->g); /* never handed over */
+    if (!t->model) eai__graph_free(&t->g); /* never handed over */
     memset(t, 0, sizeof *t);
 }

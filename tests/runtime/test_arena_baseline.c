@@ -29,15 +29,16 @@ static void test_arena_baseline(void **state)
         snprintf(full, sizeof full, "%s/%s", EAI_SOURCE_DIR, path);
         eai_model_t *m;
         eai_session_t *s;
-        if (eai_model_load(full, NULL, &m) != EAI_OK)
-            fail_msg("%s", eai_last_error());
+        if (eai_model_load(full, NULL, &m) != EAI_OK) fail_msg("%s", eai_last_error());
         eai_session_opts_t o = {.batch = batch};
-        if (eai_session_create(m, &o, &s) != EAI_OK)
-            fail_msg("%s", eai_last_error());
+        if (eai_session_create(m, &o, &s) != EAI_OK) fail_msg("%s", eai_last_error());
         size_t arena = eai_session_arena_bytes(s);
         double ratio = (double)arena / (double)baseline;
         printf("%-40s batch %-3ld arena %9zu baseline %9llu (%.3fx)%s\n", path, batch, arena,
-               baseline, ratio, ratio > 1.05 ? "  GREW" : ratio < 0.95 ? "  (shrank: update)" : "");
+               baseline, ratio,
+               ratio > 1.05   ? "  GREW"
+               : ratio < 0.95 ? "  (shrank: update)"
+                              : "");
         n_bad += ratio > 1.05;
         n_models++;
         eai_session_destroy(s);

@@ -33,10 +33,8 @@ static int n_rows;
 static op_row_t *row_for(const char *op)
 {
     for (int i = 0; i < n_rows; i++)
-        if (strcmp(rows[i].op, op) == 0)
-            return &rows[i];
-    if (n_rows == 512)
-        return &rows[511];
+        if (strcmp(rows[i].op, op) == 0) return &rows[i];
+    if (n_rows == 512) return &rows[511];
     snprintf(rows[n_rows].op, sizeof rows[n_rows].op, "%s", op);
     return &rows[n_rows++];
 }
@@ -49,8 +47,7 @@ static int by_name(const void *a, const void *b)
 static eai_status_t load_pb(const char *path, eai_dtype_t *dt, eai__shape_t *shape, void **data)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return eai_fail(EAI_E_IO, "%s: cannot open", path);
+    if (!f) return eai_fail(EAI_E_IO, "%s: cannot open", path);
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -64,28 +61,47 @@ static eai_status_t load_pb(const char *path, eai_dtype_t *dt, eai__shape_t *sha
     return st;
 }
 
-static bool close_enough(eai_dtype_t dt, const void *got, const void *want, int64_t n,
-                         char *why, size_t why_n)
+static bool close_enough(eai_dtype_t dt, const void *got, const void *want, int64_t n, char *why,
+                         size_t why_n)
 {
     for (int64_t i = 0; i < n; i++) {
         double g, w;
         switch (dt) {
-        case EAI_F32: g = ((const float *)got)[i]; w = ((const float *)want)[i]; break;
-        case EAI_F64: g = ((const double *)got)[i]; w = ((const double *)want)[i]; break;
+        case EAI_F32:
+            g = ((const float *)got)[i];
+            w = ((const float *)want)[i];
+            break;
+        case EAI_F64:
+            g = ((const double *)got)[i];
+            w = ((const double *)want)[i];
+            break;
         case EAI_F16:
             g = eai_f16_to_f32(((const uint16_t *)got)[i]);
             w = eai_f16_to_f32(((const uint16_t *)want)[i]);
             break;
-        case EAI_I64: g = (double)((const int64_t *)got)[i]; w = (double)((const int64_t *)want)[i]; break;
-        case EAI_I32: g = ((const int32_t *)got)[i]; w = ((const int32_t *)want)[i]; break;
-        case EAI_I16: g = ((const int16_t *)got)[i]; w = ((const int16_t *)want)[i]; break;
-        case EAI_I8: g = ((const int8_t *)got)[i]; w = ((const int8_t *)want)[i]; break;
-        default: g = ((const uint8_t *)got)[i]; w = ((const uint8_t *)want)[i]; break;
+        case EAI_I64:
+            g = (double)((const int64_t *)got)[i];
+            w = (double)((const int64_t *)want)[i];
+            break;
+        case EAI_I32:
+            g = ((const int32_t *)got)[i];
+            w = ((const int32_t *)want)[i];
+            break;
+        case EAI_I16:
+            g = ((const int16_t *)got)[i];
+            w = ((const int16_t *)want)[i];
+            break;
+        case EAI_I8:
+            g = ((const int8_t *)got)[i];
+            w = ((const int8_t *)want)[i];
+            break;
+        default:
+            g = ((const uint8_t *)got)[i];
+            w = ((const uint8_t *)want)[i];
+            break;
         }
-        if (isnan(w) && isnan(g))
-            continue;
-        if (isinf(w) && g == w)
-            continue;
+        if (isnan(w) && isnan(g)) continue;
+        if (isinf(w) && g == w) continue;
         if (!(fabs(g - w) <= 1e-5 + 1e-3 * fabs(w))) {
             snprintf(why, why_n, "element %lld: got %.7g, want %.7g", (long long)i, g, w);
             return false;
@@ -105,8 +121,7 @@ static eai_status_t load_frozen(const char *model_path, const char *sdir, eai_mo
                                 bool frozen[64])
 {
     FILE *f = fopen(model_path, "rb");
-    if (!f)
-        return eai_fail(EAI_E_IO, "%s: cannot open", model_path);
+    if (!f) return eai_fail(EAI_E_IO, "%s: cannot open", model_path);
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -115,8 +130,8 @@ static eai_status_t load_frozen(const char *model_path, const char *sdir, eai_mo
     fclose(f);
     eai__graph_t g;
     eai__graph_init(&g, NULL, "model.onnx");
-    eai_status_t st = got == (size_t)n ? eai__onnx_import(&g, buf, (size_t)n)
-                                       : eai_fail(EAI_E_IO, "short read");
+    eai_status_t st =
+        got == (size_t)n ? eai__onnx_import(&g, buf, (size_t)n) : eai_fail(EAI_E_IO, "short read");
     free(buf);
     int kept = 0;
     for (int i = 0; st == EAI_OK && i < g.n_inputs; i++) {
@@ -180,10 +195,8 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
     bool freeze = false;
     if (st != EAI_OK) {
         snprintf(why, why_n, "%s", eai_last_error());
-        if (st != EAI_E_UNSUPPORTED)
-            return 0;
-        if (!strstr(why, "must be constant"))
-            return -1;
+        if (st != EAI_E_UNSUPPORTED) return 0;
+        if (!strstr(why, "must be constant")) return -1;
         freeze = true;
         m = NULL;
     }
@@ -193,8 +206,7 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
         char sdir[1200];
         snprintf(sdir, sizeof sdir, "%s/test_data_set_%d", dir, set);
         DIR *d = opendir(sdir);
-        if (!d)
-            break;
+        if (!d) break;
         closedir(d);
         if (freeze) {
             eai_model_destroy(m);
@@ -218,8 +230,7 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
             eai_tensor_info_t ti;
             eai_model_input_info(m, 0, &ti);
             for (int k = 0; k < ti.rank && k < shape.rank; k++)
-                if (ti.dims[k] < 0)
-                    batch = shape.d[k];
+                if (ti.dims[k] < 0) batch = shape.d[k];
             eai__free_aligned(NULL, data);
         }
         eai_session_opts_t o = {.batch = batch};
@@ -241,8 +252,7 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
                 eai__free_aligned(NULL, data);
             }
         }
-        if (st == EAI_OK)
-            st = eai_session_invoke(s);
+        if (st == EAI_OK) st = eai_session_invoke(s);
         if (st != EAI_OK) {
             snprintf(why, why_n, "%s", eai_last_error());
             result = 0;
@@ -262,9 +272,8 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
             for (int k = 0; same && k < shape.rank; k++)
                 same = info.dims[k] == shape.d[k];
             if (!same) {
-                snprintf(why, why_n, "output %d: dtype/shape %s rank %d differs from %s rank %d",
-                         i, eai_dtype_name(info.dtype), info.rank, eai_dtype_name(dt),
-                         shape.rank);
+                snprintf(why, why_n, "output %d: dtype/shape %s rank %d differs from %s rank %d", i,
+                         eai_dtype_name(info.dtype), info.rank, eai_dtype_name(dt), shape.rank);
                 result = 0;
             } else if (!close_enough(dt, got, data, eai__shape_numel(&shape), why, why_n)) {
                 result = 0;
@@ -280,8 +289,7 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
 static void test_conformance(void **state)
 {
     DIR *d = opendir(DATA_DIR);
-    if (!d)
-        fail_msg("%s missing: install libonnx-testdata (scripts/install-deps.sh)", DATA_DIR);
+    if (!d) fail_msg("%s missing: install libonnx-testdata (scripts/install-deps.sh)", DATA_DIR);
     char **names = NULL;
     int n = 0;
     struct dirent *e;
@@ -296,8 +304,7 @@ static void test_conformance(void **state)
     const char *only = getenv("EAI_CONFORMANCE_ONLY"); /* substring filter for debugging */
     bool verbose = getenv("EAI_CONFORMANCE_VERBOSE") != NULL;
     for (int i = 0; i < n; i++) {
-        if (only && !strstr(names[i], only))
-            continue;
+        if (only && !strstr(names[i], only)) continue;
         char dir[1024], why[1024] = "", op[64];
         snprintf(dir, sizeof dir, "%s/%s", DATA_DIR, names[i]);
         int r = run_case(dir, why, sizeof why, op, sizeof op);
@@ -311,8 +318,7 @@ static void test_conformance(void **state)
         } else if (r < 0) {
             row->unsupported++;
             total_unsup++;
-            if (verbose)
-                printf("unsupported %s: %s\n", names[i], why);
+            if (verbose) printf("unsupported %s: %s\n", names[i], why);
         } else {
             row->fail++;
             total_fail++;
@@ -324,15 +330,13 @@ static void test_conformance(void **state)
     const char *fmt = "%-28s %6d %14d %6d %12d\n";
     printf("\n");
     printf(head, "op", "pass", "pass(frozen)", "fail", "unsupported");
-    if (rep)
-        fprintf(rep, head, "op", "pass", "pass(frozen)", "fail", "unsupported");
+    if (rep) fprintf(rep, head, "op", "pass", "pass(frozen)", "fail", "unsupported");
     for (int i = 0; i < n_rows; i++) {
         const op_row_t *r = &rows[i];
         if (r->pass + r->frozen + r->fail == 0)
             continue; /* ops we do not implement at all: omitted from the table */
         printf(fmt, r->op, r->pass, r->frozen, r->fail, r->unsupported);
-        if (rep)
-            fprintf(rep, fmt, r->op, r->pass, r->frozen, r->fail, r->unsupported);
+        if (rep) fprintf(rep, fmt, r->op, r->pass, r->frozen, r->fail, r->unsupported);
     }
     const char *sum = "cases: %d passed, %d passed with shape inputs frozen, %d failed, "
                       "%d unsupported (of %d)\n";

@@ -16,10 +16,8 @@ static int cmp_double(const void *a, const void *b)
 static double percentile(const double *v, int n, double q)
 {
     int k = (int)(q * n + 0.999999) - 1;
-    if (k < 0)
-        k = 0;
-    if (k >= n)
-        k = n - 1;
+    if (k < 0) k = 0;
+    if (k >= n) k = n - 1;
     return v[k];
 }
 
@@ -29,11 +27,21 @@ static void fill_random(void *data, eai_dtype_t dt, int64_t n, uint64_t *seed)
         *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
         double u = (double)(*seed >> 11) / 9007199254740992.0; /* [0,1) */
         switch (dt) {
-        case EAI_F32: ((float *)data)[i] = (float)(u * 2 - 1); break;
-        case EAI_F16: ((uint16_t *)data)[i] = eai_f32_to_f16((float)(u * 2 - 1)); break;
-        case EAI_I64: ((int64_t *)data)[i] = 0; break;
-        case EAI_I32: ((int32_t *)data)[i] = 0; break;
-        default: ((uint8_t *)data)[i] = (uint8_t)(u * 255); break;
+        case EAI_F32:
+            ((float *)data)[i] = (float)(u * 2 - 1);
+            break;
+        case EAI_F16:
+            ((uint16_t *)data)[i] = eai_f32_to_f16((float)(u * 2 - 1));
+            break;
+        case EAI_I64:
+            ((int64_t *)data)[i] = 0;
+            break;
+        case EAI_I32:
+            ((int32_t *)data)[i] = 0;
+            break;
+        default:
+            ((uint8_t *)data)[i] = (uint8_t)(u * 255);
+            break;
         }
     }
 }
@@ -52,8 +60,7 @@ int cmd_bench(int argc, char **argv)
                    "ms,\ninferences/s, peak RSS of the process and planned arena bytes.\n");
             return 0;
         } else if (strcmp(a, "--threads") == 0) {
-            if (!cli_parse_int("bench", a, ++i < argc ? argv[i] : NULL, 1, 256, &threads))
-                return 2;
+            if (!cli_parse_int("bench", a, ++i < argc ? argv[i] : NULL, 1, 256, &threads)) return 2;
         } else if (strcmp(a, "--runs") == 0) {
             if (!cli_parse_int("bench", a, ++i < argc ? argv[i] : NULL, 1, 1000000, &runs))
                 return 2;
@@ -64,8 +71,7 @@ int cmd_bench(int argc, char **argv)
             if (!cli_parse_int("bench", a, ++i < argc ? argv[i] : NULL, 1, 1 << 20, &batch))
                 return 2;
         } else if (strcmp(a, "--backend") == 0) {
-            if (++i >= argc)
-                return cli_fail_usage("bench", "--backend needs a value");
+            if (++i >= argc) return cli_fail_usage("bench", "--backend needs a value");
             backend = argv[i];
         } else if (strcmp(a, "--json") == 0) {
             json = true;
@@ -77,8 +83,7 @@ int cmd_bench(int argc, char **argv)
             path = a;
         }
     }
-    if (!path)
-        return cli_fail_usage("bench", "usage: edgeai bench MODEL [options]");
+    if (!path) return cli_fail_usage("bench", "usage: edgeai bench MODEL [options]");
     double t0 = cli_now();
     eai_model_t *m = NULL;
     eai_session_t *s = NULL;
@@ -86,13 +91,10 @@ int cmd_bench(int argc, char **argv)
     double *lat = NULL;
     void **inputs = NULL;
     int rc = 1;
-    if (eai_model_load(path, NULL, &m) != EAI_OK)
-        goto fail;
-    if (threads > 1 && eai_threadpool_create((int)threads, &pool) != EAI_OK)
-        goto fail;
+    if (eai_model_load(path, NULL, &m) != EAI_OK) goto fail;
+    if (threads > 1 && eai_threadpool_create((int)threads, &pool) != EAI_OK) goto fail;
     eai_session_opts_t o = {.backend = backend, .pool = pool, .batch = batch};
-    if (eai_session_create(m, &o, &s) != EAI_OK)
-        goto fail;
+    if (eai_session_create(m, &o, &s) != EAI_OK) goto fail;
     int n_in = eai_session_n_inputs(s);
     inputs = calloc((size_t)n_in + 1, sizeof *inputs);
     lat = calloc((size_t)runs, sizeof *lat);
@@ -112,19 +114,15 @@ int cmd_bench(int argc, char **argv)
             goto fail;
         }
         fill_random(inputs[i], t.dtype, n, &seed);
-        if (eai_session_set_input(s, i, inputs[i], bytes) != EAI_OK)
-            goto fail;
+        if (eai_session_set_input(s, i, inputs[i], bytes) != EAI_OK) goto fail;
     }
     double first = 0;
     for (long r = 0; r < warmup + runs; r++) {
         double a = cli_now();
-        if (eai_session_invoke(s) != EAI_OK)
-            goto fail;
+        if (eai_session_invoke(s) != EAI_OK) goto fail;
         double b = cli_now();
-        if (r == 0)
-            first = b - t0;
-        if (r >= warmup)
-            lat[r - warmup] = (b - a) * 1e3;
+        if (r == 0) first = b - t0;
+        if (r >= warmup) lat[r - warmup] = (b - a) * 1e3;
     }
     qsort(lat, (size_t)runs, sizeof *lat, cmp_double);
     double sum = 0;
@@ -143,8 +141,8 @@ int cmd_bench(int argc, char **argv)
     } else {
         printf("model        %s (backend %s, %ld thread%s, batch %ld)\n", path,
                eai_session_backend(s), threads, threads > 1 ? "s" : "", batch);
-        printf("latency ms   min %.3f  p50 %.3f  p99 %.3f  (%ld runs after %ld warm-up)\n",
-               lat[0], p50, p99, runs, warmup);
+        printf("latency ms   min %.3f  p50 %.3f  p99 %.3f  (%ld runs after %ld warm-up)\n", lat[0],
+               p50, p99, runs, warmup);
         printf("throughput   %.1f inferences/s\n", 1e3 * (double)batch / (sum / (double)runs));
         printf("first result %.1f ms after start (load + plan + first invoke)\n", first * 1e3);
         printf("peak RSS     %.1f MiB\n", (double)rss / (1 << 20));
@@ -152,8 +150,7 @@ int cmd_bench(int argc, char **argv)
     }
     rc = 0;
 fail:
-    if (rc)
-        cli_fail_status("bench");
+    if (rc) cli_fail_status("bench");
     if (inputs)
         for (int i = 0; s && i < eai_session_n_inputs(s); i++)
             free(inputs[i]);

@@ -28,17 +28,13 @@ int cmd_info(int argc, char **argv)
                    "activation arena of a batch-1 session.\n");
             return 0;
         }
-        if (argv[i][0] == '-')
-            return cli_fail_usage("info", "unknown option '%s'", argv[i]);
-        if (path)
-            return cli_fail_usage("info", "one model at a time");
+        if (argv[i][0] == '-') return cli_fail_usage("info", "unknown option '%s'", argv[i]);
+        if (path) return cli_fail_usage("info", "one model at a time");
         path = argv[i];
     }
-    if (!path)
-        return cli_fail_usage("info", "usage: edgeai info MODEL");
+    if (!path) return cli_fail_usage("info", "usage: edgeai info MODEL");
     eai_model_t *m;
-    if (eai_model_load(path, NULL, &m) != EAI_OK)
-        return cli_fail_status("info");
+    if (eai_model_load(path, NULL, &m) != EAI_OK) return cli_fail_status("info");
     eai_session_t *s;
     if (eai_session_create(m, NULL, &s) != EAI_OK) {
         eai_model_destroy(m);
@@ -69,8 +65,7 @@ int cmd_info(int argc, char **argv)
     printf("ops\n");
     int col = 0;
     eai_model_op_histogram(m, print_op, &col);
-    if (col % 3)
-        printf("\n");
+    if (col % 3) printf("\n");
     eai_session_destroy(s);
     eai_model_destroy(m);
     return 0;

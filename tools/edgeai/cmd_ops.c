@@ -18,8 +18,7 @@ int cmd_ops(int argc, char **argv)
                "runs on the ref backend.\n");
         return 0;
     }
-    if (argc > 1)
-        return cli_fail_usage("ops", "takes no arguments");
+    if (argc > 1) return cli_fail_usage("ops", "takes no arguments");
     int n = 0;
     eai_op_foreach(print_name, &n);
     fprintf(stderr, "%d ops\n", n);

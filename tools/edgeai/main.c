@@ -64,8 +64,7 @@ bool cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, lon
 int64_t cli_peak_rss(void)
 {
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return (int64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
 }
 
@@ -99,8 +98,7 @@ int main(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "edgeai: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

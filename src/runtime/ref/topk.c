@@ -21,8 +21,7 @@ static eai_status_t topk_infer(eai__opctx_t *c)
     EAI_TRY(eai__op_int(c, "largest", 1, &largest));
     EAI_TRY(eai__op_int(c, "sorted", 1, &sorted));
     const eai__shape_t *x = &c->in[0].shape;
-    if (x->rank == 0)
-        return eai__op_fail(c, EAI_E_INVALID, "input must have rank >= 1");
+    if (x->rank == 0) return eai__op_fail(c, EAI_E_INVALID, "input must have rank >= 1");
     int ax;
     EAI_TRY(eai__op_axis(c, axis, x->rank, &ax));
     int64_t k;
@@ -31,8 +30,7 @@ static eai_status_t topk_infer(eai__opctx_t *c)
     } else {
         int n;
         EAI_TRY(eai__op_const_ints(c, 1, &k, 1, &n));
-        if (n != 1)
-            return eai__op_fail(c, EAI_E_INVALID, "K must hold one value, has %d", n);
+        if (n != 1) return eai__op_fail(c, EAI_E_INVALID, "K must hold one value, has %d", n);
     }
     if (k < 0 || k > x->d[ax])
         return eai__op_fail(c, EAI_E_INVALID, "K = %lld is outside [0, %lld] for axis %d",
@@ -61,8 +59,7 @@ static eai_status_t topk_infer(eai__opctx_t *c)
 /* a ranks before b in the output */
 static inline bool before(float va, int64_t ia, float vb, int64_t ib, bool largest)
 {
-    if (va != vb)
-        return largest ? va > vb : va < vb;
+    if (va != vb) return largest ? va > vb : va < vb;
     return ia < ib;
 }
 
@@ -71,12 +68,9 @@ static void sift_down(float *v, int64_t *ix, int64_t n, int64_t i, bool largest)
 {
     for (;;) {
         int64_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && before(v[w], ix[w], v[l], ix[l], largest))
-            w = l;
-        if (r < n && before(v[w], ix[w], v[r], ix[r], largest))
-            w = r;
-        if (w == i)
-            return;
+        if (l < n && before(v[w], ix[w], v[l], ix[l], largest)) w = l;
+        if (r < n && before(v[w], ix[w], v[r], ix[r], largest)) w = r;
+        if (w == i) return;
         float tv = v[i];
         v[i] = v[w];
         v[w] = tv;
@@ -94,10 +88,10 @@ static eai_status_t topk_eval(eai__opctx_t *c)
     float *vo = c->out[0].data;
     int64_t *io = c->n_out > 1 && c->out[1].data ? c->out[1].data : NULL;
     float *hv = c->scratch;
-    int64_t *hi = (int64_t *)(void *)((char *)c->scratch + EAI_ALIGN_UP((size_t)(p->k + 1) * sizeof(float), 8));
+    int64_t *hi = (int64_t *)(void *)((char *)c->scratch +
+                                      EAI_ALIGN_UP((size_t)(p->k + 1) * sizeof(float), 8));
     int64_t k = p->k;
-    if (k == 0)
-        return EAI_OK;
+    if (k == 0) return EAI_OK;
     for (int64_t o = 0; o < p->outer; o++)
         for (int64_t in = 0; in < p->inner; in++) {
             const float *s = x + o * p->n * p->inner + in;
@@ -120,8 +114,7 @@ static eai_status_t topk_eval(eai__opctx_t *c)
             for (int64_t r = k - 1; r >= 0; r--) {
                 int64_t dst = (o * k + r) * p->inner + in;
                 vo[dst] = hv[0];
-                if (io)
-                    io[dst] = hi[0];
+                if (io) io[dst] = hi[0];
                 hv[0] = hv[r];
                 hi[0] = hi[r];
                 sift_down(hv, hi, r, 0, p->largest);

@@ -57,7 +57,10 @@ static void *worker_main(void *p)
         tp->fn(tp->ctx, ith, tp->n_threads);
         if (atomic_fetch_sub_explicit(&tp->pending, 1, memory_order_acq_rel) == 1) {
             pthread_mutex_lock(&tp->mu);
-            pthread_cond_signal(&tp->done);
+            /* broadcast, not signal: glibc 2.36's condvar can lose a signal to
+             * a stale waiter (sourceware bug 25847); seen here as a hang after
+             * ~1M jobs. There is only one waiter, so it costs nothing. */
+            pthread_cond_broadcast(&tp->done);
             pthread_mutex_unlock(&tp->mu);
         }
     }

@@ -486,6 +486,12 @@ static const conv_case_t cases[] = {
     {1, 8, 12, 37, 8, 3, 3, 8, 1, 1, 1, 1, 1, 1, 1, 1},    /* depthwise, vector path */
     {1, 4, 9, 9, 8, 5, 5, 4, 2, 2, 1, 1, 2, 2, 2, 2},      /* depthwise x2, stride 2 */
     {1, 3, 1, 40, 3, 1, 5, 3, 1, 3, 1, 2, 0, 4, 0, 1},     /* depthwise, wide stride/dilation */
+    {1, 4, 10, 75, 4, 3, 3, 4, 2, 2, 1, 1, 1, 1, 1, 1},    /* depthwise stride 2, vector path */
+    {1, 2, 5, 80, 2, 3, 3, 2, 1, 2, 1, 2, 1, 2, 1, 2},     /* depthwise stride 2, dilation 2 */
+    {1, 2, 40, 130, 2, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1},   /* depthwise, plane too big to pad */
+    {1, 2, 70, 70, 4, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},    /* depthwise x2, no padded copy */
+    {1, 2, 6, 12, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},     /* depthwise, 12-wide rows */
+    {1, 2, 6, 24, 2, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1},     /* same, stride 2 */
     {1, 16, 7, 9, 24, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},    /* 1x1 as GEMM */
     {2, 6, 7, 9, 12, 1, 1, 3, 1, 1, 1, 1, 0, 0, 0, 0},     /* grouped 1x1 */
     {1, 8, 9, 9, 4, 1, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0},      /* 1x1 stride 2: im2col */
@@ -493,6 +499,8 @@ static const conv_case_t cases[] = {
     {1, 3, 64, 64, 16, 7, 7, 1, 2, 2, 1, 1, 3, 3, 3, 3},   /* 7x7 stride 2 stem */
     {1, 160, 9, 9, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   /* few columns, many rows */
     {1, 2048, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1},   /* one 64-column tile > cap */
+    {1, 4, 5, 5, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1},      /* one output channel per group: GEMV */
+    {1, 3, 3, 3, 5, 3, 3, 1, 1, 1, 1, 1, 0, 0, 0, 0},      /* 1x1 output: GEMV */
 };
 
 static const conv_case_t tcases[] = {

@@ -127,7 +127,8 @@ static void gemm_case(int opset, const int64_t *ad, const int64_t *bd, int c_ran
     th_t t;
     th_begin(&t, opset);
     float *a = fill(ad[0] * ad[1], 7, 3, 11), *b = fill(bd[0] * bd[1], 5, 1, 7);
-    float *c = fill(c_rank ? numel(cd, c_rank) : 1, 3, 2, 5);
+    /* without C (c_rank -1) these are the [M, 1] C of gemm_colc_want */
+    float *c = fill(c_rank >= 0 ? numel(cd, c_rank) : m, 3, 2, 5);
     int ai = th_input(&t, "a", EAI_F32, 2, ad);
     int bi = th_const(&t, "b", EAI_F32, 2, bd, b);
     int ci = c_rank >= 0 ? th_const(&t, "c", EAI_F32, c_rank, cd, c) : -1;

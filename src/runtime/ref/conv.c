@@ -3,13 +3,14 @@
  * auto_pad (ONNX Conv-11, ConvTranspose-11).
  *
  * Infer picks one kernel per node: a 1x1 stride-1 unpadded conv is one GEMM
- * on the image as it lies; a depthwise 1-D/2-D conv is a direct loop; the
+ * on the image as it lies; a depthwise 1-D/2-D conv is a direct loop over
+ * output rows in SSE/NEON, AVX2 or AVX-512 vectors (picked per call); the
  * rest lowers column tiles of the image into c->scratch (im2col) and
- * multiplies them with eai__sgemm. Geometry is normalised to three spatial
- * dims (conv_impl.h), so one loop nest serves every rank.
+ * multiplies them with eai__sgemm, each thread its own tiles. Geometry is
+ * normalised to three spatial dims (conv_impl.h), so one loop nest serves
+ * every rank.
  */
 #include "runtime/ref/conv_impl.h"
-#include <stdlib.h>
 
 /* ---- attributes shared with ConvTranspose ---- */
 
@@ -198,12 +199,14 @@ static eai_status_t conv_infer(eai__opctx_t *c)
 }
 
 /* d[i] = s[2 * i]: the stride-2 convs' lowering. GCC vectorizes this gather
- * (loads + shuffles) only with its -O3 cost model; clang does at -O2. */
+ * (loads + shuffles) only with its dynamic/-O3 cost model, which the build
+ * may not pass; clang does at -O2. */
 #if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("O3")))
+#define OPT_VECTORIZE __attribute__((optimize("O3")))
+#else
+#define OPT_VECTORIZE
 #endif
-static void
-copy_stride2(float *restrict d, const float *restrict s, int64_t n)
+OPT_VECTORIZE static void copy_stride2(float *restrict d, const float *restrict s, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
         d[i] = s[2 * i];
@@ -263,20 +266,26 @@ static void im2col(const eai__conv_geom_t *g, const float *xg, float *col, int64
     }
 }
 
-/* y[r, 0:cols] += bias[r] for each of `rows` rows of stride ldy. */
-static void add_bias(float *y, int64_t ldy, int64_t rows, int64_t cols, const float *bias)
-{
-    for (int64_t r = 0; r < rows; r++) {
-        float *restrict yr = y + r * ldy;
-        const float b = bias[r];
-        int64_t j = 0;
-        for (; j + 16 <= cols; j += 16)
-            for (int l = 0; l < 16; l++)
-                yr[j + l] += b;
-        for (; j < cols; j++)
-            yr[j] += b;
-    }
-}
+/* Per-thread im2col tile: measured flat from 128 KiB to 4 MiB on the 7x7
+ * stem and 3x3 layers; half an L2 keeps the GEMM's packing reads close. */
+#define TILE_BYTES ((size_t)512 << 10)
+
+/* One output row of a depthwise plane: y[ow] = bias + the taps of kernel
+ * rows [kh0, kh1) (those inside the input) at input row ih0 + kh * d1. */
+typedef struct dw_args {
+    const eai__conv_geom_t *g;
+    const float *xp, *wp; /* input plane, kernel */
+    float bias;
+    int64_t ih0, kh0, kh1;
+    /* interior columns: every kw tap inside the input, and for stride 2 the
+     * float after the last tap too (the even-lane loads read it) */
+    int64_t lo, hi;
+} dw_args_t;
+typedef void (*dw_row_fn)(const dw_args_t *a, float *yr);
+/* Four output rows (stride ldy) from input row a->ih0 on, for padded planes
+ * whose every tap is inside (lo = 0, hi = out[2]): four independent sums
+ * hide the add latency that one 8- or 16-wide row chunk waits on. */
+typedef void (*dw_rows4_fn)(const dw_args_t *a, float *yr, int64_t ldy);
 
 typedef struct conv_job {
     const conv_params_t *p;
@@ -285,6 +294,8 @@ typedef struct conv_job {
     int64_t rows, isz, osz, cg, mg;
     /* per-thread tiles: units are (image, group, tile) triples */
     int64_t tile, n_tiles;
+    dw_row_fn dw_row; /* depthwise: the widest kernels the CPU runs */
+    dw_rows4_fn dw_rows4;
     /* serial tiles: the one being lowered */
     const float *xg;
     int64_t p0, nt;
@@ -296,15 +307,15 @@ static void im2col_rows(void *ctx, int64_t r0, int64_t r1)
     im2col(&j->p->g, j->xg, j->scratch, j->p0, j->nt, r0, r1);
 }
 
-/* One tile: lower, multiply, add bias. `pool` is for the GEMM. */
+/* One tile of lowered columns times W_g, bias added by the GEMM. `pool` is
+ * for the GEMM. */
 static void conv_tile(const conv_job_t *j, eai_threadpool_t *pool, const float *col, int64_t n,
                       int64_t gi, int64_t p0, int64_t nt)
 {
     const eai__conv_geom_t *g = &j->p->g;
     float *yg = j->y + (n * g->m + gi * j->mg) * j->osz;
-    eai__sgemm(pool, false, false, j->mg, nt, j->rows, 1.0f, j->w + gi * j->mg * j->rows, j->rows,
-               col, nt, 0.0f, yg + p0, j->osz);
-    if (j->bias) add_bias(yg + p0, j->osz, j->mg, nt, j->bias + gi * j->mg);
+    eai__sgemm_bias(pool, false, false, j->mg, nt, j->rows, 1.0f, j->w + gi * j->mg * j->rows,
+                    j->rows, col, nt, 0.0f, j->bias ? j->bias + gi * j->mg : NULL, yg + p0, j->osz);
 }
 
 static void conv_tiles_task(void *ctx, int ith, int nth)
@@ -332,7 +343,7 @@ static eai_status_t conv_im2col(eai__opctx_t *c, conv_job_t *j)
      * small enough that the GEMM packs them from L2. Else lower tile by
      * tile with the rows split, and let the GEMM split its rows. */
     int64_t tile = cap / ((int64_t)nth * j->rows);
-    const int64_t l2 = (int64_t)(getenv("TILEKB") ? atoi(getenv("TILEKB")) : 512) * 256 / j->rows;
+    const int64_t l2 = (int64_t)(TILE_BYTES / sizeof(float)) / j->rows;
     if (tile > l2) tile = l2;
     tile = tile / 32 * 32;
     const int64_t want = j->osz < 64 ? j->osz : 64;
@@ -368,106 +379,205 @@ static eai_status_t conv_im2col(eai__opctx_t *c, conv_job_t *j)
     return EAI_OK;
 }
 
-#if defined(__GNUC__)
-/* GCC/clang generic vectors (SSE, NEON, ...): GCC's auto-vectorizer at -O2
- * leaves part of a 16-wide accumulator in scalar registers here. */
-typedef float v4f __attribute__((vector_size(16)));
-
-static inline v4f v4_load(const float *p)
-{
-    v4f v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-/* p[0], p[2], p[4], p[6] (reads p[0..7]) */
-static inline v4f v4_load_even(const float *p)
-{
-    v4f a = v4_load(p), b = v4_load(p + 4);
-#if defined(__clang__)
-    return __builtin_shufflevector(a, b, 0, 2, 4, 6);
-#else
-    typedef int v4i __attribute__((vector_size(16)));
-    return __builtin_shuffle(a, b, (v4i){0, 2, 4, 6});
-#endif
-}
-
-/* 16 interior outputs from column ow: every tap is inside the input. */
-static void dw_chunk16(const eai__conv_geom_t *g, float *yr, const float *xp, const float *wp,
-                       float bias, int64_t ih0, int64_t kh0, int64_t kh1, int64_t ow)
-{
-    const int64_t k2 = g->k[2], s2 = g->s[2], d2 = g->d[2], in2 = g->in[2];
-    v4f a0 = {bias, bias, bias, bias}, a1 = a0, a2 = a0, a3 = a0;
-    for (int64_t kh = kh0; kh < kh1; kh++) {
-        const float *xr = xp + (ih0 + kh * g->d[1]) * in2 + ow * s2 - g->pb[2];
-        const float *wr = wp + kh * k2;
-        if (s2 == 1) {
-            for (int64_t kw = 0; kw < k2; kw++) {
-                const float *q = xr + kw * d2;
-                a0 += wr[kw] * v4_load(q);
-                a1 += wr[kw] * v4_load(q + 4);
-                a2 += wr[kw] * v4_load(q + 8);
-                a3 += wr[kw] * v4_load(q + 12);
-            }
-        } else {
-            for (int64_t kw = 0; kw < k2; kw++) {
-                const float *q = xr + kw * d2;
-                a0 += wr[kw] * v4_load_even(q);
-                a1 += wr[kw] * v4_load_even(q + 8);
-                a2 += wr[kw] * v4_load_even(q + 16);
-                a3 += wr[kw] * v4_load_even(q + 24);
-            }
-        }
-    }
-    memcpy(yr + ow, &a0, sizeof a0);
-    memcpy(yr + ow + 4, &a1, sizeof a1);
-    memcpy(yr + ow + 8, &a2, sizeof a2);
-    memcpy(yr + ow + 12, &a3, sizeof a3);
-}
-#endif
-
 /* Output column ow of a depthwise row, checking each tap (edges). */
-static float dw_one(const eai__conv_geom_t *g, const float *xp, const float *wp, float bias,
-                    int64_t ih0, int64_t kh0, int64_t kh1, int64_t ow)
+static float dw_one(const dw_args_t *a, int64_t ow)
 {
+    const eai__conv_geom_t *g = a->g;
     const int64_t k2 = g->k[2], in2 = g->in[2];
-    float acc = bias;
-    for (int64_t kh = kh0; kh < kh1; kh++) {
-        const float *xr = xp + (ih0 + kh * g->d[1]) * in2;
+    float acc = a->bias;
+    for (int64_t kh = a->kh0; kh < a->kh1; kh++) {
+        const float *xr = a->xp + (a->ih0 + kh * g->d[1]) * in2;
         for (int64_t kw = 0; kw < k2; kw++) {
             const int64_t iw = ow * g->s[2] - g->pb[2] + kw * g->d[2];
-            if (iw >= 0 && iw < in2) acc += wp[kh * k2 + kw] * xr[iw];
+            if (iw >= 0 && iw < in2) acc += a->wp[kh * k2 + kw] * xr[iw];
         }
     }
     return acc;
 }
 
-/* One output row of a depthwise plane: y[ow] = bias + the taps of kernel
- * rows [kh0, kh1) (those inside the input), input row ih0 + kh * d1. */
-static void dw_row(const eai__conv_geom_t *g, float *yr, const float *xp, const float *wp,
-                   float bias, int64_t ih0, int64_t kh0, int64_t kh1)
+/* Columns [from, hi) of the interior, then the edges, tap by tap. */
+static void dw_rest(const dw_args_t *a, float *yr, int64_t from)
 {
-    const int64_t s2 = g->s[2], o2 = g->out[2];
-    /* interior columns: every kw tap inside, and for stride 2 the one
-     * float after the last tap too (the even-lane load reads it) */
-    int64_t lo, hi;
-    eai__conv_valid(g->in[2] - (g->k[2] - 1) * g->d[2] - (s2 == 2), o2, s2, -g->pb[2], &lo, &hi);
-    int64_t ow = lo;
+    for (int64_t ow = from; ow < a->hi; ow++)
+        yr[ow] = dw_one(a, ow);
+    for (int64_t ow = 0; ow < a->lo; ow++)
+        yr[ow] = dw_one(a, ow);
+    for (int64_t ow = a->hi > a->lo ? a->hi : a->lo; ow < a->g->out[2]; ow++)
+        yr[ow] = dw_one(a, ow);
+}
+
+static void dw_row_scalar(const dw_args_t *a, float *yr)
+{
+    dw_rest(a, yr, a->lo);
+}
+
+static void dw_rows4_scalar(const dw_args_t *a, float *yr, int64_t ldy)
+{
+    dw_args_t b = *a;
+    for (int r = 0; r < 4; r++, b.ih0 += a->g->s[1])
+        dw_row_scalar(&b, yr + r * ldy);
+}
+
 #if defined(__GNUC__)
-    if ((s2 == 1 || s2 == 2) && hi - lo >= 16) {
-        /* the last chunk overlaps the one before: outputs are written, not
-         * accumulated, so recomputing a few is harmless */
-        for (; ow < hi; ow += 16)
-            dw_chunk16(g, yr, xp, wp, bias, ih0, kh0, kh1, ow + 16 <= hi ? ow : hi - 16);
+/* GCC/clang generic vectors (SSE and NEON; AVX2 and AVX-512 below): GCC's
+ * auto-vectorizer keeps a 16-float accumulator array partly in scalar
+ * registers or on the stack here, explicit vectors stay in registers. The
+ * interior of a row goes in chunks of four accumulators of W lanes (W if
+ * narrower); the last chunk overlaps the one before, which is harmless as
+ * outputs are written, not accumulated. */
+#define DW_VEC 1
+#if defined(__clang__)
+#define EVEN4(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6)
+#define EVEN8(a, b) __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14)
+#define EVEN16(a, b)                                                                               \
+    __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#else
+typedef int v4i __attribute__((vector_size(16)));
+typedef int v8i __attribute__((vector_size(32)));
+typedef int v16i __attribute__((vector_size(64)));
+#define EVEN4(a, b) __builtin_shuffle(a, b, (v4i){0, 2, 4, 6})
+#define EVEN8(a, b) __builtin_shuffle(a, b, (v8i){0, 2, 4, 6, 8, 10, 12, 14})
+#define EVEN16(a, b)                                                                               \
+    __builtin_shuffle(a, b, (v16i){0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30})
+#endif
+typedef float v4f __attribute__((vector_size(16)));
+
+/* BODY once per tap with q the tap's input under output column ow. */
+#define DW_TAPS(VT, BODY)                                                                          \
+    for (int64_t kh = a->kh0; kh < a->kh1; kh++) {                                                 \
+        const float *xr = a->xp + (a->ih0 + kh * g->d[1]) * g->in[2] + ow * s2 - g->pb[2];         \
+        for (int64_t kw = 0; kw < g->k[2]; kw++) {                                                 \
+            const float *q = xr + kw * g->d[2];                                                    \
+            const VT wv = (VT){0} + a->wp[kh * g->k[2] + kw];                                      \
+            BODY;                                                                                  \
+        }                                                                                          \
+    }
+
+/* dw_row_SFX and dw_rows4_SFX for vectors VT of W floats; SMALL is the
+ * narrower ISA's suffix, for rows with fewer than W interior columns. */
+#define DEFINE_DW(SFX, VT, W, ATTR, EVEN, SMALL)                                                   \
+    ATTR static inline VT dw_ld_##SFX(const float *p)                                              \
+    {                                                                                              \
+        VT v;                                                                                      \
+        memcpy(&v, p, sizeof v);                                                                   \
+        return v;                                                                                  \
+    }                                                                                              \
+    ATTR static inline VT dw_ld2_##SFX(const float *p) /* p[0], p[2], ... p[2W - 2] */             \
+    {                                                                                              \
+        return EVEN(dw_ld_##SFX(p), dw_ld_##SFX(p + (W)));                                         \
+    }                                                                                              \
+    ATTR static void dw_big_##SFX(const dw_args_t *a, float *yr, int64_t ow)                       \
+    {                                                                                              \
+        const eai__conv_geom_t *g = a->g;                                                          \
+        const int64_t s2 = g->s[2];                                                                \
+        VT a0 = (VT){0} + a->bias, a1 = a0, a2 = a0, a3 = a0;                                      \
+        if (s2 == 1) {                                                                             \
+            DW_TAPS(VT, a0 += wv * dw_ld_##SFX(q); a1 += wv * dw_ld_##SFX(q + (W));                \
+                    a2 += wv * dw_ld_##SFX(q + 2 * (W)); a3 += wv * dw_ld_##SFX(q + 3 * (W)))      \
+        } else {                                                                                   \
+            DW_TAPS(VT, a0 += wv * dw_ld2_##SFX(q); a1 += wv * dw_ld2_##SFX(q + 2 * (W));          \
+                    a2 += wv * dw_ld2_##SFX(q + 4 * (W)); a3 += wv * dw_ld2_##SFX(q + 6 * (W)))    \
+        }                                                                                          \
+        memcpy(yr + ow, &a0, sizeof a0);                                                           \
+        memcpy(yr + ow + (W), &a1, sizeof a1);                                                     \
+        memcpy(yr + ow + 2 * (W), &a2, sizeof a2);                                                 \
+        memcpy(yr + ow + 3 * (W), &a3, sizeof a3);                                                 \
+    }                                                                                              \
+    ATTR static void dw_vec_##SFX(const dw_args_t *a, float *yr, int64_t ow)                       \
+    {                                                                                              \
+        const eai__conv_geom_t *g = a->g;                                                          \
+        const int64_t s2 = g->s[2];                                                                \
+        VT acc = (VT){0} + a->bias;                                                                \
+        if (s2 == 1) {                                                                             \
+            DW_TAPS(VT, acc += wv * dw_ld_##SFX(q))                                                \
+        } else {                                                                                   \
+            DW_TAPS(VT, acc += wv * dw_ld2_##SFX(q))                                               \
+        }                                                                                          \
+        memcpy(yr + ow, &acc, sizeof acc);                                                         \
+    }                                                                                              \
+    ATTR static void dw_vec4r_##SFX(const dw_args_t *a, float *yr, int64_t ldy, int64_t ow)        \
+    {                                                                                              \
+        const eai__conv_geom_t *g = a->g;                                                          \
+        const int64_t s2 = g->s[2], rs = g->s[1] * g->in[2];                                       \
+        VT r0 = (VT){0} + a->bias, r1 = r0, r2 = r0, r3 = r0;                                      \
+        if (s2 == 1) {                                                                             \
+            DW_TAPS(VT, r0 += wv * dw_ld_##SFX(q); r1 += wv * dw_ld_##SFX(q + rs);                 \
+                    r2 += wv * dw_ld_##SFX(q + 2 * rs); r3 += wv * dw_ld_##SFX(q + 3 * rs))        \
+        } else {                                                                                   \
+            DW_TAPS(VT, r0 += wv * dw_ld2_##SFX(q); r1 += wv * dw_ld2_##SFX(q + rs);               \
+                    r2 += wv * dw_ld2_##SFX(q + 2 * rs); r3 += wv * dw_ld2_##SFX(q + 3 * rs))      \
+        }                                                                                          \
+        memcpy(yr + ow, &r0, sizeof r0);                                                           \
+        memcpy(yr + ldy + ow, &r1, sizeof r1);                                                     \
+        memcpy(yr + 2 * ldy + ow, &r2, sizeof r2);                                                 \
+        memcpy(yr + 3 * ldy + ow, &r3, sizeof r3);                                                 \
+    }                                                                                              \
+    ATTR static void dw_rows4_##SFX(const dw_args_t *a, float *yr, int64_t ldy)                    \
+    {                                                                                              \
+        const int64_t o2 = a->g->out[2];                                                           \
+        if (a->g->s[2] > 2 || o2 < (W)) {                                                          \
+            dw_rows4_##SMALL(a, yr, ldy);                                                          \
+            return;                                                                                \
+        }                                                                                          \
+        for (int64_t ow = 0; ow < o2; ow += (W))                                                   \
+            dw_vec4r_##SFX(a, yr, ldy, ow + (W) <= o2 ? ow : o2 - (W));                            \
+    }                                                                                              \
+    ATTR static void dw_row_##SFX(const dw_args_t *a, float *yr)                                   \
+    {                                                                                              \
+        const int64_t lo = a->lo, hi = a->hi;                                                      \
+        if (a->g->s[2] > 2 || hi - lo < (W)) {                                                     \
+            dw_row_##SMALL(a, yr);                                                                 \
+            return;                                                                                \
+        }                                                                                          \
+        if (hi - lo >= 4 * (W))                                                                    \
+            for (int64_t ow = lo; ow < hi; ow += 4 * (W))                                          \
+                dw_big_##SFX(a, yr, ow + 4 * (W) <= hi ? ow : hi - 4 * (W));                       \
+        else                                                                                       \
+            for (int64_t ow = lo; ow < hi; ow += (W))                                              \
+                dw_vec_##SFX(a, yr, ow + (W) <= hi ? ow : hi - (W));                               \
+        dw_rest(a, yr, hi);                                                                        \
+    }
+
+DEFINE_DW(v4, v4f, 4, , EVEN4, scalar)
+#if defined(__x86_64__) || defined(__i386__)
+#define DW_X86 1
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v16f __attribute__((vector_size(64)));
+DEFINE_DW(v8, v8f, 8, __attribute__((target("avx2"))), EVEN8, v4)
+DEFINE_DW(v16, v16f, 16, __attribute__((target("avx512f"))), EVEN16, v8)
+#endif
+#endif
+
+/* The widest depthwise kernels this CPU runs. */
+static void pick_dw(conv_job_t *j)
+{
+#if defined(DW_X86) && !defined(EAI_CONV_NO_AVX2)
+#if !defined(EAI_CONV_NO_AVX512)
+    if (__builtin_cpu_supports("avx512f")) {
+        j->dw_row = dw_row_v16;
+        j->dw_rows4 = dw_rows4_v16;
+        return;
     }
 #endif
-    for (; ow < hi; ow++)
-        yr[ow] = dw_one(g, xp, wp, bias, ih0, kh0, kh1, ow);
-    for (ow = 0; ow < lo; ow++)
-        yr[ow] = dw_one(g, xp, wp, bias, ih0, kh0, kh1, ow);
-    for (ow = hi > lo ? hi : lo; ow < o2; ow++)
-        yr[ow] = dw_one(g, xp, wp, bias, ih0, kh0, kh1, ow);
+    if (__builtin_cpu_supports("avx2")) {
+        j->dw_row = dw_row_v8;
+        j->dw_rows4 = dw_rows4_v8;
+        return;
+    }
+#endif
+#if defined(DW_VEC)
+    j->dw_row = dw_row_v4;
+    j->dw_rows4 = dw_rows4_v4;
+#else
+    j->dw_row = dw_row_scalar;
+    j->dw_rows4 = dw_rows4_scalar;
+#endif
 }
+
+/* Planes up to this many floats, padding included, are first copied into a
+ * zero-padded buffer on the stack (16 KiB): then every output is interior,
+ * which is what the 7x7 to 56x56 planes of MobileNets need. */
+#define DW_PAD_FLOATS 4096
 
 /* Depthwise planes [b, e) of n * M: output plane (n, m) reads input plane
  * (n, m / multiplier) with its own kernel. */
@@ -475,16 +585,46 @@ static void depthwise_planes(void *ctx, int64_t b, int64_t e)
 {
     const conv_job_t *j = ctx;
     const eai__conv_geom_t *g = &j->p->g;
+    /* +1 column: the stride-2 loads read one float past the last tap */
+    const int64_t ph = g->in[1] + g->pb[1] + g->pe[1], pw = g->in[2] + g->pb[2] + g->pe[2] + 1;
+    const bool use_pad = ph * pw <= DW_PAD_FLOATS;
+    _Alignas(64) float pad[DW_PAD_FLOATS];
+    eai__conv_geom_t gp = *g;
+    if (use_pad) {
+        gp.in[1] = ph;
+        gp.in[2] = pw;
+        gp.pb[1] = gp.pb[2] = gp.pe[1] = gp.pe[2] = 0;
+    }
+    dw_args_t a = {.g = use_pad ? &gp : g};
+    eai__conv_valid(a.g->in[2] - (g->k[2] - 1) * g->d[2] - (g->s[2] == 2), g->out[2], g->s[2],
+                    -a.g->pb[2], &a.lo, &a.hi);
     for (int64_t pl = b; pl < e; pl++) {
         const int64_t n = pl / g->m, m = pl % g->m;
-        const float *xp = j->x + (n * g->c + m / j->mg) * j->isz;
-        const float *wp = j->w + m * g->k[1] * g->k[2];
-        const float bv = j->bias ? j->bias[m] : 0.0f;
-        for (int64_t oh = 0; oh < g->out[1]; oh++) {
-            const int64_t ih0 = oh * g->s[1] - g->pb[1];
-            int64_t kh0, kh1; /* kernel rows inside the input */
-            eai__conv_valid(g->in[1], g->k[1], g->d[1], ih0, &kh0, &kh1);
-            dw_row(g, j->y + pl * j->osz + oh * g->out[2], xp, wp, bv, ih0, kh0, kh1);
+        a.xp = j->x + (n * g->c + m / j->mg) * j->isz;
+        a.wp = j->w + m * g->k[1] * g->k[2];
+        a.bias = j->bias ? j->bias[m] : 0.0f;
+        if (use_pad) {
+            memset(pad, 0, (size_t)(ph * pw) * sizeof(float));
+            for (int64_t r = 0; r < g->in[1]; r++)
+                memcpy(pad + (r + g->pb[1]) * pw + g->pb[2], a.xp + r * g->in[2],
+                       (size_t)g->in[2] * sizeof(float));
+            a.xp = pad;
+        }
+        int64_t oh = 0;
+        float *yp = j->y + pl * j->osz;
+        if (use_pad && a.lo == 0 && a.hi == g->out[2]) {
+            /* padded: every kernel row is inside for every output row */
+            a.kh0 = 0;
+            a.kh1 = g->k[1];
+            for (; oh + 4 <= g->out[1]; oh += 4) {
+                a.ih0 = oh * g->s[1];
+                j->dw_rows4(&a, yp + oh * g->out[2], g->out[2]);
+            }
+        }
+        for (; oh < g->out[1]; oh++) {
+            a.ih0 = oh * g->s[1] - a.g->pb[1];
+            eai__conv_valid(a.g->in[1], g->k[1], g->d[1], a.ih0, &a.kh0, &a.kh1);
+            j->dw_row(&a, yp + oh * g->out[2]);
         }
     }
 }
@@ -514,6 +654,7 @@ static eai_status_t conv_eval(eai__opctx_t *c)
                 conv_tile(&j, c->pool, j.x + (n * g->c + gi * j.cg) * j.isz, n, gi, 0, j.osz);
         return EAI_OK;
     case CONV_DEPTHWISE:
+        pick_dw(&j);
         eai__parallel_for(c->pool, g->n * g->m, depthwise_planes, &j);
         return EAI_OK;
     case CONV_IM2COL:

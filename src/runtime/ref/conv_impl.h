@@ -1,7 +1,7 @@
-/* Private to the conv family (conv.c, conv_transpose.c): the attributes Conv
- * and ConvTranspose share, parsed once, and the geometry both normalise to
- * three spatial dims (a 1-D conv is a 1x1xW one), so one loop nest serves
- * every rank.
+/* Private to the conv family (conv.c, conv_transpose.c, and gemm.c for
+ * eai__sgemm_bias): the attributes Conv and ConvTranspose share, parsed once,
+ * and the geometry both normalise to three spatial dims (a 1-D conv is a
+ * 1x1xW one), so one loop nest serves every rank.
  */
 #ifndef EAI_REF_CONV_IMPL_H
 #define EAI_REF_CONV_IMPL_H
@@ -54,6 +54,12 @@ static inline void eai__conv_valid(int64_t n_in, int64_t n_out, int64_t s, int64
 
 /* Largest im2col/col2im buffer eval may use; bigger images are tiled. */
 #define EAI__CONV_SCRATCH_CAP ((size_t)4 << 20)
+
+/* eai__sgemm that also adds bias[i] to row i of C (bias may be NULL) in the
+ * micro-kernel's epilogue, so a conv output is written once. (gemm.c) */
+void eai__sgemm_bias(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                     int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                     int64_t ldb, float beta, const float *bias, float *C, int64_t ldc);
 
 eai_status_t eai__conv_transpose_infer(eai__opctx_t *c);
 eai_status_t eai__conv_transpose_eval(eai__opctx_t *c);

@@ -87,6 +87,17 @@ static void read_ok(const char *name, eai_npy_t *a)
     if (st != EAI_OK) fail_msg("%s: %s", name, eai_last_error());
 }
 
+/* Reads fixture `name` and checks its dtype, shape and bytes against `want`. */
+static void expect_fixture(const char *name, eai_dtype_t dt, int rank, const int64_t *dims,
+                           const void *want, size_t want_bytes)
+{
+    eai_npy_t a;
+    read_ok(name, &a);
+    expect_shape(&a, dt, rank, dims);
+    assert_memory_equal(a.data, want, want_bytes);
+    eai_npy_free(&a);
+}
+
 /* Expected values restate gen_npy_fixtures.py's literals. */
 static void test_numpy_fixtures(void **state)
 {
@@ -97,35 +108,20 @@ static void test_numpy_fixtures(void **state)
         assert_true(((float *)a.data)[i] == (float)i * 0.5f - 1.0f);
     eai_npy_free(&a);
 
-    read_ok("f64_be.npy", &a);
-    expect_shape(&a, EAI_F64, 1, (int64_t[]){4});
     const double f64[] = {1.5, -2.25, 1e300, 0.1};
-    assert_memory_equal(a.data, f64, sizeof f64);
-    eai_npy_free(&a);
+    expect_fixture("f64_be.npy", EAI_F64, 1, (int64_t[]){4}, f64, sizeof f64);
 
-    read_ok("i64.npy", &a);
-    expect_shape(&a, EAI_I64, 1, (int64_t[]){3});
     const int64_t i64[] = {-1, (int64_t)1 << 40, -((int64_t)1 << 62)};
-    assert_memory_equal(a.data, i64, sizeof i64);
-    eai_npy_free(&a);
+    expect_fixture("i64.npy", EAI_I64, 1, (int64_t[]){3}, i64, sizeof i64);
 
-    read_ok("i32_be_2x2.npy", &a);
-    expect_shape(&a, EAI_I32, 2, (int64_t[]){2, 2});
     const int32_t i32[] = {1, -2, 65536, INT32_MIN};
-    assert_memory_equal(a.data, i32, sizeof i32);
-    eai_npy_free(&a);
+    expect_fixture("i32_be_2x2.npy", EAI_I32, 2, (int64_t[]){2, 2}, i32, sizeof i32);
 
-    read_ok("i16.npy", &a);
-    expect_shape(&a, EAI_I16, 1, (int64_t[]){3});
     const int16_t i16[] = {-32768, 0, 32767};
-    assert_memory_equal(a.data, i16, sizeof i16);
-    eai_npy_free(&a);
+    expect_fixture("i16.npy", EAI_I16, 1, (int64_t[]){3}, i16, sizeof i16);
 
-    read_ok("i8.npy", &a);
-    expect_shape(&a, EAI_I8, 1, (int64_t[]){4});
     const int8_t i8[] = {-128, -1, 0, 127};
-    assert_memory_equal(a.data, i8, sizeof i8);
-    eai_npy_free(&a);
+    expect_fixture("i8.npy", EAI_I8, 1, (int64_t[]){4}, i8, sizeof i8);
 
     read_ok("u8_2x2x2.npy", &a);
     expect_shape(&a, EAI_U8, 3, (int64_t[]){2, 2, 2});
@@ -133,29 +129,17 @@ static void test_numpy_fixtures(void **state)
         assert_int_equal(((uint8_t *)a.data)[i], i * 30);
     eai_npy_free(&a);
 
-    read_ok("u16_be.npy", &a);
-    expect_shape(&a, EAI_U16, 1, (int64_t[]){2});
     const uint16_t u16[] = {1, 65535};
-    assert_memory_equal(a.data, u16, sizeof u16);
-    eai_npy_free(&a);
+    expect_fixture("u16_be.npy", EAI_U16, 1, (int64_t[]){2}, u16, sizeof u16);
 
     /* IEEE half bit patterns: 1.0 = 0x3c00, -0.5 = 0xb800, 65504 = 0x7bff, 2.0 = 0x4000 */
-    read_ok("f16.npy", &a);
-    expect_shape(&a, EAI_F16, 1, (int64_t[]){3});
     const uint16_t f16[] = {0x3c00, 0xb800, 0x7bff};
-    assert_memory_equal(a.data, f16, sizeof f16);
-    eai_npy_free(&a);
-    read_ok("f16_be.npy", &a);
-    expect_shape(&a, EAI_F16, 1, (int64_t[]){2});
+    expect_fixture("f16.npy", EAI_F16, 1, (int64_t[]){3}, f16, sizeof f16);
     const uint16_t f16be[] = {0x3c00, 0x4000};
-    assert_memory_equal(a.data, f16be, sizeof f16be);
-    eai_npy_free(&a);
+    expect_fixture("f16_be.npy", EAI_F16, 1, (int64_t[]){2}, f16be, sizeof f16be);
 
-    read_ok("bool.npy", &a);
-    expect_shape(&a, EAI_BOOL, 1, (int64_t[]){5});
     const uint8_t b[] = {1, 0, 1, 1, 0};
-    assert_memory_equal(a.data, b, sizeof b);
-    eai_npy_free(&a);
+    expect_fixture("bool.npy", EAI_BOOL, 1, (int64_t[]){5}, b, sizeof b);
 
     read_ok("scalar_f32.npy", &a);
     expect_shape(&a, EAI_F32, 0, NULL);
@@ -168,17 +152,11 @@ static void test_numpy_fixtures(void **state)
     eai_npy_free(&a);
     assert_null(a.data);
 
-    read_ok("v2_f32.npy", &a);
-    expect_shape(&a, EAI_F32, 1, (int64_t[]){3});
     const float v2[] = {1, 2, 3};
-    assert_memory_equal(a.data, v2, sizeof v2);
-    eai_npy_free(&a);
+    expect_fixture("v2_f32.npy", EAI_F32, 1, (int64_t[]){3}, v2, sizeof v2);
 
-    read_ok("v3_i64.npy", &a);
-    expect_shape(&a, EAI_I64, 1, (int64_t[]){2});
     const int64_t v3[] = {7, -7};
-    assert_memory_equal(a.data, v3, sizeof v3);
-    eai_npy_free(&a);
+    expect_fixture("v3_i64.npy", EAI_I64, 1, (int64_t[]){2}, v3, sizeof v3);
 }
 
 static void test_numpy_fixtures_rejected(void **state)

@@ -44,19 +44,32 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static eai_status_t load_pb(const char *path, eai_dtype_t *dt, eai__shape_t *shape, void **data)
+/* Reads the whole file at `path` into *buf (malloc'd, the caller frees it)
+ * and its size into *n; on failure *buf is untouched and nothing is left to
+ * free. */
+static eai_status_t read_file(const char *path, void **buf, size_t *n)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return eai_fail(EAI_E_IO, "%s: cannot open", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    void *b = len >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)len + 1) : NULL;
+    size_t got = b ? fread(b, 1, (size_t)len, f) : 0;
     fclose(f);
-    eai_status_t st = got == (size_t)n
-                          ? eai__onnx_tensor_decode(NULL, buf, (size_t)n, path, dt, shape, data)
-                          : eai_fail(EAI_E_IO, "%s: short read", path);
+    if (!b || got != (size_t)len) {
+        free(b);
+        return eai_fail(EAI_E_IO, "%s: short read", path);
+    }
+    *buf = b;
+    *n = (size_t)len;
+    return EAI_OK;
+}
+
+static eai_status_t load_pb(const char *path, eai_dtype_t *dt, eai__shape_t *shape, void **data)
+{
+    void *buf;
+    size_t n;
+    EAI_TRY(read_file(path, &buf, &n));
+    eai_status_t st = eai__onnx_tensor_decode(NULL, buf, n, path, dt, shape, data);
     free(buf);
     return st;
 }
@@ -120,18 +133,12 @@ eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out);
 static eai_status_t load_frozen(const char *model_path, const char *sdir, eai_model_t **m,
                                 bool frozen[64])
 {
-    FILE *f = fopen(model_path, "rb");
-    if (!f) return eai_fail(EAI_E_IO, "%s: cannot open", model_path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    fclose(f);
+    void *buf;
+    size_t n;
+    EAI_TRY(read_file(model_path, &buf, &n));
     eai__graph_t g;
     eai__graph_init(&g, NULL, "model.onnx");
-    eai_status_t st =
-        got == (size_t)n ? eai__onnx_import(&g, buf, (size_t)n) : eai_fail(EAI_E_IO, "short read");
+    eai_status_t st = eai__onnx_import(&g, buf, n);
     free(buf);
     int kept = 0;
     for (int i = 0; st == EAI_OK && i < g.n_inputs; i++) {
@@ -171,30 +178,26 @@ static int run_case(const char *dir, char *why, size_t why_n, char *op, size_t o
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     eai_model_t *m;
     eai_status_t st = eai_model_load(path, NULL, &m);
+    /* keep the load's message: naming the op below may overwrite it */
+    if (st != EAI_OK) snprintf(why, why_n, "%s", eai_last_error());
     snprintf(op, op_n, "(rejected early)");
     {
         /* name the case by its op: the first node of the raw graph */
         eai__graph_t g;
         eai__graph_init(&g, NULL, "x");
-        FILE *f = fopen(path, "rb");
-        if (f) {
-            fseek(f, 0, SEEK_END);
-            long n = ftell(f);
-            fseek(f, 0, SEEK_SET);
-            void *buf = malloc((size_t)n + 1);
-            if (fread(buf, 1, (size_t)n, f) == (size_t)n &&
-                eai__onnx_import(&g, buf, (size_t)n) == EAI_OK && g.n_nodes > 0)
+        void *buf;
+        size_t n;
+        if (read_file(path, &buf, &n) == EAI_OK) {
+            if (eai__onnx_import(&g, buf, n) == EAI_OK && g.n_nodes > 0)
                 snprintf(op, op_n, "%s", g.n_nodes == 1 ? g.nodes[0].op : "(expanded)");
             else if (g.n_nodes > 0)
                 snprintf(op, op_n, "%s", g.nodes[0].op);
             free(buf);
-            fclose(f);
         }
         eai__graph_free(&g);
     }
     bool freeze = false;
     if (st != EAI_OK) {
-        snprintf(why, why_n, "%s", eai_last_error());
         if (st != EAI_E_UNSUPPORTED) return 0;
         if (!strstr(why, "must be constant")) return -1;
         freeze = true;

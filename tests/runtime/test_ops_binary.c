@@ -16,52 +16,19 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
+#include "runtime/harness_assert.h"
 
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
-
-static void assert_dims(th_t *t, int i, int rank, const int64_t *dims)
-{
-    const eai_tensor_info_t *info = th_out_info(t, i);
-    assert_int_equal(info->rank, rank);
-    for (int k = 0; k < rank; k++)
-        assert_int_equal(info->dims[k], dims[k]);
-}
-
-/* |got - want| <= 1e-6 * max(1, |want|): the float results here are one
- * correctly rounded operation, so they match numpy's to the last bit or two */
-static void assert_f32(const float *got, const float *want, int n)
-{
-    for (int i = 0; i < n; i++) {
-        float tol = 1e-6f * (fabsf(want[i]) > 1 ? fabsf(want[i]) : 1);
-        if (!(fabsf(got[i] - want[i]) <= tol))
-            fail_msg("element %d: got %.9g, want %.9g", i, (double)got[i], (double)want[i]);
-    }
-}
-
-static void assert_i64(const int64_t *got, const int64_t *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (got[i] != want[i])
-            fail_msg("element %d: got %lld, want %lld", i, (long long)got[i], (long long)want[i]);
-}
+/* The float results here are one correctly rounded operation, so they match
+ * numpy's to the last bit or two. th_assert_close with atol = rtol = F32_TOL
+ * allows 5e-7 * (1 + |want|), which is never more than the 1e-6 * max(1, |want|)
+ * these tests allowed before the helpers were shared. */
+#define F32_TOL 5e-7f
 
 static void assert_u8(const void *got_, const uint8_t *want, int n)
 {
     const uint8_t *got = got_;
     for (int i = 0; i < n; i++)
         if (got[i] != want[i]) fail_msg("element %d: got %d, want %d", i, got[i], want[i]);
-}
-
-static void assert_error(th_t *t, eai_status_t want, const char *needle)
-{
-    eai_status_t st = th_prepare(t);
-    if (st != want || !strstr(eai_last_error(), needle))
-        fail_msg("got %s '%s', want %s containing '%s'", eai_status_str(st), eai_last_error(),
-                 eai_status_str(want), needle);
 }
 
 /* One node of op with inputs of the given dtypes/shapes; returns output. */
@@ -87,12 +54,12 @@ static void test_add_bcast_3d_with_2d(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Add", EAI_F32, 3, (int64_t[]){2, 3, 4}, EAI_F32, 2, (int64_t[]){3, 1});
-    RUN_OK(&t, ((const void *[]){a, b}));
-    assert_dims(&t, 0, 3, (int64_t[]){2, 3, 4});
-    assert_f32(th_out_f32(&t, 0),
-               (const float[]){-2, -1.5f, -1, -0.5f, -3, -2.5f, -2, -1.5f, 11, 11.5f, 12, 12.5f,
-                               4,  4.5f,  5,  5.5f,  3,  3.5f,  4,  4.5f,  17, 17.5f, 18, 18.5f},
-               24);
+    TH_RUN_OK(&t, ((const void *[]){a, b}));
+    th_assert_dims(&t, 0, 3, (int64_t[]){2, 3, 4});
+    th_assert_close(th_out_f32(&t, 0), (const float[]){-2, -1.5f, -1, -0.5f, -3, -2.5f, -2, -1.5f,
+                                                       11, 11.5f, 12, 12.5f, 4,  4.5f,  5,  5.5f,
+                                                       3,  3.5f,  4,  4.5f,  17, 17.5f, 18, 18.5f},
+                    24, F32_TOL, F32_TOL);
     th_end(&t);
 }
 
@@ -103,25 +70,27 @@ static void test_mul_by_one_element_and_rank0(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Mul", EAI_F32, 2, (int64_t[]){2, 3}, EAI_F32, 1, (int64_t[]){1});
-    RUN_OK(&t, ((const void *[]){a, two5}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 3});
-    assert_f32(th_out_f32(&t, 0), (const float[]){2.5f, 5, 7.5f, 10, 12.5f, 15}, 6);
+    TH_RUN_OK(&t, ((const void *[]){a, two5}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 3});
+    th_assert_close(th_out_f32(&t, 0), (const float[]){2.5f, 5, 7.5f, 10, 12.5f, 15}, 6, F32_TOL,
+                    F32_TOL);
     th_end(&t);
 
     /* rank-0 on the left: scalar - tensor */
     th_begin(&t, 13);
     node2(&t, "Sub", EAI_F32, 0, NULL, EAI_F32, 2, (int64_t[]){2, 3});
-    RUN_OK(&t, ((const void *[]){m1, a}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 3});
-    assert_f32(th_out_f32(&t, 0), (const float[]){-2, -3, -4, -5, -6, -7}, 6);
+    TH_RUN_OK(&t, ((const void *[]){m1, a}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 3});
+    th_assert_close(th_out_f32(&t, 0), (const float[]){-2, -3, -4, -5, -6, -7}, 6, F32_TOL,
+                    F32_TOL);
     th_end(&t);
 
     /* rank 0 op rank 0 stays rank 0 */
     th_begin(&t, 13);
     node2(&t, "Add", EAI_F32, 0, NULL, EAI_F32, 0, NULL);
-    RUN_OK(&t, ((const void *[]){two5, m1}));
-    assert_dims(&t, 0, 0, NULL);
-    assert_f32(th_out_f32(&t, 0), (const float[]){1.5f}, 1);
+    TH_RUN_OK(&t, ((const void *[]){two5, m1}));
+    th_assert_dims(&t, 0, 0, NULL);
+    th_assert_close(th_out_f32(&t, 0), (const float[]){1.5f}, 1, F32_TOL, F32_TOL);
     th_end(&t);
 }
 
@@ -136,11 +105,11 @@ static void test_div_per_channel(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Div", EAI_F32, 4, (int64_t[]){2, 3, 2, 2}, EAI_F32, 3, (int64_t[]){3, 1, 1});
-    RUN_OK(&t, ((const void *[]){x, s}));
-    assert_f32(th_out_f32(&t, 0),
-               (const float[]){0,  1,  2,  3,  2, 2.5f, 3, 3.5f, 2, 2.25f, 2.5f, 2.75f,
-                               12, 13, 14, 15, 8, 8.5f, 9, 9.5f, 5, 5.25f, 5.5f, 5.75f},
-               24);
+    TH_RUN_OK(&t, ((const void *[]){x, s}));
+    th_assert_close(th_out_f32(&t, 0),
+                    (const float[]){0,  1,  2,  3,  2, 2.5f, 3, 3.5f, 2, 2.25f, 2.5f, 2.75f,
+                                    12, 13, 14, 15, 8, 8.5f, 9, 9.5f, 5, 5.25f, 5.5f, 5.75f},
+                    24, F32_TOL, F32_TOL);
     th_end(&t);
 }
 
@@ -152,10 +121,11 @@ static void test_both_sides_broadcast(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Mul", EAI_F32, 2, (int64_t[]){3, 1}, EAI_F32, 2, (int64_t[]){1, 4});
-    RUN_OK(&t, ((const void *[]){a, b}));
-    assert_dims(&t, 0, 2, (int64_t[]){3, 4});
-    assert_f32(th_out_f32(&t, 0), (const float[]){10, 20, 30, 40, 20, 40, 60, 80, 30, 60, 90, 120},
-               12);
+    TH_RUN_OK(&t, ((const void *[]){a, b}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){3, 4});
+    th_assert_close(th_out_f32(&t, 0),
+                    (const float[]){10, 20, 30, 40, 20, 40, 60, 80, 30, 60, 90, 120}, 12, F32_TOL,
+                    F32_TOL);
     th_end(&t);
 }
 
@@ -172,8 +142,8 @@ static void test_generic_nd_broadcast(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Sub", EAI_F32, 4, (int64_t[]){2, 3, 1, 5}, EAI_F32, 3, (int64_t[]){3, 4, 1});
-    RUN_OK(&t, ((const void *[]){a, b}));
-    assert_dims(&t, 0, 4, (int64_t[]){2, 3, 4, 5});
+    TH_RUN_OK(&t, ((const void *[]){a, b}));
+    th_assert_dims(&t, 0, 4, (int64_t[]){2, 3, 4, 5});
     const float *y = th_out_f32(&t, 0);
     for (int n = 0; n < 2; n++)
         for (int ch = 0; ch < 3; ch++)
@@ -186,9 +156,9 @@ static void test_generic_nd_broadcast(void **state)
                                  (double)want);
                 }
     /* spot values from numpy: (a - b).ravel()[[0, 24, 119]] */
-    assert_f32(&y[0], (const float[]){0}, 1);
-    assert_f32(&y[24], (const float[]){13}, 1);
-    assert_f32(&y[119], (const float[]){40}, 1);
+    th_assert_close(&y[0], (const float[]){0}, 1, F32_TOL, F32_TOL);
+    th_assert_close(&y[24], (const float[]){13}, 1, F32_TOL, F32_TOL);
+    th_assert_close(&y[119], (const float[]){40}, 1, F32_TOL, F32_TOL);
     th_end(&t);
 }
 
@@ -210,10 +180,10 @@ static void test_int64_shape_arithmetic_folded(void **state)
     th_node(&t, "Sub", (int[]){vk, s}, 2, (int[]){d}, 1);
     th_output(&t, q);
     th_output(&t, d);
-    RUN_OK(&t, NULL);
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){3, -3, -2}, 3);
+    TH_RUN_OK(&t, NULL);
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){3, -3, -2}, 3);
     /* d = 10 - (q*10 + a) = {10-37, 10-(-37), 10-(-11)} */
-    assert_i64(th_out_i64(&t, 1), (const int64_t[]){-27, 47, 21}, 3);
+    th_assert_i64(th_out_i64(&t, 1), (const int64_t[]){-27, 47, 21}, 3);
     th_end(&t);
 }
 
@@ -224,7 +194,7 @@ static void test_int32_div_truncates_and_div_by_zero(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Div", EAI_I32, 1, (int64_t[]){4}, EAI_I32, 1, (int64_t[]){4});
-    RUN_OK(&t, ((const void *[]){a, b}));
+    TH_RUN_OK(&t, ((const void *[]){a, b}));
     const int32_t *y = (const int32_t *)th_out_f32(&t, 0);
     /* 5/2=2, -6/4=-1 (truncation), x/0 is defined as 0 here rather than a trap */
     assert_int_equal(y[0], 2);
@@ -245,7 +215,7 @@ static void test_comparisons_give_bool(void **state)
         th_t t;
         th_begin(&t, 13);
         node2(&t, ops[k], EAI_F32, 2, (int64_t[]){2, 3}, EAI_F32, 1, (int64_t[]){3});
-        RUN_OK(&t, ((const void *[]){a, b}));
+        TH_RUN_OK(&t, ((const void *[]){a, b}));
         assert_int_equal(th_out_info(&t, 0)->dtype, EAI_BOOL);
         assert_u8(th_out_f32(&t, 0), want[k], 6);
         th_end(&t);
@@ -255,7 +225,7 @@ static void test_comparisons_give_bool(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Greater", EAI_I64, 1, (int64_t[]){3}, EAI_I64, 0, NULL);
-    RUN_OK(&t, ((const void *[]){ia, ib}));
+    TH_RUN_OK(&t, ((const void *[]){ia, ib}));
     assert_u8(th_out_f32(&t, 0), (const uint8_t[]){0, 0, 1}, 3);
     th_end(&t);
 }
@@ -270,7 +240,7 @@ static void test_logic(void **state)
         th_t t;
         th_begin(&t, 13);
         node2(&t, ops[k], EAI_BOOL, 1, (int64_t[]){4}, EAI_BOOL, 1, (int64_t[]){4});
-        RUN_OK(&t, ((const void *[]){a, b}));
+        TH_RUN_OK(&t, ((const void *[]){a, b}));
         assert_u8(th_out_f32(&t, 0), want[k], 4);
         th_end(&t);
     }
@@ -290,9 +260,9 @@ static void test_where_three_way_broadcast_int64(void **state)
     int o = th_value(&t, "o");
     th_node(&t, "Where", (int[]){c, vx, vy}, 3, (int[]){o}, 1);
     th_output(&t, o);
-    RUN_OK(&t, ((const void *[]){cond, x, y}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 3});
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){1, 2, 3, -9, -9, -9}, 6);
+    TH_RUN_OK(&t, ((const void *[]){cond, x, y}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 3});
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){1, 2, 3, -9, -9, -9}, 6);
     th_end(&t);
 }
 
@@ -309,8 +279,8 @@ static void test_where_float_same_shape(void **state)
     int o = th_value(&t, "o");
     th_node(&t, "Where", (int[]){c, vx, vy}, 3, (int[]){o}, 1);
     th_output(&t, o);
-    RUN_OK(&t, ((const void *[]){cond, x, y}));
-    assert_f32(th_out_f32(&t, 0), (const float[]){1, -2, -3, 4, 5}, 5);
+    TH_RUN_OK(&t, ((const void *[]){cond, x, y}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){1, -2, -3, 4, 5}, 5, F32_TOL, F32_TOL);
     th_end(&t);
 }
 
@@ -323,8 +293,8 @@ static void test_pow(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Pow", EAI_F32, 1, (int64_t[]){4}, EAI_I64, 1, (int64_t[]){4});
-    RUN_OK(&t, ((const void *[]){base, ex}));
-    assert_f32(th_out_f32(&t, 0), (const float[]){8, 9, 2, 1}, 4);
+    TH_RUN_OK(&t, ((const void *[]){base, ex}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){8, 9, 2, 1}, 4, F32_TOL, F32_TOL);
     th_end(&t);
 
     /* scalar exponents: 2 (the x*x fast path) and 0.5 on |x|:
@@ -332,22 +302,24 @@ static void test_pow(void **state)
     const float b[] = {1.5f, -2, 0.1f, 3}, ab[] = {1.5f, 2, 0.1f, 3}, two[] = {2}, half[] = {0.5f};
     th_begin(&t, 13);
     node2(&t, "Pow", EAI_F32, 1, (int64_t[]){4}, EAI_F32, 0, NULL);
-    RUN_OK(&t, ((const void *[]){b, two}));
-    assert_f32(th_out_f32(&t, 0), (const float[]){2.25f, 4, 0.0100000007f, 9}, 4);
+    TH_RUN_OK(&t, ((const void *[]){b, two}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){2.25f, 4, 0.0100000007f, 9}, 4, F32_TOL,
+                    F32_TOL);
     th_end(&t);
     th_begin(&t, 13);
     node2(&t, "Pow", EAI_F32, 1, (int64_t[]){4}, EAI_F32, 0, NULL);
-    RUN_OK(&t, ((const void *[]){ab, half}));
-    assert_f32(th_out_f32(&t, 0),
-               (const float[]){1.22474492f, 1.41421354f, 0.316227764f, 1.73205078f}, 4);
+    TH_RUN_OK(&t, ((const void *[]){ab, half}));
+    th_assert_close(th_out_f32(&t, 0),
+                    (const float[]){1.22474492f, 1.41421354f, 0.316227764f, 1.73205078f}, 4,
+                    F32_TOL, F32_TOL);
     th_end(&t);
 
     /* integer base (Pow-12): the result keeps the base's type; by hand */
     const int64_t ib[] = {2, 3, -2}, ie[] = {10, 3, 3};
     th_begin(&t, 13);
     node2(&t, "Pow", EAI_I64, 1, (int64_t[]){3}, EAI_I64, 1, (int64_t[]){3});
-    RUN_OK(&t, ((const void *[]){ib, ie}));
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){1024, 27, -8}, 3);
+    TH_RUN_OK(&t, ((const void *[]){ib, ie}));
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){1024, 27, -8}, 3);
     th_end(&t);
 }
 
@@ -359,9 +331,10 @@ static void test_prelu_per_channel_slope(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "PRelu", EAI_F32, 4, (int64_t[]){1, 2, 2, 2}, EAI_F32, 3, (int64_t[]){2, 1, 1});
-    RUN_OK(&t, ((const void *[]){x, slope}));
-    assert_f32(th_out_f32(&t, 0),
-               (const float[]){-0.200000003f, -0.0500000007f, 0, 1.5f, 3, -8, 5, -12}, 8);
+    TH_RUN_OK(&t, ((const void *[]){x, slope}));
+    th_assert_close(th_out_f32(&t, 0),
+                    (const float[]){-0.200000003f, -0.0500000007f, 0, 1.5f, 3, -8, 5, -12}, 8,
+                    F32_TOL, F32_TOL);
     th_end(&t);
 }
 
@@ -386,9 +359,9 @@ static void test_variadic_max_min_sum_mean(void **state)
         int o = th_value(&t, "o");
         th_node(&t, ops[k], (int[]){va, vb, vd}, 3, (int[]){o}, 1);
         th_output(&t, o);
-        RUN_OK(&t, ((const void *[]){a, b, d}));
-        assert_dims(&t, 0, 2, (int64_t[]){2, 3});
-        assert_f32(th_out_f32(&t, 0), want[k], 6);
+        TH_RUN_OK(&t, ((const void *[]){a, b, d}));
+        th_assert_dims(&t, 0, 2, (int64_t[]){2, 3});
+        th_assert_close(th_out_f32(&t, 0), want[k], 6, F32_TOL, F32_TOL);
         th_end(&t);
     }
     /* one input: a copy */
@@ -398,8 +371,8 @@ static void test_variadic_max_min_sum_mean(void **state)
     int o = th_value(&t, "o");
     th_node(&t, "Max", (int[]){va}, 1, (int[]){o}, 1);
     th_output(&t, o);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_f32(th_out_f32(&t, 0), a, 3);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_close(th_out_f32(&t, 0), a, 3, F32_TOL, F32_TOL);
     th_end(&t);
 }
 
@@ -411,16 +384,16 @@ static void test_mod(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Mod", EAI_I64, 1, (int64_t[]){6}, EAI_I64, 1, (int64_t[]){6});
-    RUN_OK(&t, ((const void *[]){m, n}));
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){1, 2, -2, -1, 0, 0}, 6);
+    TH_RUN_OK(&t, ((const void *[]){m, n}));
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){1, 2, -2, -1, 0, 0}, 6);
     th_end(&t);
     /* fmod=1: np.fmod([5.5,-5.5,5.5], [2,2,-2]): sign of the dividend */
     const float x[] = {5.5f, -5.5f, 5.5f}, y[] = {2, 2, -2};
     th_begin(&t, 13);
     node2(&t, "Mod", EAI_F32, 1, (int64_t[]){3}, EAI_F32, 1, (int64_t[]){3});
     th_attr_int(&t, "fmod", 1);
-    RUN_OK(&t, ((const void *[]){x, y}));
-    assert_f32(th_out_f32(&t, 0), (const float[]){1.5f, -1.5f, 1.5f}, 3);
+    TH_RUN_OK(&t, ((const void *[]){x, y}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){1.5f, -1.5f, 1.5f}, 3, F32_TOL, F32_TOL);
     th_end(&t);
 }
 
@@ -444,7 +417,7 @@ static void test_big_broadcast_threaded(void **state)
     eai_session_destroy(t.sess);
     eai_session_opts_t o = {.pool = tp};
     assert_int_equal(eai_session_create(t.model, &o, &t.sess), EAI_OK);
-    RUN_OK(&t, ((const void *[]){a, b}));
+    TH_RUN_OK(&t, ((const void *[]){a, b}));
     const float *y = th_out_f32(&t, 0);
     for (int n = 0; n < N; n++)
         for (int h = 0; h < H; h++)
@@ -466,7 +439,7 @@ static void test_error_incompatible_shapes_names_both(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Add", EAI_F32, 2, (int64_t[]){2, 3}, EAI_F32, 1, (int64_t[]){4});
-    assert_error(&t, EAI_E_INVALID, "cannot broadcast shapes [2,3] and [4]");
+    th_assert_error(&t, EAI_E_INVALID, "cannot broadcast shapes [2,3] and [4]");
     assert_non_null(strstr(eai_last_error(), "(Add)"));
     th_end(&t);
 }
@@ -477,7 +450,7 @@ static void test_error_mixed_dtypes(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "Mul", EAI_F32, 1, (int64_t[]){2}, EAI_I64, 1, (int64_t[]){2});
-    assert_error(&t, EAI_E_FORMAT, "input 1 has dtype int64, input 0 has float32");
+    th_assert_error(&t, EAI_E_FORMAT, "input 1 has dtype int64, input 0 has float32");
     th_end(&t);
     /* Where's condition must be bool */
     th_begin(&t, 13);
@@ -486,7 +459,7 @@ static void test_error_mixed_dtypes(void **state)
     int o = th_value(&t, "o");
     th_node(&t, "Where", (int[]){c, x, x}, 3, (int[]){o}, 1);
     th_output(&t, o);
-    assert_error(&t, EAI_E_UNSUPPORTED, "has dtype float32, expected bool");
+    th_assert_error(&t, EAI_E_UNSUPPORTED, "has dtype float32, expected bool");
     th_end(&t);
 }
 
@@ -496,7 +469,7 @@ static void test_error_prelu_slope_must_fit_x(void **state)
     th_t t;
     th_begin(&t, 13);
     node2(&t, "PRelu", EAI_F32, 2, (int64_t[]){1, 3}, EAI_F32, 2, (int64_t[]){2, 3});
-    assert_error(&t, EAI_E_INVALID, "does not broadcast to X");
+    th_assert_error(&t, EAI_E_INVALID, "does not broadcast to X");
     th_end(&t);
 }
 

@@ -20,77 +20,7 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
-
-/* tests/runtime/harness.c's model constructor (src/runtime/model.c) */
-eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out);
-
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
-
-/* ((i * a + b) % m - m / 2) * 0.25, as gen.py's fill() */
-static float *fill(int64_t n, int a, int b, int m)
-{
-    float *v = malloc((size_t)n * sizeof(float));
-    for (int64_t i = 0; i < n; i++)
-        v[i] = (float)(((i * a + b) % m) - m / 2) * 0.25f;
-    return v;
-}
-
-static float *randv(int64_t n, uint32_t seed)
-{
-    float *v = malloc((size_t)n * sizeof(float));
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = (float)(seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-    }
-    return v;
-}
-
-static int64_t numel(const int64_t *d, int r)
-{
-    int64_t n = 1;
-    for (int i = 0; i < r; i++)
-        n *= d[i];
-    return n;
-}
-
-static void assert_dims(th_t *t, int i, int rank, const int64_t *dims)
-{
-    const eai_tensor_info_t *info = th_out_info(t, i);
-    assert_int_equal(info->rank, rank);
-    for (int k = 0; k < rank; k++)
-        if (info->dims[k] != dims[k])
-            fail_msg("dim %d: got %lld, want %lld", k, (long long)info->dims[k],
-                     (long long)dims[k]);
-}
-
-static void assert_close(const float *got, const float *want, int64_t n, float tol)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= tol * (1.0f + fabsf(want[i]))))
-            fail_msg("element %lld: got %.7g, want %.7g", (long long)i, (double)got[i],
-                     (double)want[i]);
-}
-
-static void assert_error(th_t *t, eai_status_t want, const char *needle)
-{
-    eai_status_t st = th_prepare(t);
-    if (st != want || !strstr(eai_last_error(), needle))
-        fail_msg("got %s '%s', want %s containing '%s'", eai_status_str(st), eai_last_error(),
-                 eai_status_str(want), needle);
-}
-
-/* Runs with a session on `pool` (th_run makes one without). */
-static eai_status_t run_pool(th_t *t, eai_threadpool_t *pool, const void *const *in)
-{
-    if (!t->model) EAI_TRY(eai__model_from_graph(&t->g, &t->model));
-    eai_session_opts_t o = {.pool = pool};
-    if (!t->sess) EAI_TRY(eai_session_create(t->model, &o, &t->sess));
-    return th_run(t, in);
-}
+#include "runtime/harness_assert.h"
 
 /* conv_asym_want, shape [1, 3, 3, 5]: A: asymmetric pads [t=1,l=0,b=2,r=1], strides [2,1], bias:
  * F.conv2d(F.pad(x, (0,1,1,2)), w, b, stride=(2,1)) */
@@ -190,8 +120,8 @@ static const float convt_1d_outshape_want[16] = {0.25,   -0.375,  -0.75, 0.9375,
 static float *build(th_t *t, const char *op, int rank, const int64_t *xd, const int64_t *wd,
                     int64_t nb)
 {
-    float *x = fill(numel(xd, rank), 7, 3, 11), *w = fill(numel(wd, rank), 5, 1, 7);
-    float *b = fill(nb, 3, 2, 5);
+    float *x = th_fill(th_numel(xd, rank), 7, 3, 11), *w = th_fill(th_numel(wd, rank), 5, 1, 7);
+    float *b = th_fill(nb, 3, 2, 5);
     int xi = th_input(t, "x", EAI_F32, rank, xd);
     int wi = th_const(t, "w", EAI_F32, rank, wd, w);
     int bi = nb ? th_const(t, "b", EAI_F32, 1, (int64_t[]){nb}, b) : -1;
@@ -205,10 +135,10 @@ static float *build(th_t *t, const char *op, int rank, const int64_t *xd, const 
 
 static void finish(th_t *t, float *x, int rank, const int64_t *yd, const float *want)
 {
-    RUN_OK(t, ((const void *[]){x}));
+    TH_RUN_OK(t, ((const void *[]){x}));
     free(x);
-    assert_dims(t, 0, rank, yd);
-    assert_close(th_out_f32(t, 0), want, numel(yd, rank), 1e-6f);
+    th_assert_dims(t, 0, rank, yd);
+    th_assert_close(th_out_f32(t, 0), want, th_numel(yd, rank), 1e-6f, 1e-6f);
     th_end(t);
 }
 
@@ -360,7 +290,7 @@ static void error_case(const char *attr, const char *sval, const int64_t *ival, 
     if (sval) th_attr_string(&t, attr, sval);
     if (ival) th_attr_ints(&t, attr, ival, n);
     th_output(&t, y);
-    assert_error(&t, want, needle);
+    th_assert_error(&t, want, needle);
     th_end(&t);
 }
 
@@ -450,8 +380,9 @@ static void run_case(const conv_case_t *k, bool transpose, eai_threadpool_t *poo
     const int64_t wd[4] = {transpose ? k->c : k->m, transpose ? k->m / k->group : k->c / k->group,
                            k->kh, k->kw};
     const int64_t yd[4] = {k->n, k->m, oh, ow};
-    float *x = randv(numel(xd, 4), 1), *w = randv(numel(wd, 4), 2), *b = randv(k->m, 3);
-    float *want = malloc((size_t)numel(yd, 4) * sizeof(float));
+    float *x = th_randv(th_numel(xd, 4), 1), *w = th_randv(th_numel(wd, 4), 2),
+          *b = th_randv(k->m, 3);
+    float *want = malloc((size_t)th_numel(yd, 4) * sizeof(float));
     if (transpose)
         naive_convt(k, x, w, b, want, oh, ow);
     else
@@ -468,10 +399,10 @@ static void run_case(const conv_case_t *k, bool transpose, eai_threadpool_t *poo
     th_attr_ints(&t, "pads", (int64_t[]){k->pt, k->pl, k->pb, k->pr}, 4);
     th_attr_int(&t, "group", k->group);
     th_output(&t, y);
-    eai_status_t st = run_pool(&t, pool, (const void *[]){x});
+    eai_status_t st = th_run_pool(&t, pool, (const void *[]){x});
     if (st != EAI_OK) fail_msg("run: %s: %s", eai_status_str(st), eai_last_error());
-    assert_dims(&t, 0, 4, yd);
-    assert_close(th_out_f32(&t, 0), want, numel(yd, 4), 2e-5f);
+    th_assert_dims(&t, 0, 4, yd);
+    th_assert_close(th_out_f32(&t, 0), want, th_numel(yd, 4), 2e-5f, 2e-5f);
     th_end(&t);
     free(x);
     free(w);

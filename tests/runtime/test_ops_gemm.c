@@ -18,66 +18,8 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
+#include "runtime/harness_assert.h"
 #include "runtime/op_impl.h"
-
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
-
-/* ((i * a + b) % m - m / 2) * 0.25, as gen.py's fill() */
-static float *fill(int64_t n, int a, int b, int m)
-{
-    float *v = malloc((size_t)n * sizeof(float));
-    for (int64_t i = 0; i < n; i++)
-        v[i] = (float)(((i * a + b) % m) - m / 2) * 0.25f;
-    return v;
-}
-
-static float *randv(int64_t n, uint32_t seed)
-{
-    float *v = malloc((size_t)n * sizeof(float));
-    for (int64_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        v[i] = (float)(seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-    }
-    return v;
-}
-
-static int64_t numel(const int64_t *d, int r)
-{
-    int64_t n = 1;
-    for (int i = 0; i < r; i++)
-        n *= d[i];
-    return n;
-}
-
-static void assert_dims(th_t *t, int i, int rank, const int64_t *dims)
-{
-    const eai_tensor_info_t *info = th_out_info(t, i);
-    assert_int_equal(info->rank, rank);
-    for (int k = 0; k < rank; k++)
-        if (info->dims[k] != dims[k])
-            fail_msg("dim %d: got %lld, want %lld", k, (long long)info->dims[k],
-                     (long long)dims[k]);
-}
-
-static void assert_close(const float *got, const float *want, int64_t n, float tol)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= tol * (1.0f + fabsf(want[i]))))
-            fail_msg("element %lld: got %.7g, want %.7g", (long long)i, (double)got[i],
-                     (double)want[i]);
-}
-
-static void assert_error(th_t *t, eai_status_t want, const char *needle)
-{
-    eai_status_t st = th_prepare(t);
-    if (st != want || !strstr(eai_last_error(), needle))
-        fail_msg("got %s '%s', want %s containing '%s'", eai_status_str(st), eai_last_error(),
-                 eai_status_str(want), needle);
-}
 
 /* gemm_tt_want, shape [3, 5]: Gemm transA, transB, alpha 0.5, beta 2, C [N]: 0.5 * a.T @ b.T + 2 *
  * c */
@@ -107,17 +49,6 @@ static const float matmul_b1d_want[6] = {1.4375, -0.9375, -0.5625, -0.875, -0.5,
  * b).reshape(1) */
 static const float matmul_dot_want[1] = {1.4375};
 
-/* tests/runtime/harness.c's model constructor (src/runtime/model.c) */
-eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out);
-
-static eai_status_t run_pool(th_t *t, eai_threadpool_t *pool, const void *const *in)
-{
-    if (!t->model) EAI_TRY(eai__model_from_graph(&t->g, &t->model));
-    eai_session_opts_t o = {.pool = pool};
-    if (!t->sess) EAI_TRY(eai_session_create(t->model, &o, &t->sess));
-    return th_run(t, in);
-}
-
 /* ---- Gemm ---- */
 
 static void gemm_case(int opset, const int64_t *ad, const int64_t *bd, int c_rank,
@@ -126,9 +57,9 @@ static void gemm_case(int opset, const int64_t *ad, const int64_t *bd, int c_ran
 {
     th_t t;
     th_begin(&t, opset);
-    float *a = fill(ad[0] * ad[1], 7, 3, 11), *b = fill(bd[0] * bd[1], 5, 1, 7);
+    float *a = th_fill(ad[0] * ad[1], 7, 3, 11), *b = th_fill(bd[0] * bd[1], 5, 1, 7);
     /* without C (c_rank -1) these are the [M, 1] C of gemm_colc_want */
-    float *c = fill(c_rank >= 0 ? numel(cd, c_rank) : m, 3, 2, 5);
+    float *c = th_fill(c_rank >= 0 ? th_numel(cd, c_rank) : m, 3, 2, 5);
     int ai = th_input(&t, "a", EAI_F32, 2, ad);
     int bi = th_const(&t, "b", EAI_F32, 2, bd, b);
     int ci = c_rank >= 0 ? th_const(&t, "c", EAI_F32, c_rank, cd, c) : -1;
@@ -139,13 +70,13 @@ static void gemm_case(int opset, const int64_t *ad, const int64_t *bd, int c_ran
     th_attr_float(&t, "alpha", alpha);
     th_attr_float(&t, "beta", beta);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 2, (int64_t[]){m, n});
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){m, n});
     float *w = malloc((size_t)(m * n) * sizeof(float));
     /* c_sign -1: the case without C checks want - C (C [M, 1]) */
     for (int64_t i = 0; i < m * n; i++)
         w[i] = want[i] + (c_sign < 0 ? -c[i / n] : 0.0f);
-    assert_close(th_out_f32(&t, 0), w, m * n, 1e-6f);
+    th_assert_close(th_out_f32(&t, 0), w, m * n, 1e-6f, 1e-6f);
     th_end(&t);
     free(a);
     free(b);
@@ -185,7 +116,7 @@ static void test_gemm_errors(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Gemm", (int[]){a, b, c}, 3, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_FORMAT, "C's shape does not broadcast to [3,5] (dim 0 is 2)");
+    th_assert_error(&t, EAI_E_FORMAT, "C's shape does not broadcast to [3,5] (dim 0 is 2)");
     th_end(&t);
 
     th_begin(&t, 13);
@@ -195,7 +126,7 @@ static void test_gemm_errors(void **state)
     th_node(&t, "Gemm", (int[]){a, b}, 2, (int[]){y}, 1);
     th_attr_int(&t, "transB", 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_FORMAT, "inner dimensions differ");
+    th_assert_error(&t, EAI_E_FORMAT, "inner dimensions differ");
     th_end(&t);
 }
 
@@ -206,15 +137,15 @@ static void matmul_case(int ra, const int64_t *ad, int rb, const int64_t *bd, in
 {
     th_t t;
     th_begin(&t, 13);
-    float *a = fill(numel(ad, ra), 7, 3, 11), *b = fill(numel(bd, rb), 5, 1, 7);
+    float *a = th_fill(th_numel(ad, ra), 7, 3, 11), *b = th_fill(th_numel(bd, rb), 5, 1, 7);
     int ai = th_input(&t, "a", EAI_F32, ra, ad);
     int bi = th_input(&t, "b", EAI_F32, rb, bd);
     int y = th_value(&t, "y");
     th_node(&t, "MatMul", (int[]){ai, bi}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a, b}));
-    assert_dims(&t, 0, ry, yd);
-    assert_close(th_out_f32(&t, 0), want, numel(yd, ry), 1e-6f);
+    TH_RUN_OK(&t, ((const void *[]){a, b}));
+    th_assert_dims(&t, 0, ry, yd);
+    th_assert_close(th_out_f32(&t, 0), want, th_numel(yd, ry), 1e-6f, 1e-6f);
     th_end(&t);
     free(a);
     free(b);
@@ -265,10 +196,10 @@ static void test_matmul_threads_vs_naive(void **state)
         const int ra = ranks[s][0], rb = ranks[s][1];
         const int64_t *ad = shapes[s][0], *bd = shapes[s][1];
         const int64_t m = ad[ra - 2], k = ad[ra - 1], n = bd[rb - 1];
-        float *a = randv(numel(ad, ra), 11), *b = randv(numel(bd, rb), 12);
+        float *a = th_randv(th_numel(ad, ra), 11), *b = th_randv(th_numel(bd, rb), 12);
         /* reference: batch dims broadcast by hand (B's batch is the last
          * rb - 2 dims of A's) */
-        const int64_t na = numel(ad, ra - 2), nbb = numel(bd, rb - 2);
+        const int64_t na = th_numel(ad, ra - 2), nbb = th_numel(bd, rb - 2);
         float *want = malloc((size_t)(na * m * n) * sizeof(float));
         for (int64_t i = 0; i < na; i++)
             naive_gemm(false, false, m, n, k, 1.0f, a + i * m * k, k, b + (i % nbb) * k * n, n,
@@ -281,9 +212,9 @@ static void test_matmul_threads_vs_naive(void **state)
             int y = th_value(&t, "y");
             th_node(&t, "MatMul", (int[]){ai, bi}, 2, (int[]){y}, 1);
             th_output(&t, y);
-            eai_status_t st = run_pool(&t, p ? pool : NULL, (const void *[]){a, b});
+            eai_status_t st = th_run_pool(&t, p ? pool : NULL, (const void *[]){a, b});
             if (st != EAI_OK) fail_msg("run: %s: %s", eai_status_str(st), eai_last_error());
-            assert_close(th_out_f32(&t, 0), want, na * m * n, 1e-5f);
+            th_assert_close(th_out_f32(&t, 0), want, na * m * n, 1e-5f, 1e-5f);
             th_end(&t);
         }
         free(a);
@@ -303,7 +234,7 @@ static void test_matmul_errors(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "MatMul", (int[]){a, b}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_FORMAT, "inner dimensions differ: A has K=4 (last dim), B has K=5");
+    th_assert_error(&t, EAI_E_FORMAT, "inner dimensions differ: A has K=4 (last dim), B has K=5");
     th_end(&t);
 
     th_begin(&t, 13);
@@ -312,7 +243,7 @@ static void test_matmul_errors(void **state)
     y = th_value(&t, "y");
     th_node(&t, "MatMul", (int[]){a, b}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_INVALID, "cannot broadcast");
+    th_assert_error(&t, EAI_E_INVALID, "cannot broadcast");
     th_end(&t);
 }
 
@@ -336,9 +267,9 @@ static void test_sgemm_vs_naive(void **state)
                     const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
                     const float alpha = ab[cnt % 3][0], beta = ab[cnt % 3][1];
                     cnt++;
-                    float *a = randv((ta ? k : m) * lda, (uint32_t)cnt);
-                    float *b = randv((tb ? n : k) * ldb, (uint32_t)cnt + 100);
-                    float *c0 = randv(m * ldc, (uint32_t)cnt + 200);
+                    float *a = th_randv((ta ? k : m) * lda, (uint32_t)cnt);
+                    float *b = th_randv((tb ? n : k) * ldb, (uint32_t)cnt + 100);
+                    float *c0 = th_randv(m * ldc, (uint32_t)cnt + 200);
                     float *want = malloc((size_t)(m * ldc) * sizeof(float));
                     float *got = malloc((size_t)(m * ldc) * sizeof(float));
                     memcpy(want, c0, (size_t)(m * ldc) * sizeof(float));
@@ -374,7 +305,7 @@ static void test_sgemm_beta0_ignores_nan(void **state)
     float c[4] = {NAN, NAN, NAN, NAN};
     eai__sgemm(NULL, false, false, 2, 2, 3, 1.0f, a, 3, b, 2, 0.0f, c, 2);
     /* by hand: [1 2 3; 4 5 6] * [1 0; 0 1; 1 1] */
-    assert_close(c, (const float[]){4, 5, 10, 11}, 4, 0.0f);
+    th_assert_close(c, (const float[]){4, 5, 10, 11}, 4, 0.0f, 0.0f);
 }
 
 int main(void)

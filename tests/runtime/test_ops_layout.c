@@ -15,42 +15,7 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
-
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
-
-static void assert_dims(th_t *t, int i, int rank, const int64_t *dims)
-{
-    const eai_tensor_info_t *info = th_out_info(t, i);
-    assert_int_equal(info->rank, rank);
-    for (int k = 0; k < rank; k++)
-        assert_int_equal(info->dims[k], dims[k]);
-}
-
-static void assert_f32(const float *got, const float *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (got[i] != want[i])
-            fail_msg("element %d: got %g, want %g", i, (double)got[i], (double)want[i]);
-}
-
-static void assert_i64(const int64_t *got, const int64_t *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (got[i] != want[i])
-            fail_msg("element %d: got %lld, want %lld", i, (long long)got[i], (long long)want[i]);
-}
-
-static void assert_error(th_t *t, eai_status_t want, const char *needle)
-{
-    eai_status_t st = th_prepare(t);
-    if (st != want || !strstr(eai_last_error(), needle))
-        fail_msg("got %s '%s', want %s containing '%s'", eai_status_str(st), eai_last_error(),
-                 eai_status_str(want), needle);
-}
+#include "runtime/harness_assert.h"
 
 /* ---- Concat ---- */
 
@@ -66,9 +31,9 @@ static void test_concat_negative_axis(void **state)
     th_node(&t, "Concat", (int[]){x, y}, 2, (int[]){z}, 1);
     th_attr_int(&t, "axis", -1);
     th_output(&t, z);
-    RUN_OK(&t, ((const void *[]){a, b}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 3});
-    assert_f32(th_out_f32(&t, 0), (const float[]){1, 2, 5, 3, 4, 6}, 6);
+    TH_RUN_OK(&t, ((const void *[]){a, b}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 3});
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){1, 2, 5, 3, 4, 6}, 6);
     th_end(&t);
 }
 
@@ -84,8 +49,8 @@ static void test_concat_int64_fold(void **state)
     th_node(&t, "Concat", (int[]){x, y}, 2, (int[]){z}, 1);
     th_attr_int(&t, "axis", 0);
     th_output(&t, z);
-    RUN_OK(&t, NULL);
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){7, -1, 3}, 3);
+    TH_RUN_OK(&t, NULL);
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){7, -1, 3}, 3);
     th_end(&t);
 }
 
@@ -100,7 +65,7 @@ static void test_concat_mismatch_error(void **state)
     th_node(&t, "Concat", (int[]){x, y}, 2, (int[]){z}, 1);
     th_attr_int(&t, "axis", 1);
     th_output(&t, z);
-    assert_error(&t, EAI_E_INVALID, "input 1 has dim 3 on axis 0");
+    th_assert_error(&t, EAI_E_INVALID, "input 1 has dim 3 on axis 0");
     th_end(&t);
 }
 
@@ -118,11 +83,11 @@ static void test_split_unequal_input(void **state)
     th_node(&t, "Split", (int[]){x, s}, 2, (int[]){y0, y1}, 2);
     th_output(&t, y0);
     th_output(&t, y1);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 2, (int64_t[]){1, 2});
-    assert_dims(&t, 1, 2, (int64_t[]){3, 2});
-    assert_f32(th_out_f32(&t, 0), (const float[]){0, 1}, 2);
-    assert_f32(th_out_f32(&t, 1), (const float[]){2, 3, 4, 5, 6, 7}, 6);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){1, 2});
+    th_assert_dims(&t, 1, 2, (int64_t[]){3, 2});
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){0, 1}, 2);
+    th_assert_f32_exact(th_out_f32(&t, 1), (const float[]){2, 3, 4, 5, 6, 7}, 6);
     th_end(&t);
 }
 
@@ -141,10 +106,10 @@ static void test_split_attr_axis1(void **state)
     th_output(&t, y0);
     th_output(&t, y1);
     th_output(&t, y2);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_f32(th_out_f32(&t, 0), (const float[]){0, 1, 4, 5}, 4);
-    assert_f32(th_out_f32(&t, 1), (const float[]){2, 6}, 2);
-    assert_f32(th_out_f32(&t, 2), (const float[]){3, 7}, 2);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){0, 1, 4, 5}, 4);
+    th_assert_f32_exact(th_out_f32(&t, 1), (const float[]){2, 6}, 2);
+    th_assert_f32_exact(th_out_f32(&t, 2), (const float[]){3, 7}, 2);
     th_end(&t);
 }
 
@@ -162,11 +127,11 @@ static void test_split_num_outputs(void **state)
     th_output(&t, y0);
     th_output(&t, y1);
     th_output(&t, y2);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 1, (int64_t[]){3});
-    assert_dims(&t, 2, 1, (int64_t[]){1});
-    assert_f32(th_out_f32(&t, 1), (const float[]){3, 4, 5}, 3);
-    assert_f32(th_out_f32(&t, 2), (const float[]){6}, 1);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 1, (int64_t[]){3});
+    th_assert_dims(&t, 2, 1, (int64_t[]){1});
+    th_assert_f32_exact(th_out_f32(&t, 1), (const float[]){3, 4, 5}, 3);
+    th_assert_f32_exact(th_out_f32(&t, 2), (const float[]){6}, 1);
     th_end(&t);
 }
 
@@ -180,7 +145,7 @@ static void test_split_uneven_error(void **state)
     th_node(&t, "Split", (int[]){x}, 1, (int[]){y0, y1}, 2);
     th_output(&t, y0);
     th_output(&t, y1);
-    assert_error(&t, EAI_E_INVALID, "not divisible into 2 equal outputs");
+    th_assert_error(&t, EAI_E_INVALID, "not divisible into 2 equal outputs");
     th_end(&t);
 }
 
@@ -199,9 +164,9 @@ static void run_slice_1d(int64_t start, int64_t end, int64_t step, const float *
     int y = th_value(&t, "y");
     th_node(&t, "Slice", (int[]){x, s, e, ax, st}, 5, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 1, (int64_t[]){n_want});
-    assert_f32(th_out_f32(&t, 0), want, n_want);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 1, (int64_t[]){n_want});
+    th_assert_f32_exact(th_out_f32(&t, 0), want, n_want);
     th_end(&t);
 }
 
@@ -235,9 +200,9 @@ static void test_slice_2d_negative_step_clamped(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Slice", (int[]){x, s, e, ax, st}, 5, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 4});
-    assert_f32(th_out_f32(&t, 0), (const float[]){3, 2, 1, 0, 11, 10, 9, 8}, 8);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 4});
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){3, 2, 1, 0, 11, 10, 9, 8}, 8);
     th_end(&t);
 }
 
@@ -254,8 +219,8 @@ static void test_slice_opset9_attrs(void **state)
     th_attr_ints(&t, "starts", (int64_t[]){1}, 1);
     th_attr_ints(&t, "ends", (int64_t[]){3}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 4});
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 4});
     assert_memory_equal(t.out_data[0], a + 4, 8);
     th_end(&t);
 }
@@ -273,7 +238,7 @@ static void test_slice_zero_step_error(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Slice", (int[]){x, s, e, ax, st}, 5, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_INVALID, "steps[0] is 0");
+    th_assert_error(&t, EAI_E_INVALID, "steps[0] is 0");
     th_end(&t);
 }
 
@@ -293,9 +258,9 @@ static void test_gather_negative_indices(void **state)
     th_node(&t, "Gather", (int[]){x, i}, 2, (int[]){y}, 1);
     th_attr_int(&t, "axis", 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){g, ix}));
-    assert_dims(&t, 0, 3, (int64_t[]){3, 1, 2});
-    assert_f32(th_out_f32(&t, 0), (const float[]){3, 0, 7, 4, 11, 8}, 6);
+    TH_RUN_OK(&t, ((const void *[]){g, ix}));
+    th_assert_dims(&t, 0, 3, (int64_t[]){3, 1, 2});
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){3, 0, 7, 4, 11, 8}, 6);
     th_end(&t);
 }
 
@@ -310,7 +275,7 @@ static void test_gather_int64_shape_fold(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Gather", (int[]){x, i}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, NULL);
+    TH_RUN_OK(&t, NULL);
     assert_int_equal(th_out_info(&t, 0)->rank, 0);
     assert_int_equal(th_out_i64(&t, 0)[0], 5);
     th_end(&t);
@@ -329,10 +294,7 @@ static void test_gather_out_of_range(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Gather", (int[]){x, i}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    eai_status_t st = th_run(&t, (const void *[]){g, ix});
-    assert_int_equal(st, EAI_E_INVALID);
-    if (!strstr(eai_last_error(), "index 5 out of range [-3, 3)"))
-        fail_msg("message: %s", eai_last_error());
+    th_assert_run_error(&t, (const void *[]){g, ix}, EAI_E_INVALID, "index 5 out of range [-3, 3)");
     th_end(&t);
 
     /* a constant bad index is caught when the model is prepared */
@@ -342,7 +304,7 @@ static void test_gather_out_of_range(void **state)
     y = th_value(&t, "y");
     th_node(&t, "Gather", (int[]){x, i}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_INVALID, "index -4 out of range [-3, 3)");
+    th_assert_error(&t, EAI_E_INVALID, "index -4 out of range [-3, 3)");
     th_end(&t);
 }
 
@@ -360,8 +322,8 @@ static void test_gather_elements(void **state)
     th_node(&t, "GatherElements", (int[]){x, i}, 2, (int[]){y}, 1);
     th_attr_int(&t, "axis", 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){d, ix}));
-    assert_f32(th_out_f32(&t, 0), (const float[]){1, 2, 4, 3}, 4);
+    TH_RUN_OK(&t, ((const void *[]){d, ix}));
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){1, 2, 4, 3}, 4);
     th_end(&t);
 }
 
@@ -395,8 +357,8 @@ static void run_transpose(eai_dtype_t dt, int rank, const int64_t *dims, const i
     th_node(&t, "Transpose", (int[]){x}, 1, (int[]){y}, 1);
     if (perm) th_attr_ints(&t, "perm", perm, rank);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){in}));
-    assert_dims(&t, 0, rank, odims);
+    TH_RUN_OK(&t, ((const void *[]){in}));
+    th_assert_dims(&t, 0, rank, odims);
     assert_memory_equal(t.out_data[0], want, (size_t)n * es);
     th_end(&t);
     free(in);
@@ -430,7 +392,7 @@ static void test_transpose_bad_perm(void **state)
     th_node(&t, "Transpose", (int[]){x}, 1, (int[]){y}, 1);
     th_attr_ints(&t, "perm", (int64_t[]){0, 2, 2}, 3);
     th_output(&t, y);
-    assert_error(&t, EAI_E_INVALID, "perm is not a permutation");
+    th_assert_error(&t, EAI_E_INVALID, "perm is not a permutation");
     th_end(&t);
 }
 
@@ -450,9 +412,9 @@ static void run_pad(const char *mode, const int64_t *pads, const float *value,
     th_node(&t, "Pad", (int[]){x, p, v}, 3, (int[]){y}, 1);
     th_attr_string(&t, "mode", mode);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 2, want_dims);
-    assert_f32(th_out_f32(&t, 0), want, (int)(want_dims[0] * want_dims[1]));
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 2, want_dims);
+    th_assert_f32_exact(th_out_f32(&t, 0), want, (int)(want_dims[0] * want_dims[1]));
     th_end(&t);
 }
 
@@ -487,9 +449,9 @@ static void test_pad_opset18_axes(void **state)
     th_node(&t, "Pad", (int[]){x, p, th_value(&t, ""), ax}, 4, (int[]){y}, 1);
     th_attr_string(&t, "mode", "edge");
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 6});
-    assert_f32(th_out_f32(&t, 0), (const float[]){1, 1, 2, 3, 3, 3, 4, 4, 5, 6, 6, 6}, 12);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 6});
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){1, 1, 2, 3, 3, 3, 4, 4, 5, 6, 6, 6}, 12);
     th_end(&t);
 }
 
@@ -504,7 +466,7 @@ static void test_pad_bad_mode(void **state)
     th_node(&t, "Pad", (int[]){x, p}, 2, (int[]){y}, 1);
     th_attr_string(&t, "mode", "mirror");
     th_output(&t, y);
-    assert_error(&t, EAI_E_UNSUPPORTED, "mode 'mirror' is not one of constant, reflect, edge");
+    th_assert_error(&t, EAI_E_UNSUPPORTED, "mode 'mirror' is not one of constant, reflect, edge");
     th_end(&t);
 }
 
@@ -522,12 +484,12 @@ static void test_expand(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Expand", (int[]){x, s}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 3, (int64_t[]){2, 3, 4});
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 3, (int64_t[]){2, 3, 4});
     float want[24];
     for (int i = 0; i < 24; i++)
         want[i] = (float)(1 + (i / 4) % 3);
-    assert_f32(th_out_f32(&t, 0), want, 24);
+    th_assert_f32_exact(th_out_f32(&t, 0), want, 24);
     th_end(&t);
 }
 
@@ -543,11 +505,11 @@ static void test_tile(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Tile", (int[]){x, r}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 2, (int64_t[]){4, 6});
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5,
-                                                    0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5},
-               24);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){4, 6});
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5,
+                                                       0, 1, 2, 0, 1, 2, 3, 4, 5, 3, 4, 5},
+                  24);
     th_end(&t);
 }
 

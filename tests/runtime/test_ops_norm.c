@@ -16,35 +16,7 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
-
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
-
-static void assert_dims(th_t *t, int i, int rank, const int64_t *dims)
-{
-    const eai_tensor_info_t *info = th_out_info(t, i);
-    assert_int_equal(info->rank, rank);
-    for (int k = 0; k < rank; k++)
-        assert_int_equal(info->dims[k], dims[k]);
-}
-
-static void assert_near(const float *got, const float *want, int n, float tol)
-{
-    for (int i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i]))))
-            fail_msg("element %d: got %.9g, want %.9g", i, (double)got[i], (double)want[i]);
-}
-
-static void assert_error(th_t *t, eai_status_t want, const char *needle)
-{
-    eai_status_t st = th_prepare(t);
-    if (st != want || !strstr(eai_last_error(), needle))
-        fail_msg("got %s '%s', want %s containing '%s'", eai_status_str(st), eai_last_error(),
-                 eai_status_str(want), needle);
-}
+#include "runtime/harness_assert.h"
 
 /* BatchNormalization of x [1,2,1,2] = {1,2 | 3,5} with scale {2, 0.5},
  * B {0.1, -1}, mean {1, 4}, var {4, 0.25}. */
@@ -72,16 +44,17 @@ static void test_batchnorm_by_hand(void **state)
      *            channel 1: (x-4)/0.5*0.5 - 1 -> -2, 0 */
     th_t t;
     bn_graph(&t, 15, 0.0f);
-    RUN_OK(&t, ((const void *[]){x}));
-    assert_dims(&t, 0, 4, (int64_t[]){1, 2, 1, 2});
-    assert_near(th_out_f32(&t, 0), (const float[]){0.1f, 1.1f, -2, 0}, 4, 1e-6f);
+    TH_RUN_OK(&t, ((const void *[]){x}));
+    th_assert_dims(&t, 0, 4, (int64_t[]){1, 2, 1, 2});
+    th_assert_close(th_out_f32(&t, 0), (const float[]){0.1f, 1.1f, -2, 0}, 4, 1e-6f, 1e-6f);
     th_end(&t);
     /* epsilon 0.75 on opset 9: channel 0 divides by sqrt(4.75), channel 1 by
      * sqrt(1) = 1: y1 = (x-4)*0.5 - 1 -> -1.5, -0.5 (exact); y0 by formula */
     bn_graph(&t, 9, 0.75f);
-    RUN_OK(&t, ((const void *[]){x}));
+    TH_RUN_OK(&t, ((const void *[]){x}));
     float k = 2.0f / sqrtf(4.75f);
-    assert_near(th_out_f32(&t, 0), (const float[]){0.1f, k + 0.1f, -1.5f, -0.5f}, 4, 1e-6f);
+    th_assert_close(th_out_f32(&t, 0), (const float[]){0.1f, k + 0.1f, -1.5f, -0.5f}, 4, 1e-6f,
+                    1e-6f);
     th_end(&t);
 }
 
@@ -91,7 +64,8 @@ static void test_batchnorm_training_rejected(void **state)
     th_t t;
     bn_graph(&t, 15, 1e-5f);
     th_attr_int(&t, "training_mode", 1);
-    assert_error(&t, EAI_E_UNSUPPORTED, "(BatchNormalization): training_mode=1 is not supported");
+    th_assert_error(&t, EAI_E_UNSUPPORTED,
+                    "(BatchNormalization): training_mode=1 is not supported");
     th_end(&t);
     /* scale of the wrong length */
     static const float three[] = {1, 2, 3}, two[] = {1, 2};
@@ -102,7 +76,7 @@ static void test_batchnorm_training_rejected(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "BatchNormalization", (int[]){x, s, b, b, b}, 5, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_INVALID, "scale has 3 elements, expected 2");
+    th_assert_error(&t, EAI_E_INVALID, "scale has 3 elements, expected 2");
     th_end(&t);
 }
 
@@ -126,13 +100,13 @@ static void test_instancenorm_matches_torch(void **state)
     th_node(&t, "InstanceNormalization", (int[]){x, s, b}, 3, (int[]){y}, 1);
     th_attr_float(&t, "epsilon", 1e-3f);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){XN}));
-    assert_near(th_out_f32(&t, 0),
-                (const float[]){-2.04089999f, -1.38635707f, -0.731814265f, -0.0772714019f,
-                                0.577271461f, 1.23181438f, 1.88635719f, 2.54089999f, 2.59299684f,
-                                2.51196623f, 2.38673711f, 2.21730947f, 2.00368333f, 1.74585855f,
-                                1.44383538f, 1.09761369f},
-                16, 2e-6f);
+    TH_RUN_OK(&t, ((const void *[]){XN}));
+    th_assert_close(th_out_f32(&t, 0),
+                    (const float[]){-2.04089999f, -1.38635707f, -0.731814265f, -0.0772714019f,
+                                    0.577271461f, 1.23181438f, 1.88635719f, 2.54089999f,
+                                    2.59299684f, 2.51196623f, 2.38673711f, 2.21730947f, 2.00368333f,
+                                    1.74585855f, 1.44383538f, 1.09761369f},
+                    16, 2e-6f, 2e-6f);
     th_end(&t);
 }
 
@@ -156,16 +130,17 @@ static void test_layernorm_axis_minus2_with_stats(void **state)
     th_output(&t, y);
     th_output(&t, m);
     th_output(&t, inv);
-    RUN_OK(&t, ((const void *[]){XN}));
-    assert_near(th_out_f32(&t, 0),
-                (const float[]){-1.7637614f, -1.4936341f, -1.03646314f, -0.39224866f, 0.439009458f,
-                                1.45731115f, 2.66265631f, 4.05504513f, -1.59317803f, -1.44588959f,
-                                -1.14701688f, -0.639716208f, 0.132856786f, 1.2275461f, 2.70119548f,
-                                4.61064911f},
-                16, 2e-6f);
-    assert_dims(&t, 1, 4, (int64_t[]){1, 2, 1, 1});
-    assert_near(th_out_f32(&t, 1), (const float[]){-2.375f, 1.60937503f}, 2, 1e-6f);
-    assert_near(th_out_f32(&t, 2), (const float[]){0.581913389f, 0.785991646f}, 2, 1e-6f);
+    TH_RUN_OK(&t, ((const void *[]){XN}));
+    th_assert_close(th_out_f32(&t, 0),
+                    (const float[]){-1.7637614f, -1.4936341f, -1.03646314f, -0.39224866f,
+                                    0.439009458f, 1.45731115f, 2.66265631f, 4.05504513f,
+                                    -1.59317803f, -1.44588959f, -1.14701688f, -0.639716208f,
+                                    0.132856786f, 1.2275461f, 2.70119548f, 4.61064911f},
+                    16, 2e-6f, 2e-6f);
+    th_assert_dims(&t, 1, 4, (int64_t[]){1, 2, 1, 1});
+    th_assert_close(th_out_f32(&t, 1), (const float[]){-2.375f, 1.60937503f}, 2, 1e-6f, 1e-6f);
+    th_assert_close(th_out_f32(&t, 2), (const float[]){0.581913389f, 0.785991646f}, 2, 1e-6f,
+                    1e-6f);
     th_end(&t);
 }
 
@@ -183,8 +158,8 @@ static void test_layernorm_scalar_scale_no_bias(void **state)
     th_node(&t, "LayerNormalization", (int[]){vx, s}, 2, (int[]){y}, 1);
     th_attr_float(&t, "epsilon", 0);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){x}));
-    assert_near(th_out_f32(&t, 0), (const float[]){3, -3, -3, 3}, 4, 1e-6f);
+    TH_RUN_OK(&t, ((const void *[]){x}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){3, -3, -3, 3}, 4, 1e-6f, 1e-6f);
     th_end(&t);
 }
 

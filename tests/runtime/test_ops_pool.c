@@ -19,55 +19,7 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
-
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
-
-/* ((i * a + b) % m - m / 2) * 0.25, as gen.py's fill() */
-static float *fill(int64_t n, int a, int b, int m)
-{
-    float *v = malloc((size_t)n * sizeof(float));
-    for (int64_t i = 0; i < n; i++)
-        v[i] = (float)(((i * a + b) % m) - m / 2) * 0.25f;
-    return v;
-}
-
-static int64_t numel(const int64_t *d, int r)
-{
-    int64_t n = 1;
-    for (int i = 0; i < r; i++)
-        n *= d[i];
-    return n;
-}
-
-static void assert_dims(th_t *t, int i, int rank, const int64_t *dims)
-{
-    const eai_tensor_info_t *info = th_out_info(t, i);
-    assert_int_equal(info->rank, rank);
-    for (int k = 0; k < rank; k++)
-        if (info->dims[k] != dims[k])
-            fail_msg("dim %d: got %lld, want %lld", k, (long long)info->dims[k],
-                     (long long)dims[k]);
-}
-
-static void assert_close(const float *got, const float *want, int64_t n, float tol)
-{
-    for (int64_t i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= tol * (1.0f + fabsf(want[i]))))
-            fail_msg("element %lld: got %.7g, want %.7g", (long long)i, (double)got[i],
-                     (double)want[i]);
-}
-
-static void assert_error(th_t *t, eai_status_t want, const char *needle)
-{
-    eai_status_t st = th_prepare(t);
-    if (st != want || !strstr(eai_last_error(), needle))
-        fail_msg("got %s '%s', want %s containing '%s'", eai_status_str(st), eai_last_error(),
-                 eai_status_str(want), needle);
-}
+#include "runtime/harness_assert.h"
 
 /* maxpool_ceil_want, shape [1, 1, 3, 3]: maxpool k2 s2 pads 1 ceil_mode: torch drops the window
  * starting in the right pad: F.max_pool2d(x, 2, 2, padding=1, ceil_mode=True) */
@@ -126,7 +78,7 @@ static const float gmax_want[6] = {1.25, 1.25, 1.25, 1.25, 1.25, 1.25};
 static float *build(th_t *t, const char *op, int rank, const int64_t *xd, int a, int b, int m,
                     bool indices)
 {
-    float *x = fill(numel(xd, rank), a, b, m);
+    float *x = th_fill(th_numel(xd, rank), a, b, m);
     int xi = th_input(t, "x", EAI_F32, rank, xd);
     int y = th_value(t, "y"), i = indices ? th_value(t, "i") : -1;
     th_node(t, op, (int[]){xi}, 1, (int[]){y, i}, indices ? 2 : 1);
@@ -137,10 +89,10 @@ static float *build(th_t *t, const char *op, int rank, const int64_t *xd, int a,
 
 static void finish(th_t *t, float *x, int rank, const int64_t *yd, const float *want)
 {
-    RUN_OK(t, ((const void *[]){x}));
+    TH_RUN_OK(t, ((const void *[]){x}));
     free(x);
-    assert_dims(t, 0, rank, yd);
-    assert_close(th_out_f32(t, 0), want, numel(yd, rank), 1e-6f);
+    th_assert_dims(t, 0, rank, yd);
+    th_assert_close(th_out_f32(t, 0), want, th_numel(yd, rank), 1e-6f, 1e-6f);
 }
 
 static void test_maxpool_ceil_mode_drops_window_in_right_pad(void **state)
@@ -209,7 +161,7 @@ static void test_maxpool_uint8(void **state)
     th_attr_ints(&t, "kernel_shape", (int64_t[]){2, 2}, 2);
     th_attr_ints(&t, "strides", (int64_t[]){2, 2}, 2);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){x}));
+    TH_RUN_OK(&t, ((const void *[]){x}));
     const uint8_t *got = (const uint8_t *)th_out_f32(&t, 0);
     const uint8_t want[4] = {5 * 16 + 3, 7 * 16 + 3, 13 * 16 + 3, 15 * 16 + 3};
     assert_memory_equal(got, want, 4);
@@ -292,7 +244,7 @@ static void test_pool_errors(void **state)
     th_t t;
     th_begin(&t, 12);
     float *x = build(&t, "MaxPool", 4, (int64_t[]){1, 1, 5, 5}, 7, 3, 11, false);
-    assert_error(&t, EAI_E_FORMAT, "attribute kernel_shape is required");
+    th_assert_error(&t, EAI_E_FORMAT, "attribute kernel_shape is required");
     th_end(&t);
     free(x);
 
@@ -300,7 +252,7 @@ static void test_pool_errors(void **state)
     x = build(&t, "AveragePool", 4, (int64_t[]){1, 1, 5, 5}, 7, 3, 11, false);
     th_attr_ints(&t, "kernel_shape", (int64_t[]){2, 2}, 2);
     th_attr_ints(&t, "pads", (int64_t[]){2, 0, 0, 0}, 4);
-    assert_error(&t, EAI_E_FORMAT, "are not smaller than the (dilated) kernel 2");
+    th_assert_error(&t, EAI_E_FORMAT, "are not smaller than the (dilated) kernel 2");
     th_end(&t);
     free(x);
 
@@ -308,7 +260,7 @@ static void test_pool_errors(void **state)
     x = build(&t, "MaxPool", 4, (int64_t[]){1, 1, 5, 5}, 7, 3, 11, false);
     th_attr_ints(&t, "kernel_shape", (int64_t[]){2, 2}, 2);
     th_attr_string(&t, "auto_pad", "SAME");
-    assert_error(&t, EAI_E_FORMAT, "auto_pad 'SAME' is not one of");
+    th_assert_error(&t, EAI_E_FORMAT, "auto_pad 'SAME' is not one of");
     th_end(&t);
     free(x);
 }

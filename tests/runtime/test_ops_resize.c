@@ -18,24 +18,12 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
-
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
+#include "runtime/harness_assert.h"
 
 /* arange(1, 13) ** 1.5 (float32, as torch prints it to 7 digits) */
 static const float X[12] = {1.0f,        2.8284271f,  5.1961522f,  8.0f,
                             11.1803398f, 14.6969385f, 18.5202599f, 22.6274166f,
                             27.0f,       31.622776f,  36.482872f,  41.5692177f};
-
-static void assert_close(const float *got, const float *want, int n, float tol)
-{
-    for (int i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i]))))
-            fail_msg("element %d: got %.7g, want %.7g", i, (double)got[i], (double)want[i]);
-}
 
 enum { BY_SCALES, BY_SIZES };
 
@@ -59,12 +47,12 @@ static void run_resize(const char *mode, const char *coord, const char *nearest,
     if (coord) th_attr_string(&t, "coordinate_transformation_mode", coord);
     if (nearest) th_attr_string(&t, "nearest_mode", nearest);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){X}));
+    TH_RUN_OK(&t, ((const void *[]){X}));
     const eai_tensor_info_t *info = th_out_info(&t, 0);
     assert_int_equal(info->rank, 4);
     assert_int_equal(info->dims[2], oh);
     assert_int_equal(info->dims[3], ow);
-    assert_close(th_out_f32(&t, 0), want, (int)(oh * ow), 1e-5f);
+    th_assert_close(th_out_f32(&t, 0), want, (int)(oh * ow), 1e-5f, 1e-5f);
     th_end(&t);
 }
 
@@ -141,8 +129,8 @@ static void test_linear_general_rank(void **state)
     th_node(&t, "Resize", (int[]){x, th_value(&t, ""), sc}, 3, (int[]){y}, 1);
     th_attr_string(&t, "mode", "linear");
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){(const float[]){0, 10}}));
-    assert_close(th_out_f32(&t, 0), (const float[]){0, 2.5f, 7.5f, 10}, 4, 1e-6f);
+    TH_RUN_OK(&t, ((const void *[]){(const float[]){0, 10}}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){0, 2.5f, 7.5f, 10}, 4, 1e-6f, 1e-6f);
     th_end(&t);
 }
 
@@ -176,8 +164,8 @@ static void test_linear_3d_general_path(void **state)
     th_node(&t, "Resize", (int[]){x, th_value(&t, ""), th_value(&t, ""), sz}, 4, (int[]){y}, 1);
     th_attr_string(&t, "mode", "linear");
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){x24}));
-    assert_close(th_out_f32(&t, 0), want, 90, 1e-5f);
+    TH_RUN_OK(&t, ((const void *[]){x24}));
+    th_assert_close(th_out_f32(&t, 0), want, 90, 1e-5f, 1e-5f);
     th_end(&t);
 }
 
@@ -193,7 +181,7 @@ static void test_upsample_opset9_uint8(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Upsample", (int[]){x, sc}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
+    TH_RUN_OK(&t, ((const void *[]){a}));
     assert_memory_equal(t.out_data[0],
                         ((const uint8_t[]){1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}), 16);
     th_end(&t);
@@ -210,10 +198,7 @@ static void test_resize_errors(void **state)
     th_node(&t, "Resize", (int[]){x, th_value(&t, ""), sc}, 3, (int[]){y}, 1);
     th_attr_string(&t, "mode", "cubic");
     th_output(&t, y);
-    eai_status_t st = th_prepare(&t);
-    assert_int_equal(st, EAI_E_UNSUPPORTED);
-    if (!strstr(eai_last_error(), "mode 'cubic' is not supported"))
-        fail_msg("message: %s", eai_last_error());
+    th_assert_error(&t, EAI_E_UNSUPPORTED, "mode 'cubic' is not supported");
     th_end(&t);
 
     /* both scales and sizes */
@@ -224,10 +209,7 @@ static void test_resize_errors(void **state)
     y = th_value(&t, "y");
     th_node(&t, "Resize", (int[]){x, th_value(&t, ""), sc, sz}, 4, (int[]){y}, 1);
     th_output(&t, y);
-    st = th_prepare(&t);
-    assert_int_equal(st, EAI_E_INVALID);
-    if (!strstr(eai_last_error(), "exactly one of 'scales' and 'sizes'"))
-        fail_msg("message: %s", eai_last_error());
+    th_assert_error(&t, EAI_E_INVALID, "exactly one of 'scales' and 'sizes'");
     th_end(&t);
 }
 

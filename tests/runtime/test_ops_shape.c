@@ -15,42 +15,7 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
-
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
-
-static void assert_dims(th_t *t, int i, int rank, const int64_t *dims)
-{
-    const eai_tensor_info_t *info = th_out_info(t, i);
-    assert_int_equal(info->rank, rank);
-    for (int k = 0; k < rank; k++)
-        assert_int_equal(info->dims[k], dims[k]);
-}
-
-static void assert_f32(const float *got, const float *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (got[i] != want[i])
-            fail_msg("element %d: got %.9g, want %.9g", i, (double)got[i], (double)want[i]);
-}
-
-static void assert_i64(const int64_t *got, const int64_t *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (got[i] != want[i])
-            fail_msg("element %d: got %lld, want %lld", i, (long long)got[i], (long long)want[i]);
-}
-
-static void assert_error(th_t *t, eai_status_t want, const char *needle)
-{
-    eai_status_t st = th_prepare(t);
-    if (st != want || !strstr(eai_last_error(), needle))
-        fail_msg("got %s '%s', want %s containing '%s'", eai_status_str(st), eai_last_error(),
-                 eai_status_str(want), needle);
-}
+#include "runtime/harness_assert.h"
 
 static float g_x24[24];
 
@@ -72,9 +37,9 @@ static void run_reshape(const int64_t *shape, int n, int rank, const int64_t *wa
     int y = th_value(&t, "y");
     th_node(&t, "Reshape", (int[]){x, s}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){g_x24}));
-    assert_dims(&t, 0, rank, want);
-    assert_f32(th_out_f32(&t, 0), g_x24, 24);
+    TH_RUN_OK(&t, ((const void *[]){g_x24}));
+    th_assert_dims(&t, 0, rank, want);
+    th_assert_f32_exact(th_out_f32(&t, 0), g_x24, 24);
     th_end(&t);
 }
 
@@ -97,8 +62,8 @@ static void test_reshape_errors(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Reshape", (int[]){x, s}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_INVALID,
-                 "cannot reshape 24 elements [2, 3, 4] into [5, 5] (25 elements)");
+    th_assert_error(&t, EAI_E_INVALID,
+                    "cannot reshape 24 elements [2, 3, 4] into [5, 5] (25 elements)");
     th_end(&t);
 
     /* allowzero = 1: the 0 is a real zero-size dim, so 24 elements cannot fit */
@@ -109,7 +74,7 @@ static void test_reshape_errors(void **state)
     th_node(&t, "Reshape", (int[]){x, s}, 2, (int[]){y}, 1);
     th_attr_int(&t, "allowzero", 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_INVALID, "(0 elements)");
+    th_assert_error(&t, EAI_E_INVALID, "(0 elements)");
     th_end(&t);
 
     /* the shape must be known when the session is planned */
@@ -119,7 +84,7 @@ static void test_reshape_errors(void **state)
     y = th_value(&t, "y");
     th_node(&t, "Reshape", (int[]){x, s}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_UNSUPPORTED, "must be constant");
+    th_assert_error(&t, EAI_E_UNSUPPORTED, "must be constant");
     th_end(&t);
 }
 
@@ -145,10 +110,10 @@ static void test_pytorch_shape_chain(void **state)
     th_node(&t, "Reshape", (int[]){x, cat}, 2, (int[]){y}, 1);
     th_output(&t, y);
     th_output(&t, cat);
-    RUN_OK(&t, ((const void *[]){g_x24}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 12});
-    assert_f32(th_out_f32(&t, 0), g_x24, 24);
-    assert_i64(th_out_i64(&t, 1), (const int64_t[]){2, -1}, 2);
+    TH_RUN_OK(&t, ((const void *[]){g_x24}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 12});
+    th_assert_f32_exact(th_out_f32(&t, 0), g_x24, 24);
+    th_assert_i64(th_out_i64(&t, 1), (const int64_t[]){2, -1}, 2);
     th_end(&t);
 }
 
@@ -169,10 +134,10 @@ static void test_shape_start_end_and_size(void **state)
     th_output(&t, s);
     th_output(&t, s2);
     th_output(&t, n);
-    RUN_OK(&t, ((const void *[]){buf}));
-    assert_dims(&t, 0, 1, (int64_t[]){2});
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){3, 4}, 2);
-    assert_i64(th_out_i64(&t, 1), (const int64_t[]){2, 3, 4, 5}, 4);
+    TH_RUN_OK(&t, ((const void *[]){buf}));
+    th_assert_dims(&t, 0, 1, (int64_t[]){2});
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){3, 4}, 2);
+    th_assert_i64(th_out_i64(&t, 1), (const int64_t[]){2, 3, 4, 5}, 4);
     assert_int_equal(th_out_info(&t, 2)->rank, 0);
     assert_int_equal(th_out_i64(&t, 2)[0], 120);
     th_end(&t);
@@ -197,12 +162,12 @@ static void test_flatten_squeeze_unsqueeze(void **state)
     th_output(&t, f0);
     th_output(&t, u);
     th_output(&t, q);
-    RUN_OK(&t, ((const void *[]){g_x24}));
-    assert_dims(&t, 0, 2, (int64_t[]){6, 4});
-    assert_dims(&t, 1, 2, (int64_t[]){1, 24});
-    assert_dims(&t, 2, 5, (int64_t[]){1, 2, 3, 4, 1});
-    assert_dims(&t, 3, 3, (int64_t[]){2, 3, 4});
-    assert_f32(th_out_f32(&t, 3), g_x24, 24);
+    TH_RUN_OK(&t, ((const void *[]){g_x24}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){6, 4});
+    th_assert_dims(&t, 1, 2, (int64_t[]){1, 24});
+    th_assert_dims(&t, 2, 5, (int64_t[]){1, 2, 3, 4, 1});
+    th_assert_dims(&t, 3, 3, (int64_t[]){2, 3, 4});
+    th_assert_f32_exact(th_out_f32(&t, 3), g_x24, 24);
     th_end(&t);
 }
 
@@ -217,8 +182,8 @@ static void test_squeeze_opset11_attr_and_error(void **state)
     th_node(&t, "Squeeze", (int[]){x}, 1, (int[]){y}, 1);
     th_attr_ints(&t, "axes", (int64_t[]){0}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_dims(&t, 0, 2, (int64_t[]){3, 1});
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){3, 1});
     th_end(&t);
 
     th_begin(&t, 11);
@@ -227,7 +192,7 @@ static void test_squeeze_opset11_attr_and_error(void **state)
     th_node(&t, "Squeeze", (int[]){x}, 1, (int[]){y}, 1);
     th_attr_ints(&t, "axes", (int64_t[]){1}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_INVALID, "cannot squeeze axis 1 of size 3");
+    th_assert_error(&t, EAI_E_INVALID, "cannot squeeze axis 1 of size 3");
     th_end(&t);
 }
 
@@ -242,8 +207,8 @@ static void test_dropout(void **state)
     th_node(&t, "Dropout", (int[]){x}, 1, (int[]){y, m}, 2);
     th_output(&t, y);
     th_output(&t, m);
-    RUN_OK(&t, ((const void *[]){a}));
-    assert_f32(th_out_f32(&t, 0), a, 3);
+    TH_RUN_OK(&t, ((const void *[]){a}));
+    th_assert_f32_exact(th_out_f32(&t, 0), a, 3);
     assert_int_equal(th_out_info(&t, 1)->dtype, EAI_BOOL);
     assert_memory_equal(t.out_data[1], ((const uint8_t[]){1, 1, 1}), 3);
     th_end(&t);
@@ -255,7 +220,7 @@ static void test_dropout(void **state)
     y = th_value(&t, "y");
     th_node(&t, "Dropout", (int[]){x, r, tm}, 3, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_UNSUPPORTED, "training_mode = true");
+    th_assert_error(&t, EAI_E_UNSUPPORTED, "training_mode = true");
     th_end(&t);
 }
 
@@ -287,9 +252,9 @@ static void test_cast(void **state)
     th_output(&t, b);
     th_output(&t, h);
     th_output(&t, w);
-    RUN_OK(&t, ((const void *[]){f, q, big}));
+    TH_RUN_OK(&t, ((const void *[]){f, q, big}));
     assert_int_equal(th_out_info(&t, 0)->dtype, EAI_I64);
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){-2, 0, 0, 2, 1000}, 5);
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){-2, 0, 0, 2, 1000}, 5);
     assert_memory_equal(t.out_data[1], ((const uint8_t[]){0, 1, 1, 0}), 4);
     /* np.float16([-2.7, -0.5, 0.5, 2.9, 1e3]).view(np.uint16) */
     const uint16_t *hh = t.out_data[2];
@@ -305,7 +270,7 @@ static void test_cast(void **state)
     th_node(&t, "Cast", (int[]){x}, 1, (int[]){y}, 1);
     th_attr_int(&t, "to", 8); /* STRING */
     th_output(&t, y);
-    assert_error(&t, EAI_E_UNSUPPORTED, "target dtype");
+    th_assert_error(&t, EAI_E_UNSUPPORTED, "target dtype");
     th_end(&t);
 }
 
@@ -329,12 +294,12 @@ static void test_range(void **state)
     th_node(&t, "Range", (int[]){fs, fl, fd}, 3, (int[]){z}, 1);
     th_output(&t, y);
     th_output(&t, z);
-    RUN_OK(&t, NULL);
-    assert_dims(&t, 0, 1, (int64_t[]){3});
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){10, 7, 4}, 3);
-    assert_dims(&t, 1, 1, (int64_t[]){4});
-    assert_f32(th_out_f32(&t, 1), (const float[]){1.0f, 1.299999952f, 1.600000024f, 1.900000095f},
-               4);
+    TH_RUN_OK(&t, NULL);
+    th_assert_dims(&t, 0, 1, (int64_t[]){3});
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){10, 7, 4}, 3);
+    th_assert_dims(&t, 1, 1, (int64_t[]){4});
+    th_assert_f32_exact(th_out_f32(&t, 1),
+                        (const float[]){1.0f, 1.299999952f, 1.600000024f, 1.900000095f}, 4);
     th_end(&t);
 
     th_begin(&t, 11);
@@ -344,7 +309,7 @@ static void test_range(void **state)
     y = th_value(&t, "y");
     th_node(&t, "Range", (int[]){s, l, d}, 3, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_UNSUPPORTED, "start must be constant");
+    th_assert_error(&t, EAI_E_UNSUPPORTED, "start must be constant");
     th_end(&t);
 }
 
@@ -362,11 +327,11 @@ static void test_constant_of_shape(void **state)
     th_node(&t, "ConstantOfShape", (int[]){s}, 1, (int[]){z}, 1);
     th_output(&t, y);
     th_output(&t, z);
-    RUN_OK(&t, NULL);
-    assert_dims(&t, 0, 2, (int64_t[]){2, 3});
-    assert_i64(th_out_i64(&t, 0), (const int64_t[]){7, 7, 7, 7, 7, 7}, 6);
+    TH_RUN_OK(&t, NULL);
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 3});
+    th_assert_i64(th_out_i64(&t, 0), (const int64_t[]){7, 7, 7, 7, 7, 7}, 6);
     assert_int_equal(th_out_info(&t, 1)->dtype, EAI_F32);
-    assert_f32(th_out_f32(&t, 1), (const float[]){0, 0, 0, 0, 0, 0}, 6);
+    th_assert_f32_exact(th_out_f32(&t, 1), (const float[]){0, 0, 0, 0, 0, 0}, 6);
     th_end(&t);
 }
 
@@ -385,11 +350,11 @@ static void test_eyelike_nonzero(void **state)
     th_node(&t, "NonZero", (int[]){c}, 1, (int[]){nz}, 1);
     th_output(&t, e);
     th_output(&t, nz);
-    RUN_OK(&t, ((const void *[]){z12}));
+    TH_RUN_OK(&t, ((const void *[]){z12}));
     /* np.eye(3, 4, k=1) */
-    assert_f32(th_out_f32(&t, 0), (const float[]){0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, 12);
-    assert_dims(&t, 1, 2, (int64_t[]){2, 3});
-    assert_i64(th_out_i64(&t, 1), (const int64_t[]){0, 1, 2, 1, 0, 1}, 6);
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, 12);
+    th_assert_dims(&t, 1, 2, (int64_t[]){2, 3});
+    th_assert_i64(th_out_i64(&t, 1), (const int64_t[]){0, 1, 2, 1, 0, 1}, 6);
     th_end(&t);
 
     th_begin(&t, 13);
@@ -397,7 +362,7 @@ static void test_eyelike_nonzero(void **state)
     nz = th_value(&t, "nz");
     th_node(&t, "NonZero", (int[]){x}, 1, (int[]){nz}, 1);
     th_output(&t, nz);
-    assert_error(&t, EAI_E_UNSUPPORTED, "depends on the input values");
+    th_assert_error(&t, EAI_E_UNSUPPORTED, "depends on the input values");
     th_end(&t);
 }
 
@@ -426,10 +391,10 @@ static void test_gathernd_scatternd(void **state)
     th_node(&t, "ScatterND", (int[]){xs, is, us}, 3, (int[]){sc}, 1);
     th_output(&t, g);
     th_output(&t, sc);
-    RUN_OK(&t, ((const void *[]){d, gi, sd, si, su}));
-    assert_dims(&t, 0, 2, (int64_t[]){2, 2});
-    assert_f32(th_out_f32(&t, 0), (const float[]){2, 3, 4, 5}, 4);
-    assert_f32(th_out_f32(&t, 1), (const float[]){1, 11, 3, 10, 9, 6, 7, 12}, 8);
+    TH_RUN_OK(&t, ((const void *[]){d, gi, sd, si, su}));
+    th_assert_dims(&t, 0, 2, (int64_t[]){2, 2});
+    th_assert_f32_exact(th_out_f32(&t, 0), (const float[]){2, 3, 4, 5}, 4);
+    th_assert_f32_exact(th_out_f32(&t, 1), (const float[]){1, 11, 3, 10, 9, 6, 7, 12}, 8);
     th_end(&t);
 
     /* a runtime index past the end fails the invoke with the index */
@@ -441,9 +406,8 @@ static void test_gathernd_scatternd(void **state)
     sc = th_value(&t, "sc");
     th_node(&t, "ScatterND", (int[]){xs, is, us}, 3, (int[]){sc}, 1);
     th_output(&t, sc);
-    assert_int_equal(th_run(&t, (const void *[]){sd, bad, su}), EAI_E_INVALID);
-    if (!strstr(eai_last_error(), "index 8 out of range [-8, 8)"))
-        fail_msg("message: %s", eai_last_error());
+    th_assert_run_error(&t, (const void *[]){sd, bad, su}, EAI_E_INVALID,
+                        "index 8 out of range [-8, 8)");
     th_end(&t);
 }
 

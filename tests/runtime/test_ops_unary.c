@@ -16,27 +16,7 @@
 #include <cmocka.h>
 
 #include "runtime/harness.h"
-
-#define RUN_OK(t, in)                                                                              \
-    do {                                                                                           \
-        eai_status_t st_ = th_run((t), (in));                                                      \
-        if (st_ != EAI_OK) fail_msg("th_run: %s: %s", eai_status_str(st_), eai_last_error());      \
-    } while (0)
-
-static void assert_near(const float *got, const float *want, int n, float rtol, float atol)
-{
-    for (int i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= atol + rtol * fabsf(want[i])))
-            fail_msg("element %d: got %.9g, want %.9g", i, (double)got[i], (double)want[i]);
-}
-
-static void assert_error(th_t *t, eai_status_t want, const char *needle)
-{
-    eai_status_t st = th_prepare(t);
-    if (st != want || !strstr(eai_last_error(), needle))
-        fail_msg("got %s '%s', want %s containing '%s'", eai_status_str(st), eai_last_error(),
-                 eai_status_str(want), needle);
-}
+#include "runtime/harness_assert.h"
 
 static const float X7[] = {-3, -1, -0.25f, 0, 0.5f, 2, 4};
 
@@ -57,8 +37,8 @@ static void check_act(const char *op, int opset, const char *a1, float v1, const
     unary_begin(&t, opset, op, EAI_F32, 7);
     if (a1) th_attr_float(&t, a1, v1);
     if (a2) th_attr_float(&t, a2, v2);
-    RUN_OK(&t, ((const void *[]){X7}));
-    assert_near(th_out_f32(&t, 0), want, 7, 1e-6f, 1e-7f);
+    TH_RUN_OK(&t, ((const void *[]){X7}));
+    th_assert_close(th_out_f32(&t, 0), want, 7, 1e-7f, 1e-6f);
     th_end(&t);
 }
 
@@ -115,7 +95,7 @@ static void test_fast_math_accuracy_sweep(void **state)
     for (int k = 0; k < 4; k++) {
         th_t t;
         unary_begin(&t, 13, ops[k], EAI_F32, N);
-        RUN_OK(&t, ((const void *[]){x}));
+        TH_RUN_OK(&t, ((const void *[]){x}));
         const float *y = th_out_f32(&t, 0);
         for (int i = 0; i < N; i++) {
             double xd = x[i], want;
@@ -143,7 +123,7 @@ static void test_fast_math_accuracy_sweep(void **state)
     const float lim[] = {100.0f, -100.0f, NAN};
     th_t t;
     unary_begin(&t, 13, "Exp", EAI_F32, 3);
-    RUN_OK(&t, ((const void *[]){lim}));
+    TH_RUN_OK(&t, ((const void *[]){lim}));
     assert_true(isinf(th_out_f32(&t, 0)[0]));
     assert_true(th_out_f32(&t, 0)[1] == 0.0f);
     assert_true(isnan(th_out_f32(&t, 0)[2]));
@@ -162,8 +142,9 @@ static void test_clip_opset11_inputs_either_absent(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Clip", (int[]){x, vmin}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){X7}));
-    assert_near(th_out_f32(&t, 0), (const float[]){-0.5f, -0.5f, -0.25f, 0, 0.5f, 2, 4}, 7, 0, 0);
+    TH_RUN_OK(&t, ((const void *[]){X7}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){-0.5f, -0.5f, -0.25f, 0, 0.5f, 2, 4}, 7, 0,
+                    0);
     th_end(&t);
     /* max only, min given as the empty name (absent) */
     th_begin(&t, 13);
@@ -172,8 +153,8 @@ static void test_clip_opset11_inputs_either_absent(void **state)
     y = th_value(&t, "y");
     th_node(&t, "Clip", (int[]){x, th_value(&t, ""), vmax}, 3, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){X7}));
-    assert_near(th_out_f32(&t, 0), (const float[]){-3, -1, -0.25f, 0, 0.5f, 1, 1}, 7, 0, 0);
+    TH_RUN_OK(&t, ((const void *[]){X7}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){-3, -1, -0.25f, 0, 0.5f, 1, 1}, 7, 0, 0);
     th_end(&t);
     /* bounds as runtime inputs */
     th_begin(&t, 13);
@@ -183,8 +164,9 @@ static void test_clip_opset11_inputs_either_absent(void **state)
     y = th_value(&t, "y");
     th_node(&t, "Clip", (int[]){x, vmin, vmax}, 3, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){X7, lo, hi}));
-    assert_near(th_out_f32(&t, 0), (const float[]){-0.5f, -0.5f, -0.25f, 0, 0.5f, 1, 1}, 7, 0, 0);
+    TH_RUN_OK(&t, ((const void *[]){X7, lo, hi}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){-0.5f, -0.5f, -0.25f, 0, 0.5f, 1, 1}, 7, 0,
+                    0);
     th_end(&t);
 }
 
@@ -195,8 +177,8 @@ static void test_clip_opset6_attributes_and_int64(void **state)
     unary_begin(&t, 10, "Clip", EAI_F32, 7);
     th_attr_float(&t, "min", 0);
     th_attr_float(&t, "max", 3);
-    RUN_OK(&t, ((const void *[]){X7}));
-    assert_near(th_out_f32(&t, 0), (const float[]){0, 0, 0, 0, 0.5f, 2, 3}, 7, 0, 0);
+    TH_RUN_OK(&t, ((const void *[]){X7}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){0, 0, 0, 0, 0.5f, 2, 3}, 7, 0, 0);
     th_end(&t);
     /* Relu6 written as Clip(0, 6) on int64 (opset 12+) */
     const int64_t xi[] = {-9, 3, 7, INT64_MAX}, lo[] = {0}, hi[] = {6};
@@ -207,7 +189,7 @@ static void test_clip_opset6_attributes_and_int64(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Clip", (int[]){x, vmin, vmax}, 3, (int[]){y}, 1);
     th_output(&t, y);
-    RUN_OK(&t, ((const void *[]){xi}));
+    TH_RUN_OK(&t, ((const void *[]){xi}));
     const int64_t *yi = th_out_i64(&t, 0);
     assert_int_equal(yi[0], 0);
     assert_int_equal(yi[1], 3);
@@ -222,7 +204,7 @@ static void test_integer_neg_abs_and_not(void **state)
     const int64_t a[] = {5, -3, 0, INT64_MIN};
     th_t t;
     unary_begin(&t, 13, "Neg", EAI_I64, 4);
-    RUN_OK(&t, ((const void *[]){a}));
+    TH_RUN_OK(&t, ((const void *[]){a}));
     const int64_t *y = th_out_i64(&t, 0);
     assert_int_equal(y[0], -5);
     assert_int_equal(y[1], 3);
@@ -231,14 +213,14 @@ static void test_integer_neg_abs_and_not(void **state)
     th_end(&t);
     const int32_t b[] = {-7, 7};
     unary_begin(&t, 13, "Abs", EAI_I32, 2);
-    RUN_OK(&t, ((const void *[]){b}));
+    TH_RUN_OK(&t, ((const void *[]){b}));
     const int32_t *yb = (const int32_t *)th_out_f32(&t, 0);
     assert_int_equal(yb[0], 7);
     assert_int_equal(yb[1], 7);
     th_end(&t);
     const uint8_t c[] = {0, 1, 1, 0};
     unary_begin(&t, 13, "Not", EAI_BOOL, 4);
-    RUN_OK(&t, ((const void *[]){c}));
+    TH_RUN_OK(&t, ((const void *[]){c}));
     const uint8_t *yc = (const uint8_t *)th_out_f32(&t, 0);
     assert_int_equal(yc[0], 1);
     assert_int_equal(yc[1], 0);
@@ -254,26 +236,26 @@ static void test_math_functions(void **state)
     /* by hand: sqrt, 1/x, floor, ceil, log(1) = 0 */
     th_t t;
     unary_begin(&t, 13, "Sqrt", EAI_F32, 4);
-    RUN_OK(&t, ((const void *[]){x}));
-    assert_near(th_out_f32(&t, 0), (const float[]){0.5f, 1, 1.58113885f, 3}, 4, 1e-7f, 0);
+    TH_RUN_OK(&t, ((const void *[]){x}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){0.5f, 1, 1.58113885f, 3}, 4, 0, 1e-7f);
     th_end(&t);
     unary_begin(&t, 13, "Reciprocal", EAI_F32, 4);
-    RUN_OK(&t, ((const void *[]){x}));
-    assert_near(th_out_f32(&t, 0), (const float[]){4, 1, 0.4f, 1.0f / 9}, 4, 1e-7f, 0);
+    TH_RUN_OK(&t, ((const void *[]){x}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){4, 1, 0.4f, 1.0f / 9}, 4, 0, 1e-7f);
     th_end(&t);
     const float r[] = {-1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 2.7f};
     unary_begin(&t, 13, "Floor", EAI_F32, 6);
-    RUN_OK(&t, ((const void *[]){r}));
-    assert_near(th_out_f32(&t, 0), (const float[]){-2, -1, 0, 1, 2, 2}, 6, 0, 0);
+    TH_RUN_OK(&t, ((const void *[]){r}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){-2, -1, 0, 1, 2, 2}, 6, 0, 0);
     th_end(&t);
     unary_begin(&t, 13, "Ceil", EAI_F32, 6);
-    RUN_OK(&t, ((const void *[]){r}));
-    assert_near(th_out_f32(&t, 0), (const float[]){-1, 0, 1, 2, 3, 3}, 6, 0, 0);
+    TH_RUN_OK(&t, ((const void *[]){r}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){-1, 0, 1, 2, 3, 3}, 6, 0, 0);
     th_end(&t);
     /* Round (opset 11) rounds halves to even, like np.round */
     unary_begin(&t, 13, "Round", EAI_F32, 6);
-    RUN_OK(&t, ((const void *[]){r}));
-    assert_near(th_out_f32(&t, 0), (const float[]){-2, -0.0f, 0, 2, 2, 3}, 6, 0, 0);
+    TH_RUN_OK(&t, ((const void *[]){r}));
+    th_assert_close(th_out_f32(&t, 0), (const float[]){-2, -0.0f, 0, 2, 2, 3}, 6, 0, 0);
     th_end(&t);
 }
 
@@ -282,7 +264,8 @@ static void test_error_dtype_names_supported_list(void **state)
     (void)state;
     th_t t;
     unary_begin(&t, 13, "Sigmoid", EAI_I64, 3);
-    assert_error(&t, EAI_E_UNSUPPORTED, "(Sigmoid): input X has dtype int64, supported: float32");
+    th_assert_error(&t, EAI_E_UNSUPPORTED,
+                    "(Sigmoid): input X has dtype int64, supported: float32");
     th_end(&t);
     /* Clip-11's min must be a scalar */
     const float lo[] = {0, 1};
@@ -292,7 +275,7 @@ static void test_error_dtype_names_supported_list(void **state)
     int y = th_value(&t, "y");
     th_node(&t, "Clip", (int[]){x, vmin}, 2, (int[]){y}, 1);
     th_output(&t, y);
-    assert_error(&t, EAI_E_FORMAT, "min must be a scalar, it has 2 elements");
+    th_assert_error(&t, EAI_E_FORMAT, "min must be a scalar, it has 2 elements");
     th_end(&t);
 }
 

@@ -7,7 +7,7 @@ PY         := /usr/bin/python3
 ZOO        := $(BUILD)/zoo
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo models test test-asan fuzz fuzz-replay bench format clean
+.PHONY: all deps build demo models test test-asan fuzz fuzz-replay fuzz-ci bench format format-check clean
 
 all: build
 
@@ -61,11 +61,18 @@ fuzz:
 fuzz-replay:
 	bash fuzz/run.sh --replay
 
+# CI: replay the corpora, then fuzz each parser for a bounded 30 s.
+fuzz-ci:
+	bash fuzz/run.sh 30
+
 bench: build
 	bash bench/compare_ort.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

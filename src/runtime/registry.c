@@ -24,7 +24,7 @@ static const eai__op_def_t *const families[] = {
     eai__ref_ops_conv,   eai__ref_ops_gemm,   eai__ref_ops_pool,    eai__ref_ops_unary,
     eai__ref_ops_binary, eai__ref_ops_reduce, eai__ref_ops_softmax, eai__ref_ops_norm,
     eai__ref_ops_shape,  eai__ref_ops_layout, eai__ref_ops_resize,  eai__ref_ops_generate,
-    eai__ref_ops_topk, eai__ref_ops_einsum,
+    eai__ref_ops_topk,   eai__ref_ops_einsum,
 };
 
 const eai__op_def_t *eai__op_find(const char *domain, const char *name)

@@ -605,6 +605,7 @@ def present(spec, out, line):
 
 
 def main():
+    global MAX_PARAM_BYTES
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", help="output folder (default models/zoo, or models with "
                     "--fixtures)")
@@ -615,7 +616,11 @@ def main():
     ap.add_argument("--opset", type=int, default=13)
     ap.add_argument("--force", action="store_true", help="redo models already present")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    ap.add_argument("--max-weights-mb", type=int, default=MAX_PARAM_BYTES >> 20,
+                    help="skip models with more float32 weights (default 600; protobuf's "
+                         "single-file limit is 2048)")
     args = ap.parse_args()
+    MAX_PARAM_BYTES = args.max_weights_mb << 20
 
     torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")  # tracer and torchvision warnings drown the progress

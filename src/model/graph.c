@@ -244,7 +244,8 @@ eai_status_t eai__graph_finish(eai__graph_t *g)
     }
     for (int i = 0; i < g->n_nodes; i++)
         sorted[i] = g->nodes[order[i]];
-    memcpy(g->nodes, sorted, (size_t)g->n_nodes * sizeof *sorted);
+    if (g->n_nodes) /* a graph may have no nodes (input wired to output) */
+        memcpy(g->nodes, sorted, (size_t)g->n_nodes * sizeof *sorted);
     eai__free(&g->alloc, sorted);
     for (int i = 0; i < g->n_nodes; i++)
         for (int k = 0; k < g->nodes[i].n_out; k++)

@@ -38,7 +38,7 @@ ZOO_CI  := mobilenet_v2,mobilenet_v3_small,mobilenet_v3_large,resnet18,resnet50,
 	mnasnet0_5,regnet_x_400mf,regnet_y_400mf,resnet34,resnext50_32x4d,$\
 	shufflenet_v2_x0_5,squeezenet1_0,swin_t,swin_v2_t,vit_b_32,wide_resnet50_2,yolo_tiny
 ifeq ($(ZOO_SET),full)
-ZOO_ARGS :=
+ZOO_ARGS := --max-weights-mb 1900
 else
 ZOO_ARGS := --only $(ZOO_CI)
 endif

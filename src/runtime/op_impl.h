@@ -114,6 +114,12 @@ eai_status_t eai__op_const_ints(const eai__opctx_t *c, int idx, int64_t *vals, i
 /* Same for one float scalar/vector input (float32/float16/float64). */
 eai_status_t eai__op_const_floats(const eai__opctx_t *c, int idx, float *vals, int cap, int *n);
 
+/* An INTS attribute of exactly `want` values, each >= min (strides, pads,
+ * dilations, kernel_shape). Absent: EAI_E_FORMAT if required, else every
+ * value is `def`. */
+eai_status_t eai__op_dims_attr(const eai__opctx_t *c, const char *name, int want, bool required,
+                               int64_t def, int64_t min, int64_t *out);
+
 /* Requires input i to have one of the dtypes in `ok` (terminated by 0). */
 eai_status_t eai__op_dtype(const eai__opctx_t *c, int i, const eai_dtype_t *ok);
 /* Requires input i to be float32. */

@@ -225,3 +225,26 @@ void eai__parallel_for(eai_threadpool_t *pool, int64_t n, eai__range_fn fn, void
     pfor_t p = {fn, ctx, n};
     eai_threadpool_run(pool, pfor_task, &p);
 }
+
+eai_status_t eai__op_dims_attr(const eai__opctx_t *c, const char *name, int want, bool required,
+                               int64_t def, int64_t min, int64_t *out)
+{
+    int64_t v[2 * EAI_MAX_RANK];
+    int n;
+    EAI_TRY(eai__op_ints(c, name, v, 2 * EAI_MAX_RANK, &n));
+    if (n < 0) {
+        if (required) return eai__op_fail(c, EAI_E_FORMAT, "attribute %s is required", name);
+        for (int i = 0; i < want; i++)
+            out[i] = def;
+        return EAI_OK;
+    }
+    if (n != want)
+        return eai__op_fail(c, EAI_E_FORMAT, "%s has %d values, expected %d", name, n, want);
+    for (int i = 0; i < n; i++) {
+        if (v[i] < min)
+            return eai__op_fail(c, EAI_E_FORMAT, "%s[%d] is %lld, expected >= %lld", name, i,
+                                (long long)v[i], (long long)min);
+        out[i] = v[i];
+    }
+    return EAI_OK;
+}

@@ -14,25 +14,17 @@
 
 /* ---- attributes shared with ConvTranspose ---- */
 
-static eai_status_t read_dims(eai__opctx_t *c, const char *name, int want, int64_t def, int64_t min,
-                              int64_t *out)
+eai_status_t eai__conv_bias(eai__opctx_t *c, int64_t m, bool *has_bias)
 {
-    int64_t v[2 * EAI_MAX_RANK];
-    int n;
-    EAI_TRY(eai__op_ints(c, name, v, 2 * EAI_MAX_RANK, &n));
-    if (n < 0) {
-        for (int i = 0; i < want; i++)
-            out[i] = def;
-        return EAI_OK;
-    }
-    if (n != want)
-        return eai__op_fail(c, EAI_E_FORMAT, "%s has %d values, expected %d", name, n, want);
-    for (int i = 0; i < n; i++) {
-        if (v[i] < min)
-            return eai__op_fail(c, EAI_E_FORMAT, "%s[%d] is %lld, expected >= %lld", name, i,
-                                (long long)v[i], (long long)min);
-        out[i] = v[i];
-    }
+    *has_bias = eai__has_in(c, 2);
+    if (!*has_bias) return EAI_OK;
+    EAI_TRY(eai__op_f32(c, 2));
+    const eai__shape_t *b = &c->in[2].shape;
+    if (b->rank != 1 || b->d[0] != m)
+        return eai__op_fail(c, EAI_E_FORMAT,
+                            "B must be 1-D with %lld values (one per output channel), it has "
+                            "rank %d and %lld values",
+                            (long long)m, b->rank, (long long)eai__shape_numel(b));
     return EAI_OK;
 }
 
@@ -76,11 +68,11 @@ eai_status_t eai__conv_parse(eai__opctx_t *c, eai__conv_geom_t *g)
         g->k[off + i] = w->d[2 + i];
         g->in[off + i] = x->d[2 + i];
     }
-    EAI_TRY(read_dims(c, "strides", nsp, 1, 1, v));
+    EAI_TRY(eai__op_dims_attr(c, "strides", nsp, false, 1, 1, v));
     memcpy(g->s + off, v, sizeof(int64_t) * (size_t)nsp);
-    EAI_TRY(read_dims(c, "dilations", nsp, 1, 1, v));
+    EAI_TRY(eai__op_dims_attr(c, "dilations", nsp, false, 1, 1, v));
     memcpy(g->d + off, v, sizeof(int64_t) * (size_t)nsp);
-    EAI_TRY(read_dims(c, "pads", 2 * nsp, 0, 0, v));
+    EAI_TRY(eai__op_dims_attr(c, "pads", 2 * nsp, false, 0, 0, v));
     for (int i = 0; i < nsp; i++) {
         g->pb[off + i] = v[i];
         g->pe[off + i] = v[nsp + i];
@@ -133,16 +125,7 @@ static eai_status_t conv_infer(eai__opctx_t *c)
         return eai__op_fail(c, EAI_E_FORMAT,
                             "W has %lld output channels, not a multiple of group %lld",
                             (long long)g->m, (long long)g->group);
-    p->has_bias = eai__has_in(c, 2);
-    if (p->has_bias) {
-        EAI_TRY(eai__op_f32(c, 2));
-        const eai__shape_t *b = &c->in[2].shape;
-        if (b->rank != 1 || b->d[0] != g->m)
-            return eai__op_fail(c, EAI_E_FORMAT,
-                                "B must be 1-D with %lld values (one per output "
-                                "channel), it has rank %d and %lld values",
-                                (long long)g->m, b->rank, (long long)eai__shape_numel(b));
-    }
+    EAI_TRY(eai__conv_bias(c, g->m, &p->has_bias));
 
     /* Conv-11 output shape: explicit pads floor((in + pads - ek) / s) + 1;
      * SAME_* ceil(in / s) with the odd pad at the end (UPPER) or start (LOWER) */

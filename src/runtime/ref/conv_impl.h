@@ -37,6 +37,8 @@ typedef struct eai__conv_geom {
  * parses group, kernel_shape (checked against W's spatial dims), strides,
  * dilations, pads and auto_pad into g (in, k, s, d, pb, pe, auto_pad, n, c,
  * group, nsp). Errors name the attribute. */
+/* Optional bias input 2: float32, 1-D with m values. */
+eai_status_t eai__conv_bias(eai__opctx_t *c, int64_t m, bool *has_bias);
 eai_status_t eai__conv_parse(eai__opctx_t *c, eai__conv_geom_t *g);
 
 /* Output positions o in [0, n_out) for which o * s + off lies in [0, n_in):

@@ -33,16 +33,7 @@ eai_status_t eai__conv_transpose_infer(eai__opctx_t *c)
         return eai__op_fail(c, EAI_E_FORMAT, "X's %lld channels are not a multiple of group %lld",
                             (long long)g->c, (long long)g->group);
     g->m = w->d[1] * g->group;
-    p->has_bias = eai__has_in(c, 2);
-    if (p->has_bias) {
-        EAI_TRY(eai__op_f32(c, 2));
-        const eai__shape_t *b = &c->in[2].shape;
-        if (b->rank != 1 || b->d[0] != g->m)
-            return eai__op_fail(c, EAI_E_FORMAT,
-                                "B must be 1-D with %lld values (one per output "
-                                "channel), it has rank %d and %lld values",
-                                (long long)g->m, b->rank, (long long)eai__shape_numel(b));
-    }
+    EAI_TRY(eai__conv_bias(c, g->m, &p->has_bias));
 
     const int nsp = g->nsp, off = EAI__CONV_SP - nsp;
     int64_t v[EAI_MAX_RANK];

@@ -24,29 +24,6 @@ typedef struct pool_params {
 } pool_params_t;
 _Static_assert(sizeof(pool_params_t) <= EAI__PARAMS_BYTES, "pool params");
 
-static eai_status_t read_dims(eai__opctx_t *c, const char *name, int want, bool required,
-                              int64_t def, int64_t min, int64_t *out)
-{
-    int64_t v[2 * EAI_MAX_RANK];
-    int n;
-    EAI_TRY(eai__op_ints(c, name, v, 2 * EAI_MAX_RANK, &n));
-    if (n < 0) {
-        if (required) return eai__op_fail(c, EAI_E_FORMAT, "attribute %s is required", name);
-        for (int i = 0; i < want; i++)
-            out[i] = def;
-        return EAI_OK;
-    }
-    if (n != want)
-        return eai__op_fail(c, EAI_E_FORMAT, "%s has %d values, expected %d", name, n, want);
-    for (int i = 0; i < n; i++) {
-        if (v[i] < min)
-            return eai__op_fail(c, EAI_E_FORMAT, "%s[%d] is %lld, expected >= %lld", name, i,
-                                (long long)v[i], (long long)min);
-        out[i] = v[i];
-    }
-    return EAI_OK;
-}
-
 static eai_status_t pool_infer(eai__opctx_t *c, bool is_max)
 {
     static const eai_dtype_t max_types[] = {EAI_F32, EAI_U8, EAI_I8, 0};
@@ -69,13 +46,13 @@ static eai_status_t pool_infer(eai__opctx_t *c, bool is_max)
         p->pb[i] = p->pe[i] = 0;
     }
     int64_t v[2 * SP];
-    EAI_TRY(read_dims(c, "kernel_shape", nsp, true, 1, 1, v));
+    EAI_TRY(eai__op_dims_attr(c, "kernel_shape", nsp, true, 1, 1, v));
     memcpy(p->k + off, v, sizeof(int64_t) * (size_t)nsp);
-    EAI_TRY(read_dims(c, "strides", nsp, false, 1, 1, v));
+    EAI_TRY(eai__op_dims_attr(c, "strides", nsp, false, 1, 1, v));
     memcpy(p->s + off, v, sizeof(int64_t) * (size_t)nsp);
-    EAI_TRY(read_dims(c, "dilations", nsp, false, 1, 1, v));
+    EAI_TRY(eai__op_dims_attr(c, "dilations", nsp, false, 1, 1, v));
     memcpy(p->d + off, v, sizeof(int64_t) * (size_t)nsp);
-    EAI_TRY(read_dims(c, "pads", 2 * nsp, false, 0, 0, v));
+    EAI_TRY(eai__op_dims_attr(c, "pads", 2 * nsp, false, 0, 0, v));
     for (int i = 0; i < nsp; i++) {
         p->pb[off + i] = v[i];
         p->pe[off + i] = v[nsp + i];

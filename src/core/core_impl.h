@@ -51,6 +51,21 @@ static inline bool eai__add_ok(int64_t a, int64_t b, int64_t *r)
     return !__builtin_add_overflow(a, b, r);
 }
 
+/* Largest tensor edgeai will plan or allocate (1 TiB): far above any edge
+ * model, far below where byte counts could overflow. */
+#define EAI_MAX_TENSOR_BYTES ((int64_t)1 << 40)
+
+/* Byte size of a tensor of `rank` dims and element size `esize`; false when a
+ * dim is negative or the size exceeds EAI_MAX_TENSOR_BYTES. */
+static inline bool eai__tensor_bytes_ok(const int64_t *dims, int rank, size_t esize, int64_t *bytes)
+{
+    int64_t n = (int64_t)esize;
+    for (int i = 0; i < rank; i++)
+        if (dims[i] < 0 || !eai__mul_ok(n, dims[i], &n) || n > EAI_MAX_TENSOR_BYTES) return false;
+    *bytes = n;
+    return true;
+}
+
 /* Open-addressing map from borrowed C strings to int; keys must outlive it. */
 typedef struct eai__strmap {
     const char **keys;

@@ -52,7 +52,8 @@ static eai_status_t tensor_from_proto(const eai_allocator_t *a, const char *labe
             return eai_fail(EAI_E_FORMAT, "%s: %s: negative dimension %lld", label, what,
                             (long long)t->dims[i]);
         s.d[i] = t->dims[i];
-        if (!eai__mul_ok(numel, t->dims[i], &numel) || numel > (INT64_MAX >> 4))
+        if (!eai__mul_ok(numel, t->dims[i], &numel) ||
+            numel > EAI_MAX_TENSOR_BYTES / (int64_t)esize)
             return eai_fail(EAI_E_FORMAT, "%s: %s: element count overflows", label, what);
     }
     /* count what the file carries before allocating what the dims claim, so
@@ -138,8 +139,8 @@ static eai_status_t add_tensor(eai__graph_t *g, const char *name, const Onnx__Te
 
 static eai_status_t add_input(eai__graph_t *g, const Onnx__ValueInfoProto *vi)
 {
-    if (!vi->name || !vi->name[0])
-        return eai_fail(EAI_E_FORMAT, "%s: a graph input has no name", g->label);
+    if (!vi->name || !vi->name[0] || vi->name[0] == '\001')
+        return eai_fail(EAI_E_FORMAT, "%s: a graph input has no name or a reserved one", g->label);
     int idx = eai__strmap_get(&g->names, vi->name);
     if (idx >= 0 && g->values[idx].kind == EAI__V_CONST)
         return EAI_OK; /* input with an initializer: a constant (IR < 4 style) */
@@ -199,27 +200,28 @@ static eai_status_t add_constant_node(eai__graph_t *g, int index, const Onnx__No
         return eai_fail(EAI_E_FORMAT, "%s: node %d (Constant): needs exactly one attribute",
                         g->label, index);
     const Onnx__AttributeProto *at = np->attribute[0];
+    const char *aname = at->name ? at->name : "";
     int v;
     char what[160];
     snprintf(what, sizeof what, "node %d (Constant) '%s'", index, out);
-    if (strcmp(at->name, "value") == 0 && at->t) return add_tensor(g, out, at->t, what, &v);
+    if (strcmp(aname, "value") == 0 && at->t) return add_tensor(g, out, at->t, what, &v);
     eai__shape_t s = {0};
     eai_dtype_t dt;
     size_t n = 1;
     const void *src;
-    if (strcmp(at->name, "value_float") == 0) {
+    if (strcmp(aname, "value_float") == 0) {
         dt = EAI_F32;
         src = &at->f;
-    } else if (strcmp(at->name, "value_int") == 0) {
+    } else if (strcmp(aname, "value_int") == 0) {
         dt = EAI_I64;
         src = &at->i;
-    } else if (strcmp(at->name, "value_floats") == 0) {
+    } else if (strcmp(aname, "value_floats") == 0) {
         dt = EAI_F32;
         s.rank = 1;
         s.d[0] = (int64_t)at->n_floats;
         n = at->n_floats;
         src = at->floats;
-    } else if (strcmp(at->name, "value_ints") == 0) {
+    } else if (strcmp(aname, "value_ints") == 0) {
         dt = EAI_I64;
         s.rank = 1;
         s.d[0] = (int64_t)at->n_ints;
@@ -227,7 +229,7 @@ static eai_status_t add_constant_node(eai__graph_t *g, int index, const Onnx__No
         src = at->ints;
     } else {
         return eai_fail(EAI_E_UNSUPPORTED, "%s: node %d (Constant): attribute '%s' not supported",
-                        g->label, index, at->name);
+                        g->label, index, aname);
     }
     void *buf = eai__alloc_aligned(&g->alloc, n * eai_dtype_size(dt) + 1);
     if (!buf) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
@@ -247,6 +249,12 @@ static eai_status_t add_node(eai__graph_t *g, int index, const Onnx__NodeProto *
         return eai_fail(EAI_E_UNSUPPORTED, "%s: node %d '%s' (%s): more than 64 inputs or outputs",
                         g->label, index, name, np->op_type);
     int in[64], out[64];
+    for (size_t i = 0; i < np->n_input + np->n_output; i++) {
+        const char *vn = i < np->n_input ? np->input[i] : np->output[i - np->n_input];
+        if (vn[0] == '\001') /* reserved for attribute tensors */
+            return eai_fail(EAI_E_FORMAT, "%s: node %d '%s' (%s): value name starts with byte 1",
+                            g->label, index, name, np->op_type);
+    }
     for (size_t i = 0; i < np->n_input; i++) {
         in[i] = -1;
         if (np->input[i][0]) EAI_TRY(eai__graph_value(g, np->input[i], &in[i]));
@@ -293,8 +301,13 @@ static eai_status_t add_node(eai__graph_t *g, int index, const Onnx__NodeProto *
             if (!ap->t)
                 return eai_fail(EAI_E_FORMAT, "%s: node %d '%s' (%s): attribute '%s' has no tensor",
                                 g->label, index, name, np->op_type, a.name);
-            char vname[256];
-            snprintf(vname, sizeof vname, "\001%s/%d/%s", name, index, a.name);
+            /* a name no file can collide with: values only grow, so the
+             * count is unique; names from the file never start with \001 */
+            char vname[64];
+            snprintf(vname, sizeof vname, "\001attr/%d", g->n_values);
+            if (eai__strmap_get(&g->names, vname) >= 0)
+                return eai_fail(EAI_E_FORMAT, "%s: node %d '%s' (%s): value name clash", g->label,
+                                index, name, np->op_type);
             char what[160];
             snprintf(what, sizeof what, "node %d (%s) attribute '%s'", index, np->op_type, a.name);
             a.type = EAI__A_TENSOR;

@@ -89,6 +89,11 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
             for (int d = 0; d < r->shape.rank; d++)
                 if (r->shape.d[d] < 0) r->shape.d[d] = bind;
             r->known = true;
+            int64_t bytes;
+            if (!eai__tensor_bytes_ok(r->shape.d, r->shape.rank, eai_dtype_size(r->dtype), &bytes))
+                return eai_fail(EAI_E_UNSUPPORTED,
+                                "%s: input '%s' is larger than 1 TiB with batch %lld", g->label,
+                                v->name, (long long)bind);
         }
     }
     for (int i = 0; i < g->n_nodes; i++) {
@@ -144,10 +149,11 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
             if (v < 0) continue;
             if (c->out[k].dtype == EAI_DTYPE_UNDEFINED)
                 return node_fail(g, i, EAI_E_UNSUPPORTED, "optional output is not supported");
-            int64_t numel = 1;
-            for (int d = 0; d < c->out[k].shape.rank; d++)
-                if (c->out[k].shape.d[d] < 0 || !eai__mul_ok(numel, c->out[k].shape.d[d], &numel))
-                    return node_fail(g, i, EAI_E_FORMAT, "output shape is invalid");
+            int64_t bytes;
+            if (!eai__tensor_bytes_ok(c->out[k].shape.d, c->out[k].shape.rank,
+                                      eai_dtype_size(c->out[k].dtype), &bytes))
+                return node_fail(g, i, EAI_E_UNSUPPORTED,
+                                 "output shape is negative or larger than 1 TiB");
             eai__rvalue_t *r = &p->vals[v];
             r->dtype = c->out[k].dtype;
             r->shape = c->out[k].shape;

@@ -243,6 +243,18 @@ static void test_hostile_tensors(void **state)
     expect_error(&b, EAI_E_UNSUPPORTED, "tensor element type 8 is not supported");
 }
 
+static void test_huge_input(void **state)
+{
+    /* 2^62 floats: the byte count would wrap; must be refused, not planned */
+    mb_t b;
+    mb_init(&b, 13);
+    size_t i = b.graph.n_input++;
+    b.vin_p[i] = mb_vi(&b, &b.vin[i], "x", 1, (int64_t[]){(int64_t)1 << 62});
+    mb_node(&b, "Relu", "x", NULL, "y");
+    mb_output(&b, "y");
+    expect_error(&b, EAI_E_UNSUPPORTED, "input 'x' is larger than 1 TiB");
+}
+
 static void test_unsupported(void **state)
 {
     mb_t b;
@@ -318,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_dangling_and_cycle),
         cmocka_unit_test(test_hostile_tensors),
         cmocka_unit_test(test_unsupported),
+        cmocka_unit_test(test_huge_input),
         cmocka_unit_test(test_valid_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,8 +39,18 @@ static void fill_random(void *data, eai_dtype_t dt, int64_t n, uint64_t *seed)
         case EAI_I32:
             ((int32_t *)data)[i] = 0;
             break;
-        default:
+        case EAI_F64:
+            ((double *)data)[i] = u * 2 - 1;
+            break;
+        case EAI_BOOL:
+            ((uint8_t *)data)[i] = u < 0.5;
+            break;
+        case EAI_U8:
+        case EAI_I8:
             ((uint8_t *)data)[i] = (uint8_t)(u * 255);
+            break;
+        default: /* other integer widths: zeros, a valid value of every type */
+            memset((char *)data + (size_t)i * eai_dtype_size(dt), 0, eai_dtype_size(dt));
             break;
         }
     }

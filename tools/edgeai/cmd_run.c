@@ -66,6 +66,7 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
             o->in_file[o->n_in] = val;
             if (eq) {
                 char *name = strndup(val, (size_t)(eq - val));
+                if (!name) return cli_fail_usage("run", "out of memory");
                 o->in_name[o->n_in] = name;
                 o->in_file[o->n_in] = eq + 1;
             }
@@ -141,6 +142,8 @@ static int set_inputs(eai_session_t *s, const run_opts_t *o)
     int next = 0;
     if (o->image) {
         eai_tensor_info_t t;
+        if (eai_session_n_inputs(s) < 1)
+            return eai_fail(EAI_E_INVALID, "--image: the model has no inputs"), 1;
         eai_session_input_info(s, 0, &t);
         int chans = o->gray ? 1 : 3;
         int64_t want = (int64_t)o->size_h * o->size_w * chans;
@@ -216,6 +219,7 @@ static void print_top(const eai_session_t *s, const run_opts_t *o)
     eai_session_get_output(s, 0, &data, &t);
     if (t.dtype != EAI_F32) return;
     const float *v = data;
+    if (t.rank > 1 && t.dims[0] == 0) return; /* empty batch: nothing to rank */
     int64_t n = eai_tensor_info_numel(&t) / (t.rank > 1 ? t.dims[0] : 1); /* first batch row */
     char **labels = NULL;
     int n_labels = 0;

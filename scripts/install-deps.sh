@@ -8,11 +8,11 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 
 pkgs=(
     # build
-    build-essential cmake pkg-config clang libclang-rt-14-dev
+    build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
     # ONNX import: protobuf-c codegen from the system's onnx.proto
     libprotobuf-c-dev protobuf-c-compiler libonnx-dev
     # tests, configs, images
-    libcmocka-dev libcjson-dev libjpeg-dev libpng-dev
+    libcmocka-dev libcjson-dev libstb-dev
     # fixtures: models exported by PyTorch, ONNX conformance data, a real photo
     python3-torch python3-torchvision python3-onnx python3-numpy
     libonnx-testdata darknet

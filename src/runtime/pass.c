@@ -112,6 +112,9 @@ eai_status_t eai__pass_run(eai__pass_t *p, const eai__graph_t *g, const eai_allo
                      n->n_in, n->n_out, n->op, op->min_in, op->max_in, op->min_out, op->max_out);
             return node_fail(g, i, EAI_E_FORMAT, msg);
         }
+        for (int k = 0; k < op->min_out; k++)
+            if (n->out[k] < 0) /* kernels write required outputs unconditionally */
+                return node_fail(g, i, EAI_E_FORMAT, "a required output has no name");
         eai__kernel_t *kr = &p->kernels[p->n_kernels];
         memset(kr, 0, sizeof *kr);
         eai__opctx_t *c = &kr->ctx;

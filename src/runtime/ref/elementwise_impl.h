@@ -121,4 +121,21 @@ static inline void ew_parallel_items(eai_threadpool_t *pool, int64_t n_items, in
     eai__parallel_for(pool, n_items, fn, ctx);
 }
 
+/* sum of exp(x[i] - m) over a row, in 8 lanes (the max-shifted second pass
+ * of softmax and LogSumExp); reads x only, so callers may run in place */
+static inline float ew_sum_exp(const float *x, int64_t n, float m)
+{
+    float acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += ew_expf(x[i + j] - m);
+    for (; i < n; i++)
+        acc[0] += ew_expf(x[i] - m);
+    float s = 0;
+    for (int j = 0; j < 8; j++)
+        s += acc[j];
+    return s;
+}
+
 #endif

@@ -291,22 +291,6 @@ static int64_t unit_base(const rparams_t *p, int64_t u)
         }                                                                                          \
     } while (0)
 
-/* sum of exp(x - m) over a row (LogSumExp's second pass) */
-static float lse_hred(const float *x, int64_t n, float m)
-{
-    float acc[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += ew_expf(x[i + j] - m);
-    for (; i < n; i++)
-        acc[0] += ew_expf(x[i] - m);
-    float s = 0;
-    for (int j = 0; j < 8; j++)
-        s += acc[j];
-    return s;
-}
-
 /* Output element finalisation by kind (float32 only; ints have none). */
 static inline float finish(int kind, float v, float count, float lse_sum)
 {
@@ -338,7 +322,7 @@ static void reduce_h(void *ctx, int64_t b, int64_t e)
         if (r->ks->dt != EAI_F32) continue;
         float *of = (float *)o, s = 0;
         if (p->kind == R_LSE && *of != -INFINITY)
-            FOR_COMBOS(p, base, off, s += lse_hred((const float *)r->x + off, L, *of));
+            FOR_COMBOS(p, base, off, s += ew_sum_exp((const float *)r->x + off, L, *of));
         *of = finish(p->kind, *of, (float)p->count, s);
     }
 }

@@ -86,19 +86,6 @@ static float row_exp(float *o, const float *x, int64_t n, float m)
     return sum8(acc);
 }
 
-/* sum of exp(x[i] - m) without storing, so LogSoftmax may run in place */
-static float row_sumexp(const float *x, int64_t n, float m)
-{
-    float acc[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += ew_expf(x[i + j] - m);
-    for (; i < n; i++)
-        acc[0] += ew_expf(x[i] - m);
-    return sum8(acc);
-}
-
 typedef struct srun {
     const sparams_t *p;
     const float *x;
@@ -117,7 +104,7 @@ static void softmax_rows(void *ctx, int64_t b, int64_t e)
         if (m == -INFINITY) /* all -inf: ONNX reference gives NaN too, avoid inf - inf */
             m = 0;
         if (r->p->log) {
-            float k = m + logf(row_sumexp(x, n, m));
+            float k = m + logf(ew_sum_exp(x, n, m));
             for (int64_t i = 0; i < n; i++)
                 o[i] = x[i] - k;
         } else {

@@ -2,6 +2,7 @@
 #ifndef EDGEAI_H
 #define EDGEAI_H
 
+#include "edgeai/build.h"
 #include "edgeai/image.h"
 #include "edgeai/log.h"
 #include "edgeai/model.h"

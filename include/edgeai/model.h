@@ -1,4 +1,5 @@
-/* Loading models: ONNX files (and, in later modules, compiled .eai plans).
+/* Loading models: ONNX files, compiled .eai plans (edgeai build), TFLite
+ * flatbuffers and TF.js graph models (model.json).
  *
  *   eai_model_t *m;
  *   if (eai_model_load("mobilenet_v2.onnx", NULL, &m) != EAI_OK)
@@ -13,6 +14,7 @@
 #ifndef EDGEAI_MODEL_H
 #define EDGEAI_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +39,9 @@ typedef struct eai_model_opts {
     /* Value for every symbolic dimension (e.g. batch) when the model is checked
      * at load time; 0 means 1. Sessions choose their own. */
     int64_t default_dim;
+    /* Skip the graph passes run at load (constant folding, BN folding,
+     * activation fusion, ...): run the graph exactly as the file says. */
+    bool no_optimize;
 } eai_model_opts_t;
 
 /* Loads an ONNX model from `path` (borrowed for the call). `opts` may be NULL.

@@ -3,7 +3,7 @@
  * has exactly one producer and orders nodes so each runs after its inputs. */
 #include <stdio.h>
 
-#include "model/graph.h"
+#include "model/graph_edit.h"
 
 eai_status_t eai__graph_init(eai__graph_t *g, const eai_allocator_t *a, const char *label)
 {
@@ -20,7 +20,7 @@ eai_status_t eai__graph_init(eai__graph_t *g, const eai_allocator_t *a, const ch
     return st;
 }
 
-static void free_node(eai__graph_t *g, eai__node_t *n)
+void eai__node_free(eai__graph_t *g, eai__node_t *n)
 {
     eai__free(&g->alloc, n->name);
     eai__free(&g->alloc, n->op);
@@ -40,7 +40,7 @@ static void free_node(eai__graph_t *g, eai__node_t *n)
 void eai__graph_free(eai__graph_t *g)
 {
     for (int i = 0; i < g->n_nodes; i++)
-        free_node(g, &g->nodes[i]);
+        eai__node_free(g, &g->nodes[i]);
     for (int i = 0; i < g->n_values; i++) {
         eai__value_t *v = &g->values[i];
         eai__free(&g->alloc, v->name);
@@ -132,7 +132,7 @@ eai_status_t eai__graph_add_node(eai__graph_t *g, const char *name, const char *
     n->in = eai__calloc(&g->alloc, (size_t)(n_in ? n_in : 1), sizeof(int));
     n->out = eai__calloc(&g->alloc, (size_t)(n_out ? n_out : 1), sizeof(int));
     if (!n->name || !n->op || !n->domain || !n->in || !n->out) {
-        free_node(g, n);
+        eai__node_free(g, n);
         return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
     }
     if (n_in) memcpy(n->in, in, (size_t)n_in * sizeof(int));

@@ -139,6 +139,12 @@ eai_status_t eai__onnx_import(eai__graph_t *g, const void *data, size_t n_bytes)
  * model.json; the weight shards it lists are read from the same folder. */
 eai_status_t eai__tfjs_import(eai__graph_t *g, const char *json_path);
 
+/* TFLite flatbuffer import (src/model/tflite_import.c): every offset is
+ * bounds-checked; NHWC tensors become NCHW values where ops need it. */
+eai_status_t eai__tflite_import(eai__graph_t *g, const void *data, size_t n_bytes);
+/* Whether the bytes carry TFLite's "TFL3" file identifier. */
+bool eai__tflite_probe(const void *data, size_t n_bytes);
+
 /* Decodes a serialized ONNX TensorProto (as the conformance data's .pb files
  * hold) into dtype, shape and a 64-byte aligned buffer (eai__free_aligned). */
 eai_status_t eai__onnx_tensor_decode(const eai_allocator_t *a, const void *buf, size_t n,

@@ -3,6 +3,7 @@
  * shapes are reported at load time, naming the node. */
 #include <stdio.h>
 
+#include "opt/opt_impl.h"
 #include "runtime/runtime_impl.h"
 
 static const char *base_name(const char *path)
@@ -11,8 +12,9 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static eai_status_t finish_load(eai_model_t *m, const eai_model_opts_t *o)
+eai_status_t eai__model_finish_load(eai_model_t *m, const eai_model_opts_t *o, bool optimize)
 {
+    if (optimize && !(o && o->no_optimize)) EAI_TRY(eai__opt_default(&m->g, NULL));
     eai__pass_t p;
     eai_status_t st = eai__pass_run(&p, &m->g, &m->g.alloc, o ? o->default_dim : 1);
     if (st == EAI_OK) {
@@ -34,17 +36,33 @@ static eai_status_t finish_load(eai_model_t *m, const eai_model_opts_t *o)
     return st;
 }
 
-eai_status_t eai_model_load_memory(const void *data, size_t n_bytes, const char *name,
-                                   const eai_model_opts_t *opts, eai_model_t **out)
+typedef enum { FMT_ONNX, FMT_PLAN, FMT_TFLITE, FMT_TFJS } fmt_t;
+
+static fmt_t sniff(const char *path, const void *data, size_t n)
 {
-    if (!data || !out)
-        return eai_fail(EAI_E_INVALID, "eai_model_load_memory: data and out must not be NULL");
+    size_t len = path ? strlen(path) : 0;
+    if (len >= 5 && strcmp(path + len - 5, ".json") == 0) return FMT_TFJS;
+    if (data && eai__plan_probe(data, n)) return FMT_PLAN;
+    if (data && eai__tflite_probe(data, n)) return FMT_TFLITE;
+    return FMT_ONNX;
+}
+
+static eai_status_t new_model(const eai_model_opts_t *opts, const char *name, eai_model_t **out)
+{
     const eai_allocator_t *a = opts ? &opts->alloc : NULL;
     eai_model_t *m = eai__calloc(a, 1, sizeof *m);
-    if (!m) return eai_fail(EAI_E_NOMEM, "%s: out of memory", name ? name : "model");
-    eai_status_t st = eai__graph_init(&m->g, a, name ? name : "model");
-    if (st == EAI_OK) st = eai__onnx_import(&m->g, data, n_bytes);
-    if (st == EAI_OK) st = finish_load(m, opts);
+    if (!m) return eai_fail(EAI_E_NOMEM, "%s: out of memory", name);
+    eai_status_t st = eai__graph_init(&m->g, a, name);
+    if (st != EAI_OK) {
+        eai__free(a, m);
+        return st;
+    }
+    *out = m;
+    return EAI_OK;
+}
+
+static eai_status_t done(eai_model_t *m, eai_status_t st, eai_model_t **out)
+{
     if (st != EAI_OK) {
         eai_model_destroy(m);
         return st;
@@ -53,25 +71,58 @@ eai_status_t eai_model_load_memory(const void *data, size_t n_bytes, const char 
     return EAI_OK;
 }
 
+eai_status_t eai_model_load_memory(const void *data, size_t n_bytes, const char *name,
+                                   const eai_model_opts_t *opts, eai_model_t **out)
+{
+    if (!data || !out)
+        return eai_fail(EAI_E_INVALID, "eai_model_load_memory: data and out must not be NULL");
+    eai_model_t *m;
+    EAI_TRY(new_model(opts, name ? name : "model", &m));
+    eai_status_t st;
+    switch (sniff(NULL, data, n_bytes)) {
+    case FMT_PLAN:
+        st = eai__plan_load_memory(m, data, n_bytes);
+        if (st == EAI_OK) st = eai__model_finish_load(m, opts, false);
+        break;
+    case FMT_TFLITE:
+        st = eai__tflite_import(&m->g, data, n_bytes);
+        if (st == EAI_OK) st = eai__model_finish_load(m, opts, true);
+        break;
+    default:
+        st = eai__onnx_import(&m->g, data, n_bytes);
+        if (st == EAI_OK) st = eai__model_finish_load(m, opts, true);
+        break;
+    }
+    return done(m, st, out);
+}
+
 eai_status_t eai_model_load(const char *path, const eai_model_opts_t *opts, eai_model_t **out)
 {
     if (!path || !out)
         return eai_fail(EAI_E_INVALID, "eai_model_load: path and out must not be NULL");
     const eai_allocator_t *a = opts ? &opts->alloc : NULL;
-    size_t len = strlen(path);
-    if (len >= 5 && strcmp(path + len - 5, ".json") == 0) {
+    if (sniff(path, NULL, 0) == FMT_TFJS) {
         /* TF.js graph model: model.json plus the weight shards beside it */
-        eai_model_t *m = eai__calloc(a, 1, sizeof *m);
-        if (!m) return eai_fail(EAI_E_NOMEM, "%s: out of memory", base_name(path));
-        eai_status_t st = eai__graph_init(&m->g, a, base_name(path));
-        if (st == EAI_OK) st = eai__tfjs_import(&m->g, path);
-        if (st == EAI_OK) st = finish_load(m, opts);
-        if (st != EAI_OK) {
-            eai_model_destroy(m);
-            return st;
-        }
-        *out = m;
-        return EAI_OK;
+        eai_model_t *m;
+        EAI_TRY(new_model(opts, base_name(path), &m));
+        eai_status_t st = eai__tfjs_import(&m->g, path);
+        if (st == EAI_OK) st = eai__model_finish_load(m, opts, true);
+        return done(m, st, out);
+    }
+    /* Plans are mapped, not read: peek at the header first. */
+    unsigned char head[64];
+    size_t n_head = 0;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        n_head = fread(head, 1, sizeof head, f);
+        fclose(f);
+    }
+    if (n_head && eai__plan_probe(head, n_head)) {
+        eai_model_t *m;
+        EAI_TRY(new_model(opts, base_name(path), &m));
+        eai_status_t st = eai__plan_load_file(m, path);
+        if (st == EAI_OK) st = eai__model_finish_load(m, opts, false);
+        return done(m, st, out);
     }
     void *data;
     size_t n;
@@ -93,7 +144,7 @@ eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out)
     m->g.names.alloc = &m->g.alloc; /* the map pointed at the caller's copy */
     memset(g, 0, sizeof *g);
     eai_status_t st = eai__graph_finish(&m->g);
-    if (st == EAI_OK) st = finish_load(m, NULL);
+    if (st == EAI_OK) st = eai__model_finish_load(m, NULL, false);
     if (st != EAI_OK) {
         eai_model_destroy(m);
         return st;
@@ -107,6 +158,7 @@ void eai_model_destroy(eai_model_t *m)
     if (!m) return;
     eai_allocator_t a = m->g.alloc;
     eai__graph_free(&m->g);
+    if (m->map) eai__plan_release(m);
     eai__free(&a, m);
 }
 

@@ -11,7 +11,24 @@
 struct eai_model {
     eai__graph_t g;
     eai_model_stats_t stats;
+    /* A .eai plan loaded with mmap: CONST data points into the mapping
+     * (src/plan). NULL otherwise. */
+    void *map;
+    size_t map_bytes;
+    bool fp16_weights; /* eai_model_save stores float weights as half */
+    char backend[16];  /* backend the plan was built for ("" = any) */
 };
+
+/* .eai plans (src/plan): whether bytes start like a plan; load from a file
+ * (mmap, weights not copied) or from memory (copied); release the mapping. */
+bool eai__plan_probe(const void *data, size_t n);
+eai_status_t eai__plan_load_file(eai_model_t *m, const char *path);
+eai_status_t eai__plan_load_memory(eai_model_t *m, const void *data, size_t n);
+void eai__plan_release(eai_model_t *m);
+
+/* Shape pass + stats after import (model.c); `optimize` runs the default
+ * graph passes first. */
+eai_status_t eai__model_finish_load(eai_model_t *m, const eai_model_opts_t *o, bool optimize);
 
 /* A value's state in one shape pass / session. */
 typedef struct eai__rvalue {

@@ -68,6 +68,13 @@ fuzz-ci:
 bench: build
 	bash bench/compare_ort.sh
 
+# The issue-3 table vs ONNX Runtime: latency (FP32/FP16/INT8, 1 and 2 threads),
+# cold start, peak RSS, plan sizes (docs/bench.md). Exports missing zoo models.
+# `make bench-issue3 BENCH_ARGS=--quick` checks the setup in about a minute.
+.PHONY: bench-issue3
+bench-issue3: build
+	$(PY) bench/issue3.py --cli $(BUILD)/edgeai --zoo $(ZOO) $(BENCH_ARGS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

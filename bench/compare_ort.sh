@@ -8,7 +8,9 @@
 # MODEL defaults to models/*.onnx. The edgeai side is `$EAI_CLI bench MODEL
 # --threads N --runs N --warmup N --json` (EAI_CLI defaults to build/edgeai); the
 # ORT side is bench/ort/ort_bench.js with the same options. Both print JSON with
-# min_ms, p50_ms, p99_ms, ips, peak_rss_bytes. Each side runs in its own process,
+# min_ms, p50_ms, p99_ms, ips, peak_rss_bytes. Where MODEL.onnx has a sibling
+# MODEL.input.npy (the zoo and models/ fixtures do), both sides read it (-i);
+# otherwise each fills its own seeded random input. Each side runs in its own process,
 # one after the other, so RSS is per runtime. Exits 1 if any run failed (its row
 # shows "fail" and the error goes to stderr).
 set -uo pipefail
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     -h | --help)
-        sed -n '2,13p' "$0"
+        sed -n '2,15p' "$0"
         exit 0
         ;;
     -*) echo "compare_ort: unknown option $1" >&2; exit 2 ;;
@@ -52,15 +54,18 @@ last_json() {
 }
 
 for m in "${models[@]}"; do
+    inp=()
+    [ -f "${m%.onnx}.input.npy" ] && inp=(-i "${m%.onnx}.input.npy")
     for t in $threads; do
         echo "compare_ort: $(basename "$m") threads=$t" >&2
-        e=$("$cli" bench "$m" --threads "$t" --runs "$runs" --warmup "$warmup" --json 2>"$errlog" | last_json)
+        e=$("$cli" bench "$m" "${inp[@]}" --threads "$t" --runs "$runs" --warmup "$warmup" \
+            --json 2>"$errlog" | last_json)
         if [ -z "$e" ]; then
             echo "compare_ort: edgeai failed on $m (threads $t): $(tail -n 3 "$errlog")" >&2
             failed=1
             e=null
         fi
-        o=$(node "$root/bench/ort/ort_bench.js" "$m" --threads "$t" --runs "$runs" \
+        o=$(node "$root/bench/ort/ort_bench.js" "$m" "${inp[@]}" --threads "$t" --runs "$runs" \
             --warmup "$warmup" --json 2>"$errlog" | last_json)
         if [ -z "$o" ]; then
             echo "compare_ort: onnxruntime failed on $m (threads $t): $(tail -n 3 "$errlog")" >&2

@@ -290,7 +290,7 @@ class CnnSmall(nn.Module):
 
 class Spec:
     def __init__(self, name, build, shapes, group, onnx_name=None, dynamic=None,
-                 preserve=False, note=""):
+                 preserve=False, note="", seed_name=None):
         self.name = name
         self.build = build  # () -> nn.Module
         self.shapes = shapes  # input shapes, one per input
@@ -299,6 +299,9 @@ class Spec:
         self.dynamic = dynamic  # dynamic_axes for torch.onnx.export
         self.preserve = preserve  # TrainingMode.PRESERVE (keep BatchNormalization)
         self.note = note
+        # Weights seed: the .onnx name unless several sizes of one network
+        # must share their weights (yolo_tiny_640 = yolo_tiny at 640x640).
+        self.seed_name = seed_name or self.onnx_name
 
 
 def registry():
@@ -316,6 +319,10 @@ def registry():
         # for committed files, so the committed detector is a narrower one at 160.
         Spec("yolo_nano", lambda: YoloTiny(img=160, c0=4), [(1, 3, 160, 160)], "fixtures"),
         Spec("yolo_tiny", YoloTiny, [(1, 3, 320, 320)], "zoo"),
+        # The same detector (same weights) at YOLOv5's usual 640x640, for the
+        # issue-3 benchmark table (bench/issue3.py).
+        Spec("yolo_tiny_640", lambda: YoloTiny(img=640), [(1, 3, 640, 640)], "zoo",
+             seed_name="yolo_tiny"),
     ]
     return specs
 
@@ -451,7 +458,7 @@ def npy_names(name, n, kind):
 
 
 def build(spec, recipe):
-    seed = seed_of(spec.onnx_name)  # specs sharing one .onnx share the weights
+    seed = seed_of(spec.seed_name)  # specs sharing one .onnx share the weights
     torch.manual_seed(seed)
     model = spec.build().eval()
     de_degenerate(model, spec.shapes, torch.Generator().manual_seed(seed + 1), recipe)

@@ -1,10 +1,25 @@
-/* `edgeai bench MODEL`: warm-up, N timed invokes on seeded random inputs,
- * min/p50/p99 latency, inferences/s, peak RSS and arena bytes. */
+/* `edgeai bench MODEL`: warm-up, N timed invokes on seeded random inputs (or
+ * given .npy files), min/p50/p99 latency, inferences/s, peak RSS and arena
+ * bytes, plus the start-up split (load, session, first invoke) and the
+ * CLOCK_MONOTONIC time of the first result, so a parent process can measure
+ * spawn-to-first-result without counting teardown (bench/issue3.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+
+#define MAX_INPUTS 16
+
+typedef struct bench_opts {
+    const char *path, *backend;
+    const char *in_name[MAX_INPUTS], *in_file[MAX_INPUTS];
+    size_t in_name_len[MAX_INPUTS];
+    int n_in;
+    long threads, runs, warmup, batch;
+    bool json;
+} bench_opts_t;
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -19,6 +34,16 @@ static double percentile(const double *v, int n, double q)
     if (k < 0) k = 0;
     if (k >= n) k = n - 1;
     return v[k];
+}
+
+/* CLOCK_MONOTONIC in integer nanoseconds: the clock Python's
+ * time.monotonic_ns() and Node's process.hrtime.bigint() read on Linux, so
+ * stamps compare across processes. */
+static long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static void fill_random(void *data, eai_dtype_t dt, int64_t n, uint64_t *seed)
@@ -56,105 +81,238 @@ static void fill_random(void *data, eai_dtype_t dt, int64_t n, uint64_t *seed)
     }
 }
 
-int cmd_bench(int argc, char **argv)
+static void usage(void)
 {
-    const char *path = NULL, *backend = NULL;
-    long threads = 1, runs = 50, warmup = 5, batch = 1;
-    bool json = false;
+    printf("usage: edgeai bench MODEL [--threads N] [--runs N] [--warmup N] [--batch N]\n"
+           "                    [-i [NAME=]FILE.npy ...] [--backend NAME] [--cold] [--json]\n\n"
+           "Times eai_session_invoke: latency min/p50/p99 in ms, inferences/s, peak RSS of\n"
+           "the process, planned arena bytes, and the start-up split (load, session,\n"
+           "first invoke). Inputs are seeded random values (seed 1), or the .npy files\n"
+           "given with -i (matched by NAME, else in order; same dtype and shape).\n"
+           "--cold is --runs 1 --warmup 0: one result, then exit (cold-start timing;\n"
+           "first_result_monotonic_ns in the JSON is CLOCK_MONOTONIC at that result).\n\n"
+           "backends:");
+    for (const char *const *b = eai_backend_names(); b && *b; b++)
+        printf(" %s", *b);
+    printf("\n");
+}
+
+/* Returns 0 to go on, -1 after --help, else the exit status of a usage error. */
+static int parse_args(int argc, char **argv, bench_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->threads = 1;
+    o->runs = 50;
+    o->warmup = 5;
+    o->batch = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0) {
-            printf("usage: edgeai bench MODEL [--threads N] [--runs N] [--warmup N] [--batch N]\n"
-                   "                    [--backend NAME] [--json]\n\n"
-                   "Times eai_session_invoke on random inputs (seed 1): latency min/p50/p99 in "
-                   "ms,\ninferences/s, peak RSS of the process and planned arena bytes.\n");
-            return 0;
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            return -1;
         } else if (strcmp(a, "--threads") == 0) {
-            if (!cli_parse_int("bench", a, ++i < argc ? argv[i] : NULL, 1, 256, &threads)) return 2;
+            if (!cli_parse_int("bench", a, val, 1, 256, &o->threads)) return 2;
+            i++;
         } else if (strcmp(a, "--runs") == 0) {
-            if (!cli_parse_int("bench", a, ++i < argc ? argv[i] : NULL, 1, 1000000, &runs))
-                return 2;
+            if (!cli_parse_int("bench", a, val, 1, 1000000, &o->runs)) return 2;
+            i++;
         } else if (strcmp(a, "--warmup") == 0) {
-            if (!cli_parse_int("bench", a, ++i < argc ? argv[i] : NULL, 0, 1000000, &warmup))
-                return 2;
+            if (!cli_parse_int("bench", a, val, 0, 1000000, &o->warmup)) return 2;
+            i++;
         } else if (strcmp(a, "--batch") == 0) {
-            if (!cli_parse_int("bench", a, ++i < argc ? argv[i] : NULL, 1, 1 << 20, &batch))
-                return 2;
+            if (!cli_parse_int("bench", a, val, 1, 1 << 20, &o->batch)) return 2;
+            i++;
+        } else if (strcmp(a, "--cold") == 0) {
+            o->runs = 1;
+            o->warmup = 0;
+        } else if (strcmp(a, "-i") == 0 || strcmp(a, "--input") == 0) {
+            if (!val) return cli_fail_usage("bench", "%s needs [NAME=]FILE.npy", a);
+            if (o->n_in == MAX_INPUTS)
+                return cli_fail_usage("bench", "at most %d inputs", MAX_INPUTS);
+            /* NAME=FILE keeps pointers into argv: no copy to free. */
+            const char *eq = strchr(val, '=');
+            o->in_name[o->n_in] = eq ? val : NULL;
+            o->in_name_len[o->n_in] = eq ? (size_t)(eq - val) : 0;
+            o->in_file[o->n_in] = eq ? eq + 1 : val;
+            o->n_in++;
+            i++;
         } else if (strcmp(a, "--backend") == 0) {
-            if (++i >= argc) return cli_fail_usage("bench", "--backend needs a value");
-            backend = argv[i];
+            if (!val) return cli_fail_usage("bench", "--backend needs a value");
+            o->backend = val;
+            i++;
         } else if (strcmp(a, "--json") == 0) {
-            json = true;
+            o->json = true;
         } else if (a[0] == '-') {
             return cli_fail_usage("bench", "unknown option '%s'", a);
-        } else if (path) {
+        } else if (o->path) {
             return cli_fail_usage("bench", "one model at a time");
         } else {
-            path = a;
+            o->path = a;
         }
     }
-    if (!path) return cli_fail_usage("bench", "usage: edgeai bench MODEL [options]");
+    if (!o->path) return cli_fail_usage("bench", "usage: edgeai bench MODEL [options]");
+    return 0;
+}
+
+/* Index of the session input that -i number k names, or -1 (message set). */
+static int input_index(eai_session_t *s, const bench_opts_t *o, int k, int *next)
+{
+    int idx;
+    if (o->in_name[k]) {
+        char name[256];
+        size_t n = o->in_name_len[k] < sizeof name - 1 ? o->in_name_len[k] : sizeof name - 1;
+        memcpy(name, o->in_name[k], n);
+        name[n] = '\0';
+        idx = eai_session_input_index(s, name);
+        if (idx < 0)
+            eai_fail(EAI_E_INVALID, "%s: the model has no input named '%s'", o->in_file[k], name);
+        return idx;
+    }
+    idx = (*next)++;
+    if (idx >= eai_session_n_inputs(s)) {
+        eai_fail(EAI_E_INVALID, "%s: the model has only %d input(s)", o->in_file[k],
+                 eai_session_n_inputs(s));
+        return -1;
+    }
+    return idx;
+}
+
+/* Sets every input: the -i files where given, seeded random values for the
+ * rest. `bufs` (n_inputs entries) receives the buffers to free. */
+static eai_status_t set_inputs(eai_session_t *s, const bench_opts_t *o, void **bufs)
+{
+    int n_in = eai_session_n_inputs(s), next = 0;
+    bool *given = calloc((size_t)n_in + 1, sizeof *given);
+    if (!given) return eai_fail(EAI_E_NOMEM, "out of memory");
+    eai_status_t st = EAI_OK;
+    for (int k = 0; k < o->n_in && st == EAI_OK; k++) {
+        int idx = input_index(s, o, k, &next);
+        if (idx < 0) {
+            st = EAI_E_INVALID;
+            break;
+        }
+        eai_npy_t a;
+        if ((st = eai_npy_read(o->in_file[k], &a)) != EAI_OK) break;
+        eai_tensor_info_t t;
+        eai_session_input_info(s, idx, &t);
+        bool same = a.dtype == t.dtype && a.rank == t.rank;
+        for (int d = 0; same && d < a.rank; d++)
+            same = a.dims[d] == t.dims[d];
+        if (!same) {
+            char want[128], got[128];
+            eai_tensor_info_t ai = {.dtype = a.dtype, .rank = a.rank};
+            memcpy(ai.dims, a.dims, sizeof a.dims);
+            cli_format_dims(&t, want, sizeof want);
+            cli_format_dims(&ai, got, sizeof got);
+            st = eai_fail(EAI_E_INVALID, "%s: is %s %s, input '%s' takes %s %s", o->in_file[k],
+                          eai_dtype_name(a.dtype), got, t.name, eai_dtype_name(t.dtype), want);
+        } else {
+            st = eai_session_set_input(s, idx, a.data, a.n_bytes);
+            given[idx] = true;
+        }
+        eai_npy_free(&a);
+    }
+    uint64_t seed = 1;
+    for (int i = 0; i < n_in && st == EAI_OK; i++) {
+        if (given[i]) continue;
+        eai_tensor_info_t t;
+        eai_session_input_info(s, i, &t);
+        int64_t n = eai_tensor_info_numel(&t);
+        size_t bytes = (size_t)n * eai_dtype_size(t.dtype);
+        bufs[i] = malloc(bytes ? bytes : 1);
+        if (!bufs[i]) {
+            st = eai_fail(EAI_E_NOMEM, "out of memory");
+            break;
+        }
+        fill_random(bufs[i], t.dtype, n, &seed);
+        st = eai_session_set_input(s, i, bufs[i], bytes);
+    }
+    free(given);
+    return st;
+}
+
+/* JSON string body: the model path may hold quotes or backslashes. */
+static void print_json_str(const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 32)
+            printf("\\u%04x", (unsigned char)*s);
+        else
+            putchar(*s);
+    }
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_opts_t o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) return rc < 0 ? 0 : rc;
     double t0 = cli_now();
     eai_model_t *m = NULL;
     eai_session_t *s = NULL;
     eai_threadpool_t *pool = NULL;
     double *lat = NULL;
     void **inputs = NULL;
-    int rc = 1;
-    if (eai_model_load(path, NULL, &m) != EAI_OK) goto fail;
-    if (threads > 1 && eai_threadpool_create((int)threads, &pool) != EAI_OK) goto fail;
-    eai_session_opts_t o = {.backend = backend, .pool = pool, .batch = batch};
-    if (eai_session_create(m, &o, &s) != EAI_OK) goto fail;
+    rc = 1;
+    if (eai_model_load(o.path, NULL, &m) != EAI_OK) goto fail;
+    double t_load = cli_now();
+    if (o.threads > 1 && eai_threadpool_create((int)o.threads, &pool) != EAI_OK) goto fail;
+    eai_session_opts_t so = {.backend = o.backend, .pool = pool, .batch = o.batch};
+    if (eai_session_create(m, &so, &s) != EAI_OK) goto fail;
+    double t_session = cli_now();
     int n_in = eai_session_n_inputs(s);
     inputs = calloc((size_t)n_in + 1, sizeof *inputs);
-    lat = calloc((size_t)runs, sizeof *lat);
+    lat = calloc((size_t)o.runs, sizeof *lat);
     if (!inputs || !lat) {
         eai_fail(EAI_E_NOMEM, "out of memory");
         goto fail;
     }
-    uint64_t seed = 1;
-    for (int i = 0; i < n_in; i++) {
-        eai_tensor_info_t t;
-        eai_session_input_info(s, i, &t);
-        int64_t n = eai_tensor_info_numel(&t);
-        size_t bytes = (size_t)n * eai_dtype_size(t.dtype);
-        inputs[i] = malloc(bytes ? bytes : 1);
-        if (!inputs[i]) {
-            eai_fail(EAI_E_NOMEM, "out of memory");
-            goto fail;
-        }
-        fill_random(inputs[i], t.dtype, n, &seed);
-        if (eai_session_set_input(s, i, inputs[i], bytes) != EAI_OK) goto fail;
-    }
-    double first = 0;
-    for (long r = 0; r < warmup + runs; r++) {
+    if (set_inputs(s, &o, inputs) != EAI_OK) goto fail;
+    double first = 0, first_invoke = 0;
+    long long first_ns = 0;
+    for (long r = 0; r < o.warmup + o.runs; r++) {
         double a = cli_now();
         if (eai_session_invoke(s) != EAI_OK) goto fail;
         double b = cli_now();
-        if (r == 0) first = b - t0;
-        if (r >= warmup) lat[r - warmup] = (b - a) * 1e3;
+        if (r == 0) {
+            first_ns = mono_ns();
+            first = b - t0;
+            first_invoke = b - a;
+        }
+        if (r >= o.warmup) lat[r - o.warmup] = (b - a) * 1e3;
     }
-    qsort(lat, (size_t)runs, sizeof *lat, cmp_double);
+    qsort(lat, (size_t)o.runs, sizeof *lat, cmp_double);
     double sum = 0;
-    for (long r = 0; r < runs; r++)
+    for (long r = 0; r < o.runs; r++)
         sum += lat[r];
-    double p50 = percentile(lat, (int)runs, 0.5), p99 = percentile(lat, (int)runs, 0.99);
+    int n = (int)o.runs;
+    double p50 = percentile(lat, n, 0.5), p99 = percentile(lat, n, 0.99);
+    double mean = sum / (double)o.runs, ips = 1e3 * (double)o.batch / mean;
     int64_t rss = cli_peak_rss();
-    if (json) {
-        printf("{\"model\": \"%s\", \"backend\": \"%s\", \"threads\": %ld, \"batch\": %ld, "
-               "\"runs\": %ld, \"warmup\": %ld, \"min_ms\": %.4f, \"p50_ms\": %.4f, "
-               "\"p99_ms\": %.4f, \"mean_ms\": %.4f, \"ips\": %.2f, \"first_result_ms\": %.3f, "
-               "\"peak_rss_bytes\": %lld, \"arena_bytes\": %zu}\n",
-               path, eai_session_backend(s), threads, batch, runs, warmup, lat[0], p50, p99,
-               sum / (double)runs, 1e3 * (double)batch / (sum / (double)runs), first * 1e3,
-               (long long)rss, eai_session_arena_bytes(s));
+    if (o.json) {
+        printf("{\"model\": \"");
+        print_json_str(o.path);
+        printf("\", \"backend\": \"%s\", \"threads\": %ld, \"batch\": %ld, \"runs\": %ld, "
+               "\"warmup\": %ld, \"input\": \"%s\", \"min_ms\": %.4f, \"p50_ms\": %.4f, "
+               "\"p99_ms\": %.4f, \"mean_ms\": %.4f, \"ips\": %.2f, \"load_ms\": %.3f, "
+               "\"session_ms\": %.3f, \"first_invoke_ms\": %.3f, \"first_result_ms\": %.3f, "
+               "\"first_result_monotonic_ns\": %lld, \"peak_rss_bytes\": %lld, "
+               "\"arena_bytes\": %zu, \"version\": \"%s\"}\n",
+               eai_session_backend(s), o.threads, o.batch, o.runs, o.warmup,
+               o.n_in ? "npy" : "random", lat[0], p50, p99, mean, ips, (t_load - t0) * 1e3,
+               (t_session - t_load) * 1e3, first_invoke * 1e3, first * 1e3, first_ns,
+               (long long)rss, eai_session_arena_bytes(s), EAI_VERSION_STRING);
     } else {
-        printf("model        %s (backend %s, %ld thread%s, batch %ld)\n", path,
-               eai_session_backend(s), threads, threads > 1 ? "s" : "", batch);
+        printf("model        %s (backend %s, %ld thread%s, batch %ld)\n", o.path,
+               eai_session_backend(s), o.threads, o.threads > 1 ? "s" : "", o.batch);
         printf("latency ms   min %.3f  p50 %.3f  p99 %.3f  (%ld runs after %ld warm-up)\n", lat[0],
-               p50, p99, runs, warmup);
-        printf("throughput   %.1f inferences/s\n", 1e3 * (double)batch / (sum / (double)runs));
-        printf("first result %.1f ms after start (load + plan + first invoke)\n", first * 1e3);
+               p50, p99, o.runs, o.warmup);
+        printf("throughput   %.1f inferences/s\n", ips);
+        printf("first result %.1f ms after start (load %.1f + session %.1f + first invoke %.1f)\n",
+               first * 1e3, (t_load - t0) * 1e3, (t_session - t_load) * 1e3, first_invoke * 1e3);
         printf("peak RSS     %.1f MiB\n", (double)rss / (1 << 20));
         printf("arena        %.2f MiB\n", (double)eai_session_arena_bytes(s) / (1 << 20));
     }

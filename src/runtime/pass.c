@@ -36,7 +36,10 @@ static int64_t node_macs(const eai__node_t *n, const eai__opctx_t *c)
 {
     if (!c->n_out || c->out[0].dtype == EAI_DTYPE_UNDEFINED) return 0;
     int64_t out = eai__shape_numel(&c->out[0].shape);
-    if ((strcmp(n->op, "Conv") == 0) && c->n_in >= 2) {
+    /* fused and NHWC variants (src/opt) count like the op they stand for */
+    bool conv = strcmp(n->op, "Conv") == 0 || strcmp(n->op, "FusedConv") == 0;
+    bool gemm = strcmp(n->op, "Gemm") == 0 || strcmp(n->op, "FusedGemm") == 0;
+    if (conv && c->n_in >= 2) {
         const eai__shape_t *w = &c->in[1].shape;
         int64_t k = 1;
         for (int i = 1; i < w->rank; i++)
@@ -50,10 +53,10 @@ static int64_t node_macs(const eai__node_t *n, const eai__opctx_t *c)
             k *= w->d[i];
         return eai__shape_numel(&c->in[0].shape) * k;
     }
-    if ((strcmp(n->op, "MatMul") == 0 || strcmp(n->op, "Gemm") == 0) && c->n_in >= 2) {
+    if ((strcmp(n->op, "MatMul") == 0 || gemm) && c->n_in >= 2) {
         const eai__shape_t *a = &c->in[0].shape;
         int64_t k = a->rank ? a->d[a->rank - 1] : 1;
-        if (strcmp(n->op, "Gemm") == 0) {
+        if (gemm) {
             const eai__attr_t *ta = eai__node_attr(n, "transA");
             if (ta && ta->type == EAI__A_INT && ta->i && a->rank == 2) k = a->d[0];
         }

@@ -8,7 +8,9 @@
  * rest lowers column tiles of the image into c->scratch (im2col) and
  * multiplies them with eai__sgemm, each thread its own tiles. Geometry is
  * normalised to three spatial dims (conv_impl.h), so one loop nest serves
- * every rank.
+ * every rank. FusedConv (fused.c) is this Conv with an activation applied
+ * to each output block as it is finished: in the GEMM's panels, after each
+ * depthwise row block.
  */
 #include "runtime/ref/conv_impl.h"
 
@@ -106,12 +108,14 @@ typedef struct conv_params {
     eai__conv_geom_t g;
     conv_kind_t kind;
     bool has_bias;
+    eai__act_t act; /* FusedConv's activation (NONE for Conv) */
 } conv_params_t;
 _Static_assert(sizeof(conv_params_t) <= EAI__PARAMS_BYTES, "conv params");
 
-static eai_status_t conv_infer(eai__opctx_t *c)
+eai_status_t eai__conv_infer_act(eai__opctx_t *c, const eai__act_t *act)
 {
     conv_params_t *p = c->params;
+    if (act) p->act = *act;
     eai__conv_geom_t *g = &p->g;
     EAI_TRY(eai__conv_parse(c, g));
     const eai__shape_t *w = &c->in[1].shape;
@@ -179,6 +183,11 @@ static eai_status_t conv_infer(eai__opctx_t *c)
                                                               : EAI__CONV_SCRATCH_CAP;
     }
     return EAI_OK;
+}
+
+static eai_status_t conv_infer(eai__opctx_t *c)
+{
+    return eai__conv_infer_act(c, NULL);
 }
 
 /* d[i] = s[2 * i]: the stride-2 convs' lowering. GCC vectorizes this gather
@@ -272,6 +281,7 @@ typedef void (*dw_rows4_fn)(const dw_args_t *a, float *yr, int64_t ldy);
 
 typedef struct conv_job {
     const conv_params_t *p;
+    const eai__act_t *act; /* NULL: none */
     const float *x, *w, *bias;
     float *y, *scratch;
     int64_t rows, isz, osz, cg, mg;
@@ -297,8 +307,9 @@ static void conv_tile(const conv_job_t *j, eai_threadpool_t *pool, const float *
 {
     const eai__conv_geom_t *g = &j->p->g;
     float *yg = j->y + (n * g->m + gi * j->mg) * j->osz;
-    eai__sgemm_bias(pool, false, false, j->mg, nt, j->rows, 1.0f, j->w + gi * j->mg * j->rows,
-                    j->rows, col, nt, 0.0f, j->bias ? j->bias + gi * j->mg : NULL, yg + p0, j->osz);
+    eai__sgemm_act(pool, false, false, j->mg, nt, j->rows, 1.0f, j->w + gi * j->mg * j->rows,
+                   j->rows, col, nt, 0.0f, j->bias ? j->bias + gi * j->mg : NULL, j->act, yg + p0,
+                   j->osz);
 }
 
 static void conv_tiles_task(void *ctx, int ith, int nth)
@@ -602,22 +613,25 @@ static void depthwise_planes(void *ctx, int64_t b, int64_t e)
             for (; oh + 4 <= g->out[1]; oh += 4) {
                 a.ih0 = oh * g->s[1];
                 j->dw_rows4(&a, yp + oh * g->out[2], g->out[2]);
+                if (j->act) eai__act_apply(j->act, yp + oh * g->out[2], 4 * g->out[2]);
             }
         }
         for (; oh < g->out[1]; oh++) {
             a.ih0 = oh * g->s[1] - a.g->pb[1];
             eai__conv_valid(a.g->in[1], g->k[1], g->d[1], a.ih0, &a.kh0, &a.kh1);
             j->dw_row(&a, yp + oh * g->out[2]);
+            if (j->act) eai__act_apply(j->act, yp + oh * g->out[2], g->out[2]);
         }
     }
 }
 
-static eai_status_t conv_eval(eai__opctx_t *c)
+eai_status_t eai__conv_eval(eai__opctx_t *c)
 {
     const conv_params_t *p = c->params;
     const eai__conv_geom_t *g = &p->g;
     conv_job_t j = {
         .p = p,
+        .act = p->act.kind != EAI__ACT_NONE ? &p->act : NULL,
         .x = c->in[0].data,
         .w = c->in[1].data,
         .bias = p->has_bias ? c->in[2].data : NULL,
@@ -647,7 +661,7 @@ static eai_status_t conv_eval(eai__opctx_t *c)
 }
 
 const eai__op_def_t eai__ref_ops_conv[] = {
-    {"Conv", 0, 2, 3, 1, 1, conv_infer, conv_eval},
+    {"Conv", 0, 2, 3, 1, 1, conv_infer, eai__conv_eval},
     {"ConvTranspose", 0, 2, 3, 1, 1, eai__conv_transpose_infer, eai__conv_transpose_eval},
     {0},
 };

@@ -1,12 +1,13 @@
-/* Private to the conv family (conv.c, conv_transpose.c, and gemm.c for
- * eai__sgemm_bias): the attributes Conv and ConvTranspose share, parsed once,
- * and the geometry both normalise to three spatial dims (a 1-D conv is a
- * 1x1xW one), so one loop nest serves every rank.
+/* Private to the conv family (conv.c, conv_transpose.c, gemm.c for
+ * eai__sgemm_bias, fused.c for the Fused* ops): the attributes Conv and
+ * ConvTranspose share, parsed once, and the geometry both normalise to three
+ * spatial dims (a 1-D conv is a 1x1xW one), so one loop nest serves every
+ * rank.
  */
 #ifndef EAI_REF_CONV_IMPL_H
 #define EAI_REF_CONV_IMPL_H
 
-#include "runtime/op_impl.h"
+#include "runtime/ref/act_impl.h"
 
 #define EAI__CONV_SP 3 /* spatial dims after normalisation */
 
@@ -62,6 +63,22 @@ static inline void eai__conv_valid(int64_t n_in, int64_t n_out, int64_t s, int64
 void eai__sgemm_bias(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t M, int64_t N,
                      int64_t K, float alpha, const float *A, int64_t lda, const float *B,
                      int64_t ldb, float beta, const float *bias, float *C, int64_t ldc);
+
+/* Same, with `act` (may be NULL: none) applied to each finished panel of C
+ * (a thread's rows times at most 32 columns) while it is still in cache, so
+ * a fused activation costs no second pass over C in memory. (gemm.c) */
+void eai__sgemm_act(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                    int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                    int64_t ldb, float beta, const float *bias, const eai__act_t *act, float *C,
+                    int64_t ldc);
+
+/* Conv (conv.c) and Gemm (gemm.c) with an activation on their output: the
+ * ONNX op's infer with `act` recorded in the params, and the shared eval.
+ * FusedConv / FusedGemm (fused.c) parse `act` from the node. */
+eai_status_t eai__conv_infer_act(eai__opctx_t *c, const eai__act_t *act);
+eai_status_t eai__conv_eval(eai__opctx_t *c);
+eai_status_t eai__gemm_infer_act(eai__opctx_t *c, const eai__act_t *act);
+eai_status_t eai__gemm_eval(eai__opctx_t *c);
 
 eai_status_t eai__conv_transpose_infer(eai__opctx_t *c);
 eai_status_t eai__conv_transpose_eval(eai__opctx_t *c);

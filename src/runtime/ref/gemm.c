@@ -27,7 +27,9 @@
 /* c[MR x NR] = alpha * a[MR x kc] * b[kc x NR] + beta * c + bias[i] (beta 0:
  * c is not read; bias NULL: none). a(i, k) = a[i * rs_a + k * cs_a]; b is one packed sliver, NR
  * floats per k. The accumulators are a local array with constant bounds: fully unrolled, the
- * compiler keeps them in vector registers. */
+ * compiler keeps them in vector registers. (A fused activation is applied by gemm_block to the
+ * finished panel: a clamp folded into this epilogue made GCC 12 stop keeping the accumulators in
+ * vector registers, the whole kernel went scalar.) */
 typedef void (*ukernel_fn)(int64_t kc, const float *a, int64_t rs_a, int64_t cs_a, const float *b,
                            float *c, int64_t ldc, float alpha, float beta, const float *bias);
 
@@ -112,8 +114,9 @@ typedef struct gemm_args {
     int64_t ldb;
     float *C;
     int64_t ldc;
-    const float *bias; /* per row of C, or NULL */
-    bool split_n;      /* threads take column ranges (else row ranges) */
+    const float *bias;     /* per row of C, or NULL */
+    const eai__act_t *act; /* applied to each finished tile, or NULL */
+    bool split_n;          /* threads take column ranges (else row ranges) */
 } gemm_args_t;
 
 /* Packs op(B)[pc:pc+kc, jc:jc+nc] into slivers of nr columns, zero-padding
@@ -171,8 +174,10 @@ static void gemm_block(const gemm_args_t *g, int64_t m0, int64_t m1, int64_t n0,
         for (int64_t pc = 0; pc < g->K; pc += KC) {
             const int64_t kc = g->K - pc < KC ? g->K - pc : KC;
             pack_b(g, bp, pc, kc, jc, nc);
-            /* beta and bias apply once; later K blocks accumulate into C */
+            /* beta and bias apply once; later K blocks accumulate into C;
+             * the activation applies to the panel once its last K block is in */
             const float beta = pc == 0 ? g->beta : 1.0f;
+            const eai__act_t *act = pc + kc >= g->K ? g->act : NULL;
             for (int64_t ir = m0; ir < m1; ir += mr) {
                 const int64_t mh = m1 - ir < mr ? m1 - ir : mr;
                 const float *a = g->A + ir * rs_a + pc * cs_a;
@@ -201,6 +206,9 @@ static void gemm_block(const gemm_args_t *g, int64_t m0, int64_t m1, int64_t n0,
                         }
                 }
             }
+            /* the finished panel, m1 - m0 rows of nc <= 32 columns, is still in L1
+             * (one call per panel: per micro-tile the call cost more than it saved) */
+            if (act) eai__act_apply_2d(act, g->C + m0 * g->ldc + jc, g->ldc, m1 - m0, nc);
         }
     }
 }
@@ -330,19 +338,31 @@ void eai__sgemm_bias(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t
                      int64_t K, float alpha, const float *A, int64_t lda, const float *B,
                      int64_t ldb, float beta, const float *bias, float *C, int64_t ldc)
 {
+    eai__sgemm_act(pool, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, bias, NULL, C,
+                   ldc);
+}
+
+void eai__sgemm_act(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                    int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+                    int64_t ldb, float beta, const float *bias, const eai__act_t *act, float *C,
+                    int64_t ldc)
+{
     if (M <= 0 || N <= 0) return;
+    if (act && act->kind == EAI__ACT_NONE) act = NULL;
     if (K <= 0 || alpha == 0.0f) {
         /* BLAS convention: beta 0 overwrites C (NaN included) */
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++)
                 C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
         if (bias) add_rows(C, ldc, M, N, bias);
+        if (act) eai__act_apply_2d(act, C, ldc, M, N);
         return;
     }
     if (M == 1) {
         gemv_args_t g = {N, K, alpha, beta, A, trans_a ? lda : 1, B, ldb, trans_b, C, 1};
         gemv(pool, &g);
         if (bias) add_rows(C, ldc, M, N, bias);
+        if (act) eai__act_apply_2d(act, C, ldc, M, N);
         return;
     }
     if (N == 1) {
@@ -350,6 +370,7 @@ void eai__sgemm_bias(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t
         gemv_args_t g = {M, K, alpha, beta, B, trans_b ? 1 : ldb, A, lda, !trans_a, C, ldc};
         gemv(pool, &g);
         if (bias) add_rows(C, ldc, M, N, bias);
+        if (act) eai__act_apply_2d(act, C, ldc, M, N);
         return;
     }
     gemm_args_t g = {
@@ -368,6 +389,7 @@ void eai__sgemm_bias(eai_threadpool_t *pool, bool trans_a, bool trans_b, int64_t
         .C = C,
         .ldc = ldc,
         .bias = bias,
+        .act = act,
     };
     int nth = eai_threadpool_size(pool);
     if (!pool || nth <= 1 || M * N * K < PAR_MIN_MACS) {
@@ -509,10 +531,11 @@ typedef struct gemm_params {
     bool ta, tb, has_c;
     float alpha, beta;
     int64_t cs_m, cs_n; /* C's element strides over Y's rows and columns (0 = broadcast) */
+    eai__act_t act;     /* FusedGemm's activation (NONE for Gemm) */
 } gemm_params_t;
 _Static_assert(sizeof(gemm_params_t) <= EAI__PARAMS_BYTES, "gemm params");
 
-static eai_status_t gemm_infer(eai__opctx_t *c)
+eai_status_t eai__gemm_infer_act(eai__opctx_t *c, const eai__act_t *act)
 {
     EAI_TRY(eai__op_f32(c, 0));
     EAI_TRY(eai__op_f32(c, 1));
@@ -559,12 +582,18 @@ static eai_status_t gemm_infer(eai__opctx_t *c)
         p->cs_m = st[0];
         p->cs_n = st[1];
     }
+    if (act) p->act = *act;
     c->out[0].dtype = EAI_F32;
     c->out[0].shape = (eai__shape_t){.rank = 2, .d = {p->M, p->N}};
     return EAI_OK;
 }
 
-static eai_status_t gemm_eval(eai__opctx_t *c)
+static eai_status_t gemm_infer(eai__opctx_t *c)
+{
+    return eai__gemm_infer_act(c, NULL);
+}
+
+eai_status_t eai__gemm_eval(eai__opctx_t *c)
 {
     const gemm_params_t *p = c->params;
     float *y = c->out[0].data;
@@ -577,13 +606,13 @@ static eai_status_t gemm_eval(eai__opctx_t *c)
         beta = p->beta;
     }
     const int64_t lda = p->ta ? p->M : p->K, ldb = p->tb ? p->K : p->N;
-    eai__sgemm(c->pool, p->ta, p->tb, p->M, p->N, p->K, p->alpha, c->in[0].data, lda, c->in[1].data,
-               ldb, beta, y, p->N);
+    eai__sgemm_act(c->pool, p->ta, p->tb, p->M, p->N, p->K, p->alpha, c->in[0].data, lda,
+                   c->in[1].data, ldb, beta, NULL, &p->act, y, p->N);
     return EAI_OK;
 }
 
 const eai__op_def_t eai__ref_ops_gemm[] = {
     {"MatMul", 0, 2, 2, 1, 1, matmul_infer, matmul_eval},
-    {"Gemm", 0, 2, 3, 1, 1, gemm_infer, gemm_eval},
+    {"Gemm", 0, 2, 3, 1, 1, gemm_infer, eai__gemm_eval},
     {0},
 };

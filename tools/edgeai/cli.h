@@ -13,6 +13,7 @@ int cmd_info(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
+int cmd_build(int argc, char **argv);
 
 /* Prints "edgeai <cmd>: <eai_last_error()>" and returns 1. */
 int cli_fail_status(const char *cmd);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "plan/plan_impl.h"
 
 static void print_op(const char *op, int count, void *user)
 {
@@ -16,6 +17,24 @@ static void print_tensor(const char *kind, const eai_tensor_info_t *t)
     char dims[128];
     cli_format_dims(t, dims, sizeof dims);
     printf("  %-6s %-28s %-8s %s\n", kind, t->name, eai_dtype_name(t->dtype), dims);
+}
+
+/* .eai plans: format facts from the header and the meta section. */
+static void print_plan(const char *path)
+{
+    eai__plan_info_t pi;
+    if (eai__plan_read_info(path, &pi) != EAI_OK) {
+        eai_clear_error();
+        return;
+    }
+    printf("plan       format %u, %s weights%s, backend %s, built by edgeai %s (%s)\n",
+           (unsigned)pi.version, pi.flags & EAI__PLAN_F_FP16 ? "fp16" : "fp32",
+           pi.flags & EAI__PLAN_F_FP16 ? " (computed in float32)" : "",
+           pi.backend[0] ? pi.backend : "any", pi.edgeai_version, pi.build);
+    printf("           from %s; %llu bytes: graph %llu, strings %llu, weights %llu\n",
+           pi.source[0] ? pi.source : "(unknown)", (unsigned long long)pi.file_bytes,
+           (unsigned long long)pi.graph_bytes, (unsigned long long)pi.strings_bytes,
+           (unsigned long long)pi.weights_bytes);
 }
 
 int cmd_info(int argc, char **argv)
@@ -45,6 +64,7 @@ int cmd_info(int argc, char **argv)
     printf("model      %s\n", path);
     printf("producer   %s\n", st.producer[0] ? st.producer : "(unknown)");
     printf("opset      %d\n", st.opset);
+    print_plan(path);
     printf("tensors\n");
     for (int i = 0; i < eai_model_n_inputs(m); i++) {
         eai_tensor_info_t t;

@@ -18,6 +18,7 @@ static const struct {
     {"run", cmd_run, "MODEL -i [NAME=]FILE.npy -o DIR   run once, write outputs as .npy"},
     {"ops", cmd_ops, "                           the ONNX ops this build runs"},
     {"bench", cmd_bench, "MODEL [--threads N] [--runs N]   latency min/p50/p99, RSS, arena"},
+    {"build", cmd_build, "MODEL -o OUT.eai [--fp16] [--int8 --calib DIR]  compiled plan"},
 };
 
 static void usage(FILE *f)

@@ -40,6 +40,31 @@ if [ ! -f "$manifest/package.json" ] || [ ! -f "$manifest/package-lock.json" ]; 
     die "missing $manifest/package.json or package-lock.json"
 fi
 
+# The TFLite reference (tests/it/test_tflite_objectron.sh) lives in its own
+# tree, third_party/npm-tflite, from third_party/npm-tflite-manifest:
+# @tensorflow/tfjs-tflite pins tfjs-core 4.9.0 as a peer, while the main
+# manifest pins 4.22.0. It also brings @mediapipe/objectron (the detector).
+tfl_manifest="$here/third_party/npm-tflite-manifest"
+tfl_dest="$here/third_party/npm-tflite"
+if [ -f "$tfl_manifest/package-lock.json" ]; then
+    tfl_want=$(sha256sum "$tfl_manifest/package-lock.json" | cut -d' ' -f1)
+    tfl_stamp="$tfl_dest/.edgeai-lock.sha256"
+    if [ "$force" -eq 0 ] && [ -f "$tfl_stamp" ] && [ "$(cat "$tfl_stamp")" = "$tfl_want" ] &&
+        [ -f "$tfl_dest/node_modules/@tensorflow/tfjs-tflite/wasm/tflite_web_api_cc_simd.wasm" ] &&
+        [ -f "$tfl_dest/node_modules/@mediapipe/objectron/objectron_solution_packed_assets.data" ]; then
+        echo "fetch-npm: $tfl_dest is up to date"
+    else
+        mkdir -p "$tfl_dest"
+        cp "$tfl_manifest/package.json" "$tfl_manifest/package-lock.json" "$tfl_dest/"
+        rm -f "$tfl_stamp"
+        echo "fetch-npm: installing the TFLite reference into $tfl_dest"
+        (cd "$tfl_dest" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) ||
+            die "npm ci failed in $tfl_dest"
+        echo "$tfl_want" >"$tfl_stamp"
+        echo "fetch-npm: installed into $tfl_dest"
+    fi
+fi
+
 want=$(sha256sum "$manifest/package-lock.json" | cut -d' ' -f1)
 
 # Every pinned dependency is present at its exact version (reads the installed

@@ -13,6 +13,8 @@ pkgs=(
     libprotobuf-c-dev protobuf-c-compiler libonnx-dev
     # tests, configs, images
     libcmocka-dev libcjson-dev libstb-dev
+    # the XNNPACK backend (optional at build time; the default backend when found)
+    libxnnpack-dev libpthreadpool-dev
     # fixtures: models exported by PyTorch, ONNX conformance data, a real photo
     python3-torch python3-torchvision python3-onnx python3-numpy
     libonnx-testdata darknet

@@ -1,5 +1,6 @@
 /* Backend registry and the ref backend, which runs every registered op with
- * its own portable kernels. */
+ * its own portable kernels. The default backend is the first compiled in:
+ * xnnpack where the build found it, else ref. */
 #include <string.h>
 
 #include "edgeai/session.h"
@@ -21,8 +22,19 @@ const eai__backend_t eai__backend_ref = {
     .eval = ref_eval,
 };
 
-static const eai__backend_t *const backends[] = {&eai__backend_ref};
-static const char *const backend_names[] = {"ref", NULL};
+static const eai__backend_t *const backends[] = {
+#ifdef EAI_HAVE_XNNPACK
+    &eai__backend_xnnpack,
+#endif
+    &eai__backend_ref,
+};
+static const char *const backend_names[] = {
+#ifdef EAI_HAVE_XNNPACK
+    "xnnpack",
+#endif
+    "ref",
+    NULL,
+};
 
 const eai__backend_t *eai__backend_find(const char *name)
 {

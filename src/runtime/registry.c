@@ -19,16 +19,31 @@ extern const eai__op_def_t eai__ref_ops_resize[];
 extern const eai__op_def_t eai__ref_ops_generate[];
 extern const eai__op_def_t eai__ref_ops_topk[];
 extern const eai__op_def_t eai__ref_ops_einsum[];
+extern const eai__op_def_t eai__ref_ops_quant[]; /* also com.microsoft, com.edgeai QLinear* */
+extern const eai__op_def_t eai__ref_ops_fused[]; /* domain com.edgeai, not listed below */
+extern const eai__op_def_t eai__nhwc_ops[];      /* domain com.edgeai.nhwc (src/runtime/nhwc) */
 
 static const eai__op_def_t *const families[] = {
     eai__ref_ops_conv,   eai__ref_ops_gemm,   eai__ref_ops_pool,    eai__ref_ops_unary,
     eai__ref_ops_binary, eai__ref_ops_reduce, eai__ref_ops_softmax, eai__ref_ops_norm,
     eai__ref_ops_shape,  eai__ref_ops_layout, eai__ref_ops_resize,  eai__ref_ops_generate,
-    eai__ref_ops_topk,   eai__ref_ops_einsum,
+    eai__ref_ops_topk,   eai__ref_ops_einsum, eai__ref_ops_quant,
 };
 
 const eai__op_def_t *eai__op_find(const char *domain, const char *name)
 {
+    /* the graph passes' fused ops (src/opt), in their own domain */
+    if (domain && strcmp(domain, "com.edgeai") == 0)
+        for (const eai__op_def_t *op = eai__ref_ops_fused; op->name; op++)
+            if (strcmp(op->name, name) == 0) return op;
+    /* NHWC twins made by the layout pass (src/opt/layout.c) */
+    if (domain && strcmp(domain, "com.edgeai.nhwc") == 0)
+        for (const eai__op_def_t *op = eai__nhwc_ops; op->name; op++)
+            if (strcmp(op->name, name) == 0) return op;
+    /* INT8 ops: ONNX Runtime's com.microsoft QLinear* and com.edgeai QLinearLut */
+    if (domain && (strcmp(domain, "com.microsoft") == 0 || strcmp(domain, "com.edgeai") == 0))
+        for (const eai__op_def_t *op = eai__ref_ops_quant; op->name; op++)
+            if (strcmp(op->name, name) == 0) return op;
     /* ONNX's default domain is "" or "ai.onnx" */
     if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0) return NULL;
     for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)

@@ -1,14 +1,25 @@
 /* The interpreter session: the shape pass for this batch, a backend per
  * kernel, one planned arena, then invoke walks the kernels with every pointer
- * fixed in advance. Nothing is allocated after eai_session_create. */
+ * fixed in advance. Nothing is allocated after eai_session_create.
+ *
+ * A backend that wants NHWC (xnnpack) gets its own clone of the graph with
+ * the layout pass applied, unless the model is a plan already laid out; the
+ * model itself is never modified, so sessions of different backends share it.
+ */
 #include <stdio.h>
+#include <time.h>
 
+#include "opt/opt_impl.h"
 #include "runtime/runtime_impl.h"
 
 struct eai_session {
     const eai_model_t *model;
+    const eai__graph_t *g; /* &model->g, or &own_g when laid out for the backend */
+    eai__graph_t own_g;
+    bool has_own_g;
     eai_allocator_t alloc;
     const eai__backend_t *backend;
+    void *backend_ctx; /* backend->session_init's state */
     eai_threadpool_t *pool;
     eai__pass_t pass;
     void *arena;
@@ -16,7 +27,64 @@ struct eai_session {
     void *scratch;
     size_t state_bytes;
     bool *input_set;
+    /* kernel k is a large ref node right after nodes of the preferred
+     * backend: call its idle first (backend_impl.h) */
+    bool *idle_before;
 };
+
+/* Outputs from which a ref node is worth the session pool's threads (and
+ * the preferred backend's pool should stop spinning for it). */
+#define IDLE_MIN_OUTPUTS 32768
+
+static bool has_nhwc_nodes(const eai__graph_t *g)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].domain, EAI__DOMAIN_NHWC) == 0) return true;
+    return false;
+}
+
+/* The graph this session runs: the model's, or a clone laid out for `be`. */
+static eai_status_t pick_graph(eai_session_t *s)
+{
+    const eai__graph_t *g = &s->model->g;
+    s->g = g;
+    if (!s->backend->wants_nhwc || has_nhwc_nodes(g)) return EAI_OK;
+    EAI_TRY(eai__graph_clone(&s->own_g, g));
+    s->has_own_g = true;
+    int n = 0;
+    eai_status_t st = eai__graph_finish(&s->own_g);
+    if (st == EAI_OK) st = eai__opt_layout(&s->own_g, s->backend, &n);
+    if (st != EAI_OK || n == 0) {
+        /* nothing to lay out: run the model's graph and free the clone */
+        eai__graph_free(&s->own_g);
+        s->has_own_g = false;
+        return st;
+    }
+    s->g = &s->own_g;
+    return EAI_OK;
+}
+
+static size_t backend_scratch(const eai__kernel_t *kr)
+{
+    if (kr->backend == &eai__backend_ref) return kr->ctx.scratch_bytes;
+    return kr->backend->scratch ? kr->backend->scratch(&kr->ctx, kr->op) : 0;
+}
+
+static eai_status_t plan_idle(eai_session_t *s)
+{
+    s->idle_before = eai__calloc(&s->alloc, (size_t)s->pass.n_kernels + 1, sizeof(bool));
+    if (!s->idle_before) return eai_fail(EAI_E_NOMEM, "out of memory");
+    const eai__backend_t *be = s->backend;
+    for (int k = 1; be->idle && s->pool && k < s->pass.n_kernels; k++) {
+        const eai__kernel_t *kr = &s->pass.kernels[k];
+        int64_t n = 0;
+        for (int i = 0; i < kr->ctx.n_out; i++)
+            if (eai__has_out(&kr->ctx, i)) n += eai__shape_numel(&kr->ctx.out[i].shape);
+        s->idle_before[k] =
+            kr->backend != be && s->pass.kernels[k - 1].backend == be && n >= IDLE_MIN_OUTPUTS;
+    }
+    return EAI_OK;
+}
 
 eai_status_t eai_session_create(const eai_model_t *m, const eai_session_opts_t *opts,
                                 eai_session_t **out)
@@ -26,22 +94,31 @@ eai_status_t eai_session_create(const eai_model_t *m, const eai_session_opts_t *
     eai_session_opts_t o = {0};
     if (opts) o = *opts;
     const eai__backend_t *be = eai__backend_find(o.backend);
-    if (!be) return eai_fail(EAI_E_INVALID, "unknown backend '%s' (compiled in: ref)", o.backend);
+    if (!be) {
+        char names[128] = "";
+        for (const char *const *nm = eai_backend_names(); *nm; nm++)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                     nm == eai_backend_names() ? "" : ", ", *nm);
+        return eai_fail(EAI_E_INVALID, "unknown backend '%s' (compiled in: %s)", o.backend, names);
+    }
     eai_session_t *s = eai__calloc(&o.alloc, 1, sizeof *s);
     if (!s) return eai_fail(EAI_E_NOMEM, "out of memory");
     s->model = m;
+    s->g = &m->g;
     s->alloc = o.alloc;
     s->backend = be;
     s->pool = o.pool;
-    const eai__graph_t *g = &m->g;
-    eai_status_t st = eai__pass_run(&s->pass, g, &s->alloc, o.batch);
+    eai_status_t st = EAI_OK;
+    if (be->session_init) st = be->session_init(s->pool, &s->alloc, &s->backend_ctx);
+    if (st == EAI_OK) st = pick_graph(s);
+    const eai__graph_t *g = s->g;
+    if (st == EAI_OK) st = eai__pass_run(&s->pass, g, &s->alloc, o.batch);
     if (st == EAI_OK) st = eai__plan_arena(&s->pass, &s->arena_bytes);
     if (st == EAI_OK) {
-        s->arena = eai__alloc_aligned(&s->alloc, s->arena_bytes ? s->arena_bytes : 1);
-        s->scratch =
-            s->pass.scratch_bytes ? eai__alloc_aligned(&s->alloc, s->pass.scratch_bytes) : NULL;
+        /* padded: a backend's vector loads may read a little past a value */
+        s->arena = eai__alloc_aligned(&s->alloc, s->arena_bytes + EAI__READ_PAD);
         s->input_set = eai__calloc(&s->alloc, (size_t)g->n_inputs + 1, sizeof(bool));
-        if (!s->arena || (s->pass.scratch_bytes && !s->scratch) || !s->input_set)
+        if (!s->arena || !s->input_set)
             st = eai_fail(EAI_E_NOMEM, "%s: out of memory for a %zu-byte arena", g->label,
                           s->arena_bytes);
     }
@@ -52,7 +129,8 @@ eai_status_t eai_session_create(const eai_model_t *m, const eai_session_opts_t *
     eai__rvalue_t *vals = s->pass.vals;
     for (int v = 0; v < g->n_values; v++)
         if (vals[v].offset >= 0) vals[v].data = (char *)s->arena + vals[v].offset;
-    for (int k = 0; k < s->pass.n_kernels && st == EAI_OK; k++) {
+    size_t scratch_bytes = 0;
+    for (int k = 0; k < s->pass.n_kernels; k++) {
         eai__kernel_t *kr = &s->pass.kernels[k];
         const eai__node_t *n = &g->nodes[kr->node];
         eai__opctx_t *c = &kr->ctx;
@@ -60,15 +138,27 @@ eai_status_t eai_session_create(const eai_model_t *m, const eai_session_opts_t *
             if (n->in[i] >= 0) c->in[i].data = vals[n->in[i]].data;
         for (int i = 0; i < n->n_out; i++)
             if (n->out[i] >= 0) c->out[i].data = vals[n->out[i]].data;
-        c->scratch = s->scratch;
         c->pool = s->pool;
         kr->backend = be->supports(c, kr->op) ? be : &eai__backend_ref;
+        size_t b = backend_scratch(kr);
+        if (b > scratch_bytes) scratch_bytes = b;
+    }
+    if (scratch_bytes) {
+        s->scratch = eai__alloc_aligned(&s->alloc, scratch_bytes + EAI__READ_PAD);
+        if (!s->scratch)
+            st = eai_fail(EAI_E_NOMEM, "%s: out of memory for %zu bytes of scratch", g->label,
+                          scratch_bytes);
+    }
+    for (int k = 0; k < s->pass.n_kernels && st == EAI_OK; k++) {
+        eai__kernel_t *kr = &s->pass.kernels[k];
+        kr->ctx.scratch = s->scratch;
         if (kr->backend->prepare) {
             size_t bytes = 0;
-            st = kr->backend->prepare(c, kr->op, &kr->state, &bytes);
+            st = kr->backend->prepare(&kr->ctx, kr->op, s->backend_ctx, &kr->state, &bytes);
             s->state_bytes += bytes;
         }
     }
+    if (st == EAI_OK) st = plan_idle(s);
     if (st != EAI_OK) {
         eai_session_destroy(s);
         return st;
@@ -81,28 +171,34 @@ void eai_session_destroy(eai_session_t *s)
 {
     if (!s) return;
     eai_allocator_t a = s->alloc;
-    eai__pass_free(&s->pass);
+    eai__pass_free(&s->pass); /* releases the kernels' backend state */
+    if (s->backend->session_fini) s->backend->session_fini(s->backend_ctx);
+    if (s->has_own_g) eai__graph_free(&s->own_g);
     eai__free_aligned(&a, s->arena);
     eai__free_aligned(&a, s->scratch);
     eai__free(&a, s->input_set);
+    eai__free(&a, s->idle_before);
     eai__free(&a, s);
 }
 
 int eai_session_n_inputs(const eai_session_t *s)
 {
-    return s->model->g.n_inputs;
+    return s->g->n_inputs;
 }
 
 int eai_session_n_outputs(const eai_session_t *s)
 {
-    return s->model->g.n_outputs;
+    return s->g->n_outputs;
 }
 
 static void rvalue_info(const eai_session_t *s, int v, eai_tensor_info_t *out)
 {
     const eai__rvalue_t *r = &s->pass.vals[v];
     memset(out, 0, sizeof *out);
-    out->name = s->model->g.values[v].name;
+    /* graph inputs and outputs keep their indices in a laid-out clone: name
+     * them from the model, which outlives the session */
+    const eai__graph_t *mg = &s->model->g;
+    out->name = v < mg->n_values ? mg->values[v].name : s->g->values[v].name;
     out->dtype = r->dtype;
     out->rank = r->shape.rank;
     for (int i = 0; i < r->shape.rank; i++)
@@ -111,7 +207,7 @@ static void rvalue_info(const eai_session_t *s, int v, eai_tensor_info_t *out)
 
 eai_status_t eai_session_input_info(const eai_session_t *s, int i, eai_tensor_info_t *out)
 {
-    const eai__graph_t *g = &s->model->g;
+    const eai__graph_t *g = s->g;
     if (i < 0 || i >= g->n_inputs)
         return eai_fail(EAI_E_INVALID, "%s: input %d out of range [0, %d)", g->label, i,
                         g->n_inputs);
@@ -121,7 +217,7 @@ eai_status_t eai_session_input_info(const eai_session_t *s, int i, eai_tensor_in
 
 eai_status_t eai_session_output_info(const eai_session_t *s, int i, eai_tensor_info_t *out)
 {
-    const eai__graph_t *g = &s->model->g;
+    const eai__graph_t *g = s->g;
     if (i < 0 || i >= g->n_outputs)
         return eai_fail(EAI_E_INVALID, "%s: output %d out of range [0, %d)", g->label, i,
                         g->n_outputs);
@@ -131,7 +227,7 @@ eai_status_t eai_session_output_info(const eai_session_t *s, int i, eai_tensor_i
 
 int eai_session_input_index(const eai_session_t *s, const char *name)
 {
-    const eai__graph_t *g = &s->model->g;
+    const eai__graph_t *g = s->g;
     for (int i = 0; i < g->n_inputs; i++)
         if (strcmp(g->values[g->inputs[i]].name, name) == 0) return i;
     return -1;
@@ -139,7 +235,7 @@ int eai_session_input_index(const eai_session_t *s, const char *name)
 
 int eai_session_output_index(const eai_session_t *s, const char *name)
 {
-    const eai__graph_t *g = &s->model->g;
+    const eai__graph_t *g = s->g;
     for (int i = 0; i < g->n_outputs; i++)
         if (strcmp(g->values[g->outputs[i]].name, name) == 0) return i;
     return -1;
@@ -147,7 +243,7 @@ int eai_session_output_index(const eai_session_t *s, const char *name)
 
 eai_status_t eai_session_set_input(eai_session_t *s, int i, const void *data, size_t n_bytes)
 {
-    const eai__graph_t *g = &s->model->g;
+    const eai__graph_t *g = s->g;
     if (i < 0 || i >= g->n_inputs)
         return eai_fail(EAI_E_INVALID, "%s: input %d out of range [0, %d)", g->label, i,
                         g->n_inputs);
@@ -166,22 +262,26 @@ eai_status_t eai_session_set_input(eai_session_t *s, int i, const void *data, si
 
 eai_status_t eai_session_invoke(eai_session_t *s)
 {
-    const eai__graph_t *g = &s->model->g;
+    const eai__graph_t *g = s->g;
     for (int i = 0; i < g->n_inputs; i++)
         if (!s->input_set[i])
             return eai_fail(EAI_E_STATE, "%s: input '%s' was never set", g->label,
                             g->values[g->inputs[i]].name);
-    for (int k = 0; k < s->pass.n_kernels; k++) {
+    const eai__backend_t *be = s->backend;
+    eai_status_t st = EAI_OK;
+    for (int k = 0; k < s->pass.n_kernels && st == EAI_OK; k++) {
         eai__kernel_t *kr = &s->pass.kernels[k];
-        EAI_TRY(kr->backend->eval(&kr->ctx, kr->op, kr->state));
+        if (s->idle_before[k]) be->idle(s->backend_ctx);
+        st = kr->backend->eval(&kr->ctx, kr->op, kr->state);
     }
-    return EAI_OK;
+    if (be->idle) be->idle(s->backend_ctx);
+    return st;
 }
 
 eai_status_t eai_session_get_output(const eai_session_t *s, int i, const void **data,
                                     eai_tensor_info_t *info)
 {
-    const eai__graph_t *g = &s->model->g;
+    const eai__graph_t *g = s->g;
     if (i < 0 || i >= g->n_outputs)
         return eai_fail(EAI_E_INVALID, "%s: output %d out of range [0, %d)", g->label, i,
                         g->n_outputs);
@@ -204,6 +304,36 @@ size_t eai_session_const_bytes(const eai_session_t *s)
 int eai_session_n_kernels(const eai_session_t *s)
 {
     return s->pass.n_kernels;
+}
+
+eai_status_t eai__session_invoke_timed(eai_session_t *s, double *ms)
+{
+    for (int k = 0; k < s->pass.n_kernels; k++) {
+        eai__kernel_t *kr = &s->pass.kernels[k];
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        EAI_TRY(kr->backend->eval(&kr->ctx, kr->op, kr->state));
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        ms[k] += (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) * 1e-6;
+    }
+    return EAI_OK;
+}
+
+const eai__node_t *eai__session_kernel(const eai_session_t *s, int k, const char **backend,
+                                       const eai__opctx_t **ctx)
+{
+    const eai__kernel_t *kr = &s->pass.kernels[k];
+    if (backend) *backend = kr->backend->name;
+    if (ctx) *ctx = &kr->ctx;
+    return &s->g->nodes[kr->node];
+}
+
+int eai__session_n_on(const eai_session_t *s, const char *name)
+{
+    int n = 0;
+    for (int k = 0; k < s->pass.n_kernels; k++)
+        n += strcmp(s->pass.kernels[k].backend->name, name) == 0;
+    return n;
 }
 
 const char *eai_session_backend(const eai_session_t *s)

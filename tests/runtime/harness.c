@@ -112,10 +112,17 @@ void th_output(th_t *t, int value)
     t->g.values[value].is_output = true;
 }
 
+const char *th_backend(void)
+{
+    const char *b = getenv("EAI_TEST_BACKEND");
+    return b && b[0] ? b : "ref";
+}
+
 eai_status_t th_prepare(th_t *t)
 {
     if (!t->model) EAI_TRY(eai__model_from_graph(&t->g, &t->model));
-    if (!t->sess) EAI_TRY(eai_session_create(t->model, NULL, &t->sess));
+    eai_session_opts_t o = {.backend = th_backend()};
+    if (!t->sess) EAI_TRY(eai_session_create(t->model, &o, &t->sess));
     return EAI_OK;
 }
 

@@ -1,5 +1,6 @@
 /* Test harness for single-op (and small multi-op) graphs built in C, run
- * through the real model checks and session (ref backend).
+ * through the real model checks and session (ref backend unless
+ * $EAI_TEST_BACKEND names another).
  *
  *   th_t t; th_begin(&t, 13);
  *   int x = th_input(&t, "x", EAI_F32, 4, (int64_t[]){1, 1, 3, 3});
@@ -51,6 +52,9 @@ void th_output(th_t *t, int value);
  * (eai_last_error() has the message). */
 eai_status_t th_run(th_t *t, const void *const *inputs);
 /* Only the load + session-create part (for tests of error messages). */
+/* The backend single-op tests run on: $EAI_TEST_BACKEND, else "ref" (these
+ * tests check the portable kernels; backends have their own tests). */
+const char *th_backend(void);
 eai_status_t th_prepare(th_t *t);
 const eai_tensor_info_t *th_out_info(th_t *t, int i);
 const float *th_out_f32(th_t *t, int i);

@@ -134,7 +134,7 @@ eai_status_t eai__model_from_graph(eai__graph_t *g, eai_model_t **out);
 static inline eai_status_t th_run_pool(th_t *t, eai_threadpool_t *pool, const void *const *in)
 {
     if (!t->model) EAI_TRY(eai__model_from_graph(&t->g, &t->model));
-    eai_session_opts_t o = {.pool = pool};
+    eai_session_opts_t o = {.pool = pool, .backend = th_backend()};
     if (!t->sess) EAI_TRY(eai_session_create(t->model, &o, &t->sess));
     return th_run(t, in);
 }

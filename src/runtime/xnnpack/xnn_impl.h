@@ -1,0 +1,121 @@
+/* Private to the XNNPACK backend (src/runtime/xnnpack/). One node maps to a
+ * short chain of XNNPACK operators (operator API, not subgraphs): created
+ * and set up in prepare with every pointer final (the session's arena,
+ * scratch and constants never move), then eval only calls xnn_run_operator,
+ * which never allocates. Families: conv.c (Conv, FusedConv, pools; NHWC
+ * twins), elementwise.c (unary, binary, PRelu, Softmax), copy.c (Concat,
+ * Split, bilinear Resize), gemm.c (Gemm, FusedGemm, MatMul with constant
+ * weights), act.c (fused activations).
+ */
+#ifndef EAI_XNN_IMPL_H
+#define EAI_XNN_IMPL_H
+
+#include <xnnpack.h>
+
+#include "runtime/backend_impl.h"
+#include "runtime/nhwc/nhwc_impl.h"
+#include "runtime/ref/act_impl.h"
+
+/* Flags of every operator this backend creates. */
+#define EAI__XNN_FLAGS    XNN_FLAG_YIELD_WORKERS
+#define EAI__XNN_PT_FLAGS PTHREADPOOL_FLAG_YIELD_WORKERS
+
+/* One step of a node: an XNNPACK operator, or edgeai's own code run on the
+ * same pthreadpool (Winograd transforms). */
+typedef struct eai__xnn_step {
+    xnn_operator_t op;                             /* NULL: fn */
+    bool owned_only;                               /* op run by another step's fn, not by eval */
+    void (*fn)(const void *arg, pthreadpool_t tp); /* never allocates */
+    const void *arg;
+} eai__xnn_step_t;
+
+/* Per-node state: the steps to run in order, and buffers they read (padded
+ * copies of constants, step arguments) that must live as long as they do. */
+typedef struct eai__xnn_node {
+    eai_allocator_t alloc;
+    pthreadpool_t tp; /* the session's (NULL: caller's thread) */
+    int n_steps, cap_steps;
+    eai__xnn_step_t *steps;
+    int n_bufs;
+    void *bufs[8];
+    size_t bytes; /* packed weights etc., for eai_session_const_bytes */
+} eai__xnn_node_t;
+
+/* One op family entry: domain ("" = ONNX, "com.edgeai", the NHWC domain),
+ * name, and the three per-node hooks. */
+typedef struct eai__xnn_op {
+    const char *domain;
+    const char *name;
+    bool (*supports)(const eai__opctx_t *c);
+    eai_status_t (*prepare)(eai__opctx_t *c, eai__xnn_node_t *st);
+    size_t (*scratch)(const eai__opctx_t *c); /* may be NULL */
+} eai__xnn_op_t;
+
+extern const eai__xnn_op_t eai__xnn_ops_conv[];
+extern const eai__xnn_op_t eai__xnn_ops_elementwise[];
+extern const eai__xnn_op_t eai__xnn_ops_gemm[];
+extern const eai__xnn_op_t eai__xnn_ops_copy[];
+extern const eai__xnn_op_t eai__xnn_ops_q8[]; /* xnn_q8.c: the INT8 graph form */
+
+/* For the layout pass: whether a NCHW Conv / FusedConv / pool node would run
+ * here as its NHWC twin (conv.c). */
+bool eai__xnn_conv_wants_nhwc(const eai__opctx_t *c);
+/* The same for QLinearConv, int8 MaxPool, QLinearGlobalAveragePool (xnn_q8.c). */
+bool eai__xnn_q8_wants_nhwc(const eai__opctx_t *c);
+
+/* Appends an operator to the node (created by the caller; deleted with the
+ * node, also when this fails). */
+eai_status_t eai__xnn_push(const eai__opctx_t *c, eai__xnn_node_t *st, enum xnn_status s,
+                           xnn_operator_t op, const char *what);
+/* Same, for an operator another step runs itself (deleted with the node). */
+eai_status_t eai__xnn_push_owned(const eai__opctx_t *c, eai__xnn_node_t *st, enum xnn_status s,
+                                 xnn_operator_t op, const char *what);
+/* Appends a step of edgeai code: fn(arg, tp), arg borrowed (a node buffer). */
+eai_status_t eai__xnn_push_fn(const eai__opctx_t *c, eai__xnn_node_t *st,
+                              void (*fn)(const void *arg, pthreadpool_t tp), const void *arg);
+/* Checks an xnn_setup_* status. */
+eai_status_t eai__xnn_check(const eai__opctx_t *c, enum xnn_status s, const char *what);
+/* A buffer owned by the node (freed with it), EAI__READ_PAD bytes longer
+ * than asked; with `src` the first n bytes are copied from it. */
+eai_status_t eai__xnn_buffer(const eai__opctx_t *c, eai__xnn_node_t *st, size_t n, const void *src,
+                             void **out);
+/* XNNPACK's name for a status. */
+const char *eai__xnn_status_name(enum xnn_status s);
+
+/* Activation support of FusedConv / FusedGemm: whether `a` maps onto the
+ * producer's output clamp plus at most two operators in place on its output
+ * (SiLU needs numel floats of scratch). */
+bool eai__xnn_act_ok(const eai__act_t *a);
+void eai__xnn_act_clamp(const eai__act_t *a, float *lo, float *hi);
+size_t eai__xnn_act_scratch(const eai__act_t *a, int64_t numel);
+/* Adds the operators that apply `a` in place to y[numel] (after the clamp
+ * eai__xnn_act_clamp folded into the producer). */
+eai_status_t eai__xnn_act_push(eai__opctx_t *c, eai__xnn_node_t *st, const eai__act_t *a, float *y,
+                               int64_t numel);
+
+/* Winograd F(2x2, 3x3) (winograd.c) for 3x3 stride-1 ungrouped convs. */
+typedef struct eai__xnn_wino_geom {
+    int64_t n, c, h, w, m, oh, ow, pt, pl; /* NHWC input [n,h,w,c] -> [n,oh,ow,m] */
+} eai__xnn_wino_geom_t;
+/* Whether Winograd beats XNNPACK's direct convolution here (measured:
+ * >= 64 channels each way; not when few tiles share large transformed
+ * weights, which then stream from memory for little work). */
+bool eai__xnn_winograd_ok(const eai__xnn_wino_geom_t *g, int64_t kh, int64_t kw, int64_t sh,
+                          int64_t sw, int64_t dh, int64_t dw, int64_t group);
+/* Scratch bytes the transforms use (U and M of one chunk of tiles, sized
+ * for a session pool of `threads`). */
+size_t eai__xnn_winograd_scratch(int64_t n, int64_t c, int64_t m, int64_t oh, int64_t ow,
+                                 int threads);
+/* Adds the steps computing conv input 0 * W (input 1, OIHW) + bias (input 2,
+ * optional), clamped to [lo, hi], into output 0; c->scratch must be final. */
+eai_status_t eai__xnn_winograd_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
+                                       const eai__xnn_wino_geom_t *g, float lo, float hi);
+
+/* Whether input i is a float32 constant with data. */
+static inline bool eai__xnn_const_f32(const eai__opctx_t *c, int i)
+{
+    return i < c->n_in && c->in[i].dtype == EAI_F32 && c->in[i].data != NULL &&
+           c->g->values[c->node->in[i]].kind == EAI__V_CONST;
+}
+
+#endif

@@ -25,9 +25,9 @@ extern "C" {
 #endif
 
 typedef enum eai_calib_method {
-    EAI_CALIB_MINMAX = 0,  /* activation range = observed min..max */
-    EAI_CALIB_PERCENTILE,  /* clip to the `percentile` of |x| */
-    EAI_CALIB_ENTROPY,     /* KL-divergence threshold (TensorRT style) */
+    EAI_CALIB_MINMAX = 0, /* activation range = observed min..max */
+    EAI_CALIB_PERCENTILE, /* clip to the `percentile` of |x| */
+    EAI_CALIB_ENTROPY,    /* KL-divergence threshold (TensorRT style) */
 } eai_calib_method_t;
 
 typedef struct eai_build_opts {
@@ -39,8 +39,8 @@ typedef struct eai_build_opts {
      * normalised with mean/std (per channel; zero std means 1). */
     const char *calib;
     eai_calib_method_t calib_method;
-    float percentile;  /* EAI_CALIB_PERCENTILE; 0 means 99.99 */
-    int calib_max;     /* at most this many calibration inputs; 0: all */
+    float percentile; /* EAI_CALIB_PERCENTILE; 0 means 99.99 */
+    int calib_max;    /* at most this many calibration inputs; 0: all */
     float mean[3], std[3];
     /* Inputs held out for the accuracy report (same forms as calib); NULL:
      * the report uses the calibration set (and says so). */

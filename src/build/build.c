@@ -72,16 +72,18 @@ static eai_status_t transform(const eai_model_t *m, eai_model_t *b, const eai_bu
     EAI_TRY(own_consts(&b->g));
     EAI_TRY(eai__graph_finish(&b->g));
     EAI_TRY(eai__opt_default(&b->g, rep));
+    /* INT8 first: the quantizer matches NCHW patterns; layout then moves
+     * the int8 ops to NHWC with the rest */
+    if (o->int8) {
+        EAI_TRY(eai__inputset_load(m, o->calib, o->calib_max, o, calib));
+        *have_calib = true;
+        EAI_TRY(eai__quant_ptq(&b->g, m, calib, o, rep));
+    }
     if (o->backend && o->backend[0]) {
         int n = 0;
         EAI_TRY(eai__opt_layout(&b->g, eai__backend_find(o->backend), &n));
         rep->layout_transposes = n;
         snprintf(b->backend, sizeof b->backend, "%s", o->backend);
-    }
-    if (o->int8) {
-        EAI_TRY(eai__inputset_load(m, o->calib, o->calib_max, o, calib));
-        *have_calib = true;
-        EAI_TRY(eai__quant_ptq(&b->g, m, calib, o, rep));
     }
     if (o->fp16) {
         round_fp16(&b->g);

@@ -136,8 +136,8 @@ eai_status_t eai__graph_clone(eai__graph_t *dst, const eai__graph_t *src)
     }
     for (int i = 0; i < src->n_nodes && st == EAI_OK; i++) {
         const eai__node_t *n = &src->nodes[i];
-        st = eai__graph_add_node(dst, n->name, n->op, n->domain, n->in, n->n_in, n->out,
-                                 n->n_out, NULL);
+        st = eai__graph_add_node(dst, n->name, n->op, n->domain, n->in, n->n_in, n->out, n->n_out,
+                                 NULL);
         for (int a = 0; a < n->n_attr && st == EAI_OK; a++)
             st = eai__node_add_attr(dst, i, &n->attr[a]);
     }

@@ -15,7 +15,7 @@
 #include "model/graph_edit.h"
 
 #define EAI__DOMAIN_FUSED "com.edgeai"
-#define EAI__DOMAIN_NHWC "com.edgeai.nhwc"
+#define EAI__DOMAIN_NHWC  "com.edgeai.nhwc"
 
 struct eai__backend;
 

@@ -1,0 +1,453 @@
+/* XNNPACK family 'q8': the INT8 graph form (docs/quantization.md) on
+ * XNNPACK's QS8/QC8 operators, so chains of int8 ops run without leaving
+ * int8:
+ *   QLinearConv (NHWC twin)      convolution2d_nhwc_qc8 (per-channel weights;
+ *                                 depthwise and grouped too)
+ *   MaxPool int8 (NHWC twin)     max_pooling2d_nhwc_s8
+ *   QLinearGlobalAveragePool     global_average_pooling_nwc_qs8 (NHWC twin,
+ *                                 or channels_last=1)
+ *   QLinearAdd / QLinearMul      add_nd_qs8 / multiply_nd_qs8 (broadcast)
+ *   QGemm (int8 out)             a 1x1 convolution_qc8 over [M, 1, 1, K]
+ *                                 (fully_connected has no per-channel QC8)
+ *   QuantizeLinear / Dequantize  convert_nc_f32_qs8 / convert_nc_qs8_f32
+ * Only int8 activations with int8 weights of zero point 0 map; anything
+ * else (uint8, weight zero points, float-output QGemm, QLinearLut,
+ * QLinearConcat) stays on ref. Each supports() also checks the scale ratios
+ * XNNPACK accepts, so an unusual model falls back instead of failing.
+ */
+#include <math.h>
+
+#include "runtime/ref/quant_impl.h"
+#include "runtime/xnnpack/xnn_impl.h"
+
+static bool is_i8(const eai__opctx_t *c, int i)
+{
+    return i < c->n_in && c->node->in[i] >= 0 && c->in[i].dtype == EAI_I8;
+}
+
+/* A scale / zero-point input that is one constant value. */
+static bool scalar_const(const eai__opctx_t *c, int i)
+{
+    return i < c->n_in && c->node->in[i] >= 0 && c->in[i].data &&
+           c->g->values[c->node->in[i]].kind == EAI__V_CONST &&
+           eai__shape_numel(&c->in[i].shape) == 1;
+}
+
+static bool const_input(const eai__opctx_t *c, int i)
+{
+    return i < c->n_in && c->node->in[i] >= 0 && c->in[i].data &&
+           c->g->values[c->node->in[i]].kind == EAI__V_CONST;
+}
+
+static float scale_of(const eai__opctx_t *c, int i)
+{
+    return eai__q_scale(&c->in[i], 0);
+}
+
+static int8_t zp_of(const eai__opctx_t *c, int i)
+{
+    return (int8_t)eai__q_zp(&c->in[i], 0);
+}
+
+/* ---- QLinearConv (and QGemm as a 1x1 conv) ---- */
+
+/* The int8 weight tensor at input iw has zero points 0 and per-channel
+ * requantisation scales XNNPACK accepts: [2^-32, 256). */
+static bool qc8_weights_ok(const eai__opctx_t *c, int ixs, int iw, int iws, int iwz, int iys,
+                           int64_t m, float extra)
+{
+    if (!const_input(c, iw) || c->in[iw].dtype != EAI_I8 || !const_input(c, iws)) return false;
+    if (iwz >= 0 && iwz < c->n_in && c->node->in[iwz] >= 0) {
+        if (!const_input(c, iwz) || c->in[iwz].dtype != EAI_I8) return false;
+        for (int64_t k = 0; k < eai__shape_numel(&c->in[iwz].shape); k++)
+            if (eai__q_zp(&c->in[iwz], k) != 0) return false;
+    }
+    const float sx = scale_of(c, ixs), sy = scale_of(c, iys);
+    for (int64_t k = 0; k < m; k++) {
+        const float r = sx * extra * eai__q_scale(&c->in[iws], k) / sy;
+        if (!(r >= 0x1.0p-32f && r < 256.0f)) return false;
+    }
+    return true;
+}
+
+static bool qconv_ok(const eai__opctx_t *c, const eai__qconv_params_t *p)
+{
+    const eai__conv_geom_t *g = &p->g;
+    if (p->integer || g->nsp != 2 || !is_i8(c, 0) || !is_i8(c, 7) || c->out[0].dtype != EAI_I8)
+        return false;
+    if (!scalar_const(c, 1) || !scalar_const(c, 2) || !scalar_const(c, 6) || !scalar_const(c, 7))
+        return false;
+    if (eai__has_in(c, 8) && !const_input(c, 8)) return false;
+    for (int i = 1; i < 3; i++)
+        if (g->pb[i] < 0 || g->pe[i] < 0 || g->pb[i] > 65535 || g->pe[i] > 65535) return false;
+    return qc8_weights_ok(c, 1, 3, 4, 5, 6, g->m, 1.0f);
+}
+
+/* The NCHW QLinearConv node (layout pass) and its NHWC twin (supports)
+ * parse to the same params: the twin's are behind the NHWC header. */
+static const eai__qconv_params_t *qconv_params(const eai__opctx_t *c)
+{
+    const bool twin = strcmp(c->node->domain, EAI__NHWC_DOMAIN) == 0;
+    return twin ? eai__nhwc_inner_params(c) : c->params;
+}
+
+static bool qconv_supports(const eai__opctx_t *c)
+{
+    return qconv_ok(c, qconv_params(c));
+}
+
+/* One QC8 convolution; W is [M][Cg][KH][KW] (OIHW) and XNNPACK wants
+ * [groups][Mg][KH][KW][Cg]; for a 1x1 these are the same. */
+static eai_status_t push_qc8(eai__opctx_t *c, eai__xnn_node_t *st, const eai__conv_geom_t *g,
+                             const int8_t *w, const float *wscale, float scale_mult,
+                             const int32_t *bias, int8_t zx, float sx, int8_t zy, float sy,
+                             const int8_t *x, int8_t *y, size_t batch)
+{
+    const int64_t cg = g->c / g->group, mg = g->m / g->group, khw = g->k[1] * g->k[2];
+    const size_t wn = (size_t)(g->m * cg * khw);
+    int8_t *wt = eai__alloc_aligned(&st->alloc, wn + EAI__READ_PAD);
+    float *ws = eai__alloc_aligned(&st->alloc, (size_t)g->m * sizeof(float) + EAI__READ_PAD);
+    if (!wt || !ws) {
+        eai__free_aligned(&st->alloc, wt);
+        eai__free_aligned(&st->alloc, ws);
+        return eai__op_fail(c, EAI_E_NOMEM, "out of memory");
+    }
+    for (int64_t o = 0; o < g->m; o++) {
+        ws[o] = wscale[o] * scale_mult;
+        for (int64_t i = 0; i < cg; i++)
+            for (int64_t k = 0; k < khw; k++)
+                wt[(o * khw + k) * cg + i] = w[(o * cg + i) * khw + k];
+    }
+    xnn_operator_t op = NULL;
+    enum xnn_status s = xnn_create_convolution2d_nhwc_qc8(
+        (uint32_t)g->pb[1], (uint32_t)g->pe[2], (uint32_t)g->pe[1], (uint32_t)g->pb[2],
+        (uint32_t)g->k[1], (uint32_t)g->k[2], (uint32_t)g->s[1], (uint32_t)g->s[2],
+        (uint32_t)g->d[1], (uint32_t)g->d[2], (uint32_t)g->group, (size_t)cg, (size_t)mg,
+        (size_t)g->c, (size_t)g->m, zx, sx, ws, wt, bias, zy, sy, INT8_MIN, INT8_MAX, 0, &op);
+    eai__free_aligned(&st->alloc, wt);
+    eai__free_aligned(&st->alloc, ws);
+    EAI_TRY(eai__xnn_push(c, st, s, op, "create convolution (qc8)"));
+    st->bytes += wn + (size_t)g->m * (sizeof(int32_t) + sizeof(float));
+    return eai__xnn_check(c,
+                          xnn_setup_convolution2d_nhwc_qc8(op, batch, (size_t)g->in[1],
+                                                           (size_t)g->in[2], x, y, st->tp),
+                          "setup convolution (qc8)");
+}
+
+/* Per-channel scales as an array (a per-tensor scale repeated). */
+static eai_status_t wscales(eai__opctx_t *c, eai__xnn_node_t *st, int iws, int64_t m, float **out)
+{
+    void *b;
+    EAI_TRY(eai__xnn_buffer(c, st, (size_t)m * sizeof(float), NULL, &b));
+    float *w = b;
+    for (int64_t k = 0; k < m; k++)
+        w[k] = eai__q_scale(&c->in[iws], k);
+    *out = w;
+    return EAI_OK;
+}
+
+static eai_status_t qconv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    const eai__qconv_params_t *p = qconv_params(c);
+    if (EAI_NEVER(!qconv_ok(c, p)))
+        return eai__op_fail(c, EAI_E_STATE, "xnnpack: QLinearConv no longer maps");
+    float *ws;
+    EAI_TRY(wscales(c, st, 4, p->g.m, &ws));
+    return push_qc8(c, st, &p->g, c->in[3].data, ws, 1.0f, eai__has_in(c, 8) ? c->in[8].data : NULL,
+                    zp_of(c, 2), scale_of(c, 1), zp_of(c, 7), scale_of(c, 6), c->in[0].data,
+                    c->out[0].data, (size_t)p->g.n);
+}
+
+/* QGemm with transB=1, transA=0, int8 in and out: [M, K] rows are M
+ * one-pixel images of K channels. */
+static bool qgemm_ok(const eai__opctx_t *c)
+{
+    const eai__attr_t *ta = eai__node_attr(c->node, "transA");
+    const eai__attr_t *tb = eai__node_attr(c->node, "transB");
+    if ((ta && ta->i != 0) || !tb || tb->i != 1) return false;
+    if (!is_i8(c, 0) || !eai__has_in(c, 7) || !is_i8(c, 8) || c->out[0].dtype != EAI_I8)
+        return false;
+    if (!scalar_const(c, 1) || !scalar_const(c, 2) || !scalar_const(c, 7) || !scalar_const(c, 8))
+        return false;
+    if (c->in[0].shape.rank != 2 || c->in[3].shape.rank != 2) return false;
+    const int64_t n = c->in[3].shape.d[0];
+    if (eai__has_in(c, 6) &&
+        (!const_input(c, 6) || c->in[6].shape.rank != 1 || c->in[6].shape.d[0] != n))
+        return false;
+    const eai__attr_t *al = eai__node_attr(c->node, "alpha");
+    const float alpha = al && al->type == EAI__A_FLOAT ? al->f : 1.0f;
+    return alpha > 0 && qc8_weights_ok(c, 1, 3, 4, 5, 7, n, alpha);
+}
+
+static eai_status_t qgemm_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    if (EAI_NEVER(!qgemm_ok(c)))
+        return eai__op_fail(c, EAI_E_STATE, "xnnpack: QGemm no longer maps");
+    const eai__attr_t *al = eai__node_attr(c->node, "alpha");
+    const float alpha = al && al->type == EAI__A_FLOAT ? al->f : 1.0f;
+    eai__conv_geom_t g;
+    memset(&g, 0, sizeof g);
+    g.nsp = 2;
+    g.n = c->in[0].shape.d[0];
+    g.c = c->in[0].shape.d[1];
+    g.m = c->in[3].shape.d[0];
+    g.group = 1;
+    for (int i = 0; i < EAI__CONV_SP; i++)
+        g.in[i] = g.out[i] = g.k[i] = g.s[i] = g.d[i] = 1;
+    float *ws;
+    EAI_TRY(wscales(c, st, 4, g.m, &ws));
+    return push_qc8(c, st, &g, c->in[3].data, ws, alpha, eai__has_in(c, 6) ? c->in[6].data : NULL,
+                    zp_of(c, 2), scale_of(c, 1), zp_of(c, 8), scale_of(c, 7), c->in[0].data,
+                    c->out[0].data, (size_t)g.n);
+}
+
+/* ---- int8 MaxPool (NHWC twin) ---- */
+
+static bool ints_attr(const eai__opctx_t *c, const char *name, int64_t def, int64_t *v, int n)
+{
+    const eai__attr_t *a = eai__node_attr(c->node, name);
+    for (int i = 0; i < n; i++)
+        v[i] = def;
+    if (!a) return true;
+    if (a->type != EAI__A_INTS || a->n != n) return false;
+    memcpy(v, a->ints, sizeof(int64_t) * (size_t)n);
+    return true;
+}
+
+/* NCHW x/y shapes of the node (twin or not). */
+static void nchw_shapes(const eai__opctx_t *c, eai__shape_t *x, eai__shape_t *y)
+{
+    if (strcmp(c->node->domain, EAI__NHWC_DOMAIN) == 0) {
+        eai__nhwc_to_nchw_shape(&c->in[0].shape, x);
+        eai__nhwc_to_nchw_shape(&c->out[0].shape, y);
+    } else {
+        *x = c->in[0].shape;
+        *y = c->out[0].shape;
+    }
+}
+
+typedef struct pool2 {
+    int64_t k[2], s[2], d[2], p[4]; /* pads top, left, bottom, right */
+} pool2_t;
+
+static bool maxpool_ok(const eai__opctx_t *c, pool2_t *q)
+{
+    if (c->in[0].dtype != EAI_I8 || (c->n_out > 1 && c->node->out[1] >= 0)) return false;
+    eai__shape_t x, y;
+    nchw_shapes(c, &x, &y);
+    if (x.rank != 4 || y.rank != 4 || eai__shape_numel(&y) == 0) return false;
+    const eai__attr_t *ap = eai__node_attr(c->node, "auto_pad");
+    if (ap && (ap->type != EAI__A_STRING || strcmp(ap->s, "NOTSET") != 0)) return false;
+    if (!eai__node_attr(c->node, "kernel_shape") || !ints_attr(c, "kernel_shape", 1, q->k, 2) ||
+        !ints_attr(c, "strides", 1, q->s, 2) || !ints_attr(c, "dilations", 1, q->d, 2) ||
+        !ints_attr(c, "pads", 0, q->p, 4))
+        return false;
+    if (q->k[0] * q->k[1] <= 1) return false; /* XNNPACK rejects 1x1 pools */
+    /* ceil_mode: widen the bottom/right pads until floor mode gives y */
+    for (int i = 0; i < 2; i++) {
+        if (q->s[i] < 1 || q->d[i] < 1 || q->p[i] < 0 || q->p[i + 2] < 0) return false;
+        const int64_t ek = (q->k[i] - 1) * q->d[i] + 1;
+        const int64_t need = (y.d[2 + i] - 1) * q->s[i] + ek - x.d[2 + i] - q->p[i];
+        if (need > q->p[i + 2]) q->p[i + 2] = need;
+        if ((x.d[2 + i] + q->p[i] + q->p[i + 2] - ek) / q->s[i] + 1 != y.d[2 + i]) return false;
+    }
+    return true;
+}
+
+static bool maxpool_supports(const eai__opctx_t *c)
+{
+    pool2_t q;
+    return maxpool_ok(c, &q);
+}
+
+static eai_status_t maxpool_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    pool2_t q;
+    if (EAI_NEVER(!maxpool_ok(c, &q)))
+        return eai__op_fail(c, EAI_E_STATE, "xnnpack: MaxPool no longer maps");
+    const eai__shape_t *x = &c->in[0].shape; /* NHWC */
+    const size_t ch = (size_t)x->d[3];
+    xnn_operator_t op = NULL;
+    enum xnn_status s = xnn_create_max_pooling2d_nhwc_s8(
+        (uint32_t)q.p[0], (uint32_t)q.p[3], (uint32_t)q.p[2], (uint32_t)q.p[1], (uint32_t)q.k[0],
+        (uint32_t)q.k[1], (uint32_t)q.s[0], (uint32_t)q.s[1], (uint32_t)q.d[0], (uint32_t)q.d[1],
+        ch, ch, ch, INT8_MIN, INT8_MAX, 0, &op);
+    EAI_TRY(eai__xnn_push(c, st, s, op, "create max pooling (s8)"));
+    return eai__xnn_check(c,
+                          xnn_setup_max_pooling2d_nhwc_s8(op, (size_t)x->d[0], (size_t)x->d[1],
+                                                          (size_t)x->d[2], c->in[0].data,
+                                                          c->out[0].data, st->tp),
+                          "setup max pooling (s8)");
+}
+
+/* ---- QLinearGlobalAveragePool ---- */
+
+static bool gap_ok(const eai__opctx_t *c)
+{
+    const bool twin = strcmp(c->node->domain, EAI__NHWC_DOMAIN) == 0;
+    const eai__attr_t *cl = eai__node_attr(c->node, "channels_last");
+    const bool nhwc = twin ? !(cl && cl->i) : (cl && cl->i);
+    if (!nhwc || !is_i8(c, 0) || c->in[0].shape.rank != 4) return false;
+    if (!scalar_const(c, 1) || !scalar_const(c, 2) || !scalar_const(c, 3) || !scalar_const(c, 4))
+        return false;
+    const float r = scale_of(c, 1) / scale_of(c, 3);
+    return r >= 0x1.0p-8f && r < 0x1.0p+8f;
+}
+
+static eai_status_t gap_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    const eai__shape_t *x = &c->in[0].shape; /* NHWC */
+    const size_t ch = (size_t)x->d[3];
+    xnn_operator_t op = NULL;
+    enum xnn_status s = xnn_create_global_average_pooling_nwc_qs8(
+        ch, ch, ch, zp_of(c, 2), scale_of(c, 1), zp_of(c, 4), scale_of(c, 3), INT8_MIN, INT8_MAX, 0,
+        &op);
+    EAI_TRY(eai__xnn_push(c, st, s, op, "create global average pooling (qs8)"));
+    return eai__xnn_check(
+        c,
+        xnn_setup_global_average_pooling_nwc_qs8(op, (size_t)x->d[0], (size_t)(x->d[1] * x->d[2]),
+                                                 c->in[0].data, c->out[0].data, st->tp),
+        "setup global average pooling (qs8)");
+}
+
+/* ---- QLinearAdd / QLinearMul ---- */
+
+static bool binary_ok(const eai__opctx_t *c, bool mul)
+{
+    if (!is_i8(c, 0) || !is_i8(c, 3) || c->out[0].dtype != EAI_I8) return false;
+    for (int i = 1; i < 8; i++)
+        if (i != 3 && !scalar_const(c, i)) return false;
+    if (c->in[0].shape.rank > XNN_MAX_TENSOR_DIMS || c->in[3].shape.rank > XNN_MAX_TENSOR_DIMS)
+        return false;
+    const float sa = scale_of(c, 1), sb = scale_of(c, 4), sy = scale_of(c, 6);
+    if (mul) {
+        const float r = sa * sb / sy;
+        return r >= 0x1.0p-16f && r < 0x1.0p+8f;
+    }
+    const float ra = sa / sy, rb = sb / sy;
+    return ra >= 0x1.0p-10f && ra < 0x1.0p+8f && rb >= 0x1.0p-10f && rb < 0x1.0p+8f;
+}
+
+static bool add_supports(const eai__opctx_t *c)
+{
+    return binary_ok(c, false);
+}
+
+static bool mul_supports(const eai__opctx_t *c)
+{
+    return binary_ok(c, true);
+}
+
+static eai_status_t binary_prepare(eai__opctx_t *c, eai__xnn_node_t *st, bool mul)
+{
+    size_t da[XNN_MAX_TENSOR_DIMS], db[XNN_MAX_TENSOR_DIMS];
+    const eai__shape_t *a = &c->in[0].shape, *b = &c->in[3].shape;
+    for (int i = 0; i < a->rank; i++)
+        da[i] = (size_t)a->d[i];
+    for (int i = 0; i < b->rank; i++)
+        db[i] = (size_t)b->d[i];
+    xnn_operator_t op = NULL;
+    enum xnn_status s;
+    if (mul) {
+        s = xnn_create_multiply_nd_qs8(zp_of(c, 2), scale_of(c, 1), zp_of(c, 5), scale_of(c, 4),
+                                       zp_of(c, 7), scale_of(c, 6), INT8_MIN, INT8_MAX, 0, &op);
+        EAI_TRY(eai__xnn_push(c, st, s, op, "create multiply (qs8)"));
+        s = xnn_setup_multiply_nd_qs8(op, (size_t)a->rank, da, (size_t)b->rank, db, c->in[0].data,
+                                      c->in[3].data, c->out[0].data, st->tp);
+    } else {
+        s = xnn_create_add_nd_qs8(zp_of(c, 2), scale_of(c, 1), zp_of(c, 5), scale_of(c, 4),
+                                  zp_of(c, 7), scale_of(c, 6), INT8_MIN, INT8_MAX, 0, &op);
+        EAI_TRY(eai__xnn_push(c, st, s, op, "create add (qs8)"));
+        s = xnn_setup_add_nd_qs8(op, (size_t)a->rank, da, (size_t)b->rank, db, c->in[0].data,
+                                 c->in[3].data, c->out[0].data, st->tp);
+    }
+    return eai__xnn_check(c, s, mul ? "setup multiply (qs8)" : "setup add (qs8)");
+}
+
+static eai_status_t add_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    return binary_prepare(c, st, false);
+}
+
+static eai_status_t mul_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    return binary_prepare(c, st, true);
+}
+
+/* ---- QuantizeLinear / DequantizeLinear (per tensor, int8) ---- */
+
+static bool convert_ok(const eai__opctx_t *c, bool quantize)
+{
+    if (!scalar_const(c, 1) || (c->n_in > 2 && c->node->in[2] >= 0 && !scalar_const(c, 2)))
+        return false;
+    if (quantize)
+        return c->in[0].dtype == EAI_F32 && c->out[0].dtype == EAI_I8 && scale_of(c, 1) > 0 &&
+               isnormal(scale_of(c, 1));
+    return c->in[0].dtype == EAI_I8 && c->out[0].dtype == EAI_F32;
+}
+
+static bool quantize_supports(const eai__opctx_t *c)
+{
+    return convert_ok(c, true);
+}
+
+static bool dequantize_supports(const eai__opctx_t *c)
+{
+    return convert_ok(c, false);
+}
+
+static eai_status_t convert_prepare(eai__opctx_t *c, eai__xnn_node_t *st, bool quantize)
+{
+    const size_t n = (size_t)eai__shape_numel(&c->in[0].shape);
+    const int8_t zp = c->n_in > 2 && c->node->in[2] >= 0 ? zp_of(c, 2) : 0;
+    xnn_operator_t op = NULL;
+    enum xnn_status s;
+    if (quantize) {
+        s = xnn_create_convert_nc_f32_qs8(n, n, n, scale_of(c, 1), zp, INT8_MIN, INT8_MAX, 0, &op);
+        EAI_TRY(eai__xnn_push(c, st, s, op, "create convert (f32 -> qs8)"));
+        s = xnn_setup_convert_nc_f32_qs8(op, 1, c->in[0].data, c->out[0].data, st->tp);
+    } else {
+        s = xnn_create_convert_nc_qs8_f32(n, n, n, scale_of(c, 1), zp, 0, &op);
+        EAI_TRY(eai__xnn_push(c, st, s, op, "create convert (qs8 -> f32)"));
+        s = xnn_setup_convert_nc_qs8_f32(op, 1, c->in[0].data, c->out[0].data, st->tp);
+    }
+    return eai__xnn_check(c, s, "setup convert");
+}
+
+static eai_status_t quantize_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    return convert_prepare(c, st, true);
+}
+
+static eai_status_t dequantize_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    return convert_prepare(c, st, false);
+}
+
+/* ---- layout and table ---- */
+
+bool eai__xnn_q8_wants_nhwc(const eai__opctx_t *c)
+{
+    const char *op = c->node->op, *dom = c->node->domain;
+    if (dom[0] && strcmp(dom, "ai.onnx") != 0 && strcmp(dom, "com.microsoft") != 0) return false;
+    if (strcmp(op, "QLinearConv") == 0) return qconv_ok(c, c->params);
+    if (strcmp(op, "MaxPool") == 0) return maxpool_supports(c);
+    if (strcmp(op, "QLinearGlobalAveragePool") == 0) {
+        const eai__attr_t *cl = eai__node_attr(c->node, "channels_last");
+        return !(cl && cl->i) && is_i8(c, 0) && c->in[0].shape.rank == 4;
+    }
+    return false;
+}
+
+const eai__xnn_op_t eai__xnn_ops_q8[] = {
+    {EAI__NHWC_DOMAIN, "QLinearConv", qconv_supports, qconv_prepare, NULL},
+    {EAI__NHWC_DOMAIN, "MaxPool", maxpool_supports, maxpool_prepare, NULL},
+    {EAI__NHWC_DOMAIN, "QLinearGlobalAveragePool", gap_ok, gap_prepare, NULL},
+    {"com.microsoft", "QLinearGlobalAveragePool", gap_ok, gap_prepare, NULL},
+    {"com.microsoft", "QLinearAdd", add_supports, add_prepare, NULL},
+    {"com.microsoft", "QLinearMul", mul_supports, mul_prepare, NULL},
+    {"com.microsoft", "QGemm", qgemm_ok, qgemm_prepare, NULL},
+    {"", "QuantizeLinear", quantize_supports, quantize_prepare, NULL},
+    {"", "DequantizeLinear", dequantize_supports, dequantize_prepare, NULL},
+    {0},
+};

@@ -79,6 +79,16 @@ eai_status_t eai__conv_parse(eai__opctx_t *c, eai__conv_geom_t *g)
         g->pb[off + i] = v[i];
         g->pe[off + i] = v[nsp + i];
     }
+    /* Bounds far above any real model keep the shape arithmetic in int64
+     * (a fuzzer found huge group/dilation/pad attributes overflowing it). */
+    const int64_t lim = (int64_t)1 << 31;
+    if (g->group > lim)
+        return eai__op_fail(c, EAI_E_FORMAT, "group %lld is out of range", (long long)g->group);
+    for (int i = off; i < EAI__CONV_SP; i++)
+        if (g->s[i] > lim || g->d[i] > (1 << 16) || g->pb[i] > lim || g->pe[i] > lim)
+            return eai__op_fail(
+                c, EAI_E_FORMAT, "stride %lld, dilation %lld or pads %lld/%lld out of range",
+                (long long)g->s[i], (long long)g->d[i], (long long)g->pb[i], (long long)g->pe[i]);
     const char *ap;
     EAI_TRY(eai__op_string(c, "auto_pad", "NOTSET", &ap));
     if (strcmp(ap, "NOTSET") == 0)
@@ -120,7 +130,7 @@ eai_status_t eai__conv_infer_act(eai__opctx_t *c, const eai__act_t *act)
     EAI_TRY(eai__conv_parse(c, g));
     const eai__shape_t *w = &c->in[1].shape;
     g->m = w->d[0];
-    if (g->c != w->d[1] * g->group)
+    if (g->c % g->group != 0 || w->d[1] != g->c / g->group) /* no overflowing product */
         return eai__op_fail(c, EAI_E_FORMAT,
                             "X has %lld channels but W expects %lld (%lld per group x group %lld)",
                             (long long)g->c, (long long)(w->d[1] * g->group), (long long)w->d[1],

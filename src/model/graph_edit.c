@@ -148,8 +148,10 @@ eai_status_t eai__graph_clone(eai__graph_t *dst, const eai__graph_t *src)
             st = eai_fail(EAI_E_NOMEM, "%s: out of memory", src->label);
     }
     if (st == EAI_OK) {
-        memcpy(dst->inputs, src->inputs, (size_t)src->n_inputs * sizeof(int));
-        memcpy(dst->outputs, src->outputs, (size_t)src->n_outputs * sizeof(int));
+        /* a graph may have no inputs (all constant): src->inputs is NULL */
+        if (src->n_inputs) memcpy(dst->inputs, src->inputs, (size_t)src->n_inputs * sizeof(int));
+        if (src->n_outputs)
+            memcpy(dst->outputs, src->outputs, (size_t)src->n_outputs * sizeof(int));
         dst->n_inputs = src->n_inputs;
         dst->n_outputs = src->n_outputs;
     }

@@ -84,6 +84,9 @@ int eai__strmap_get(const eai__strmap_t *m, const char *key);
  * EAI_E_IO with the path and errno text on failure. */
 eai_status_t eai__read_file(const eai_allocator_t *a, const char *path, void **data,
                             size_t *n_bytes);
+/* Best effort after an atomic rename (temp file + rename): fsync the folder
+ * so the rename itself is durable. */
+void eai__sync_parent_dir(const char *path);
 
 /* Logging (eai_log_* public API lives in edgeai/log.h). */
 void eai__log(int level, const char *fmt, ...) EAI_PRINTF(2, 3);

@@ -564,26 +564,6 @@ static bool write_all(int fd, const void *buf, size_t n)
     return true;
 }
 
-/* Best effort: makes the rename itself durable. */
-static void sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else
-        return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 /* The preamble and padded header numpy's write_array produces: the dict, spaces
  * so that the data starts at a multiple of 64 bytes, then '\n'. */
 static size_t build_header(char *buf, size_t cap, const char *descr, int rank, const int64_t *dims)
@@ -688,7 +668,7 @@ eai_status_t eai_npy_write(const char *path, eai_dtype_t dtype, int rank, const 
                      strerror(err));
         unlink(tmp);
     } else {
-        sync_parent_dir(path);
+        eai__sync_parent_dir(path);
     }
     eai__free(NULL, tmp);
     return s;

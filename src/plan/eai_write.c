@@ -398,26 +398,6 @@ static bool pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
     return true;
 }
 
-/* Best effort: makes the rename itself durable. */
-static void sync_parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else if ((size_t)(slash - path) < sizeof dir)
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else
-        return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 #define N_SECTIONS 4
 
 /* Writes the file; `sec` holds meta, strings, graph (CRC and size filled here). */
@@ -501,7 +481,7 @@ static eai_status_t write_file(const char *path, const char *tmp, int fd, const 
     if (step)
         return eai_fail(EAI_E_IO, "%s: %s of the temporary file %s failed: %s", path, step, tmp,
                         strerror(err));
-    sync_parent_dir(path);
+    eai__sync_parent_dir(path);
     return EAI_OK;
 }
 

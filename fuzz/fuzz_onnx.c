@@ -7,13 +7,15 @@
 #include <stdlib.h>
 
 #include "edgeai/model.h"
+#include "fuzz_alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    eai_model_opts_t fuzz_opts = {.alloc = {fuzz_capped_alloc, NULL}};
     eai_model_t *m = NULL;
-    if (eai_model_load_memory(data, size, "fuzz.onnx", NULL, &m) != EAI_OK) {
+    if (eai_model_load_memory(data, size, "fuzz.onnx", &fuzz_opts, &m) != EAI_OK) {
         if (m) /* on failure *out is untouched */
             abort();
         return 0;

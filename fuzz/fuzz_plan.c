@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "edgeai/model.h"
+#include "fuzz_alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,18 +61,6 @@ static void fix_crcs(uint8_t *p, size_t n)
     put32(p + 60, crc32c(p, 60));
 }
 
-/* A valid plan may legitimately ask for gigabytes (a folded constant of a
- * huge shape); that must come back as EAI_E_NOMEM, not trip libFuzzer's
- * malloc limit. So allocations over 256 MiB fail here. */
-static void *capped(void *ctx, void *ptr, size_t size)
-{
-    if (size == 0) {
-        free(ptr);
-        return NULL;
-    }
-    return size > ((size_t)256 << 20) ? NULL : realloc(ptr, size);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* plans only: other bytes would exercise the ONNX importer (fuzz_onnx) */
@@ -86,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data + 1, n);
     if (data[0] & 1) fix_crcs(buf, n);
     eai_model_t *m = NULL;
-    eai_model_opts_t o = {.alloc = {capped, NULL}};
+    eai_model_opts_t o = {.alloc = {fuzz_capped_alloc, NULL}};
     eai_status_t st = eai_model_load_memory(buf, n, "fuzz.eai", &o, &m);
     free(buf); /* a loaded model must not borrow the buffer (ASan checks) */
     if (st != EAI_OK) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "edgeai/model.h"
+#include "fuzz_alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,8 +22,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!buf) return 0;
     if (size) memcpy(buf, data, size);
     if (size >= 8) memcpy(buf + 4, "TFL3", 4);
+    eai_model_opts_t fuzz_opts = {.alloc = {fuzz_capped_alloc, NULL}};
     eai_model_t *m = NULL;
-    if (eai_model_load_memory(buf, size, "fuzz.tflite", NULL, &m) != EAI_OK) {
+    if (eai_model_load_memory(buf, size, "fuzz.tflite", &fuzz_opts, &m) != EAI_OK) {
         free(buf);
         if (m) /* on failure *out is untouched */
             abort();

@@ -18,8 +18,11 @@ pkgs=(
     # fixtures: models exported by PyTorch, ONNX conformance data, a real photo
     python3-torch python3-torchvision python3-onnx python3-numpy
     libonnx-testdata darknet
-    # real data: Fashion-MNIST (demo classifier, federated learning)
-    dataset-fashion-mnist
+    # training (GEMM), .gz data, secure aggregation, device messaging
+    libopenblas-dev zlib1g-dev libsodium-dev mosquitto libmosquitto-dev
+    # real data: Fashion-MNIST (demo classifier, federated learning), OpenCV's
+    # samples (digits.png: 5,000 handwritten digits; vtest.avi)
+    dataset-fashion-mnist opencv-doc
 )
 # npm (real pretrained models, the ONNX Runtime / TF.js peers): Debian's nodejs
 # and npm, unless the machine already has a Node.js (its own npm conflicts).

@@ -3,14 +3,18 @@
 #define EDGEAI_H
 
 #include "edgeai/build.h"
+#include "edgeai/dataset.h"
+#include "edgeai/fl.h"
 #include "edgeai/image.h"
 #include "edgeai/log.h"
 #include "edgeai/model.h"
 #include "edgeai/npy.h"
+#include "edgeai/secagg.h"
 #include "edgeai/session.h"
 #include "edgeai/status.h"
 #include "edgeai/tensor.h"
 #include "edgeai/threadpool.h"
+#include "edgeai/train.h"
 
 #define EAI_VERSION_STRING "0.1.0"
 

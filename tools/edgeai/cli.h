@@ -14,6 +14,13 @@ int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_build(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+/* `edgeai fl simulate` (cmd_fl.c) dispatches `fl server` and `fl client`
+ * (cmd_fl_net.c) to these. */
+int cmd_fl(int argc, char **argv);
+int cmd_fl_server(int argc, char **argv);
+int cmd_fl_client(int argc, char **argv);
 
 /* Prints "edgeai <cmd>: <eai_last_error()>" and returns 1. */
 int cli_fail_status(const char *cmd);

@@ -19,6 +19,9 @@ static const struct {
     {"ops", cmd_ops, "                           the ONNX ops this build runs"},
     {"bench", cmd_bench, "MODEL [--threads N] [--runs N]   latency min/p50/p99, RSS, arena"},
     {"build", cmd_build, "MODEL -o OUT.eai [--fp16] [--int8 --calib DIR]  compiled plan"},
+    {"train", cmd_train, "MODEL.onnx --data SPEC --epochs N -o OUT.onnx   train on device"},
+    {"data", cmd_data, "SPEC [--partition KIND --clients N]   data set and client splits"},
+    {"fl", cmd_fl, "simulate|server|client ...    federated learning"},
 };
 
 static void usage(FILE *f)

@@ -19,7 +19,9 @@ static void test_unary(void **state)
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         th_t t;
         th_begin(&t, 13);
-        int x = th_input(&t, "x", EAI_F32, 3, (int64_t[]){7, 13, 11}); /* 1001: odd tail */
+        /* 1001: odd tail; 70007 (every other op): large, split into parts */
+        int x =
+            th_input(&t, "x", EAI_F32, 3, i % 2 ? (int64_t[]){7, 13, 11} : (int64_t[]){7, 73, 137});
         int y = th_value(&t, "y");
         th_node(&t, ops[i], &x, 1, &y, 1);
         if (strcmp(ops[i], "LeakyRelu") == 0) th_attr_float(&t, "alpha", 0.3f);
@@ -88,6 +90,8 @@ static const bcase_t bcases[] = {
     {1, {1}, 3, {4, 7, 9}, false},
     {6, {2, 1, 3, 2, 1, 3}, 5, {2, 3, 1, 4, 3}, false},
     {2, {1, 1001}, 2, {1, 1001}, true},
+    {2, {64, 1025}, 2, {64, 1025}, false}, /* large: split into parts */
+    {3, {7, 97, 101}, 0, {0}, true},       /* large with a scalar constant */
 };
 
 static void test_binary(void **state)
@@ -95,6 +99,8 @@ static void test_binary(void **state)
     (void)state;
     XC_REQUIRE_XNNPACK();
     static const char *const ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum"};
+    eai_threadpool_t *pool;
+    assert_int_equal(eai_threadpool_create(2, &pool), EAI_OK);
     for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
         for (size_t i = 0; i < sizeof bcases / sizeof bcases[0]; i++) {
             const bcase_t *k = &bcases[i];
@@ -115,9 +121,10 @@ static void test_binary(void **state)
             th_node(&t, ops[o], i % 2 ? (int[]){b, a} : (int[]){a, b}, 2, &y, 1);
             th_output(&t, y);
             /* Div by random inputs near 0 is ill-conditioned: relative only */
-            xc_compare_tol(&t, 1, strcmp(ops[o], "Div") ? 1e-6f : 0.0f, 1e-6f, NULL);
+            xc_compare_tol(&t, 1, strcmp(ops[o], "Div") ? 1e-6f : 0.0f, 1e-6f, i % 2 ? pool : NULL);
             th_end(&t);
         }
+    eai_threadpool_destroy(pool);
 }
 
 static void test_prelu(void **state)

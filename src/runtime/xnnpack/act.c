@@ -44,21 +44,6 @@ size_t eai__xnn_act_scratch(const eai__act_t *a, int64_t numel)
     return a->kind == EAI__ACT_SILU ? (size_t)numel * sizeof(float) : 0;
 }
 
-/* y[numel] op= s[numel] (or a scalar s when s_numel is 1), clamped. */
-static eai_status_t binary_inplace(eai__opctx_t *c, eai__xnn_node_t *st, bool mul, float *y,
-                                   const float *s, int64_t numel, int64_t s_numel, float lo,
-                                   float hi)
-{
-    xnn_operator_t op = NULL;
-    enum xnn_status r = mul ? xnn_create_multiply_nd_f32(lo, hi, EAI__XNN_FLAGS, &op)
-                            : xnn_create_add_nd_f32(lo, hi, EAI__XNN_FLAGS, &op);
-    EAI_TRY(eai__xnn_push(c, st, r, op, "create activation"));
-    const size_t ys = (size_t)numel, ss = (size_t)s_numel;
-    r = mul ? xnn_setup_multiply_nd_f32(op, 1, &ys, 1, &ss, y, s, y, st->tp)
-            : xnn_setup_add_nd_f32(op, 1, &ys, 1, &ss, y, s, y, st->tp);
-    return eai__xnn_check(c, r, "setup activation");
-}
-
 eai_status_t eai__xnn_act_push(eai__opctx_t *c, eai__xnn_node_t *st, const eai__act_t *a, float *y,
                                int64_t numel)
 {
@@ -83,15 +68,17 @@ eai_status_t eai__xnn_act_push(eai__opctx_t *c, eai__xnn_node_t *st, const eai__
         r = xnn_create_sigmoid_nc_f32(n, n, n, EAI__XNN_FLAGS, &op);
         EAI_TRY(eai__xnn_push(c, st, r, op, "create sigmoid"));
         EAI_TRY(eai__xnn_check(c, xnn_setup_sigmoid_nc_f32(op, 1, y, s, st->tp), "setup"));
-        return binary_inplace(c, st, true, y, s, numel, numel, -INFINITY, INFINITY);
+        return eai__xnn_push_binary_flat(c, st, EAI__XNN_MUL, y, s, false, y, numel, -INFINITY,
+                                         INFINITY);
     }
     case EAI__ACT_HARDSIGMOID: {
         float ab[2] = {a->p0, a->p1};
         void *buf;
         EAI_TRY(eai__xnn_buffer(c, st, sizeof ab, ab, &buf));
         const float *k = buf;
-        EAI_TRY(binary_inplace(c, st, true, y, &k[0], numel, 1, -INFINITY, INFINITY));
-        return binary_inplace(c, st, false, y, &k[1], numel, 1, 0.0f, 1.0f);
+        EAI_TRY(eai__xnn_push_binary_flat(c, st, EAI__XNN_MUL, y, &k[0], true, y, numel, -INFINITY,
+                                          INFINITY));
+        return eai__xnn_push_binary_flat(c, st, EAI__XNN_ADD, y, &k[1], true, y, numel, 0.0f, 1.0f);
     }
     default:
         return EAI_OK; /* none, or folded into the clamp */

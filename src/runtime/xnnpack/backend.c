@@ -198,6 +198,34 @@ static size_t xnn_scratch(const eai__opctx_t *c, const eai__op_def_t *op)
  * handing work to the pool's workers costs more than it saves. */
 #define SMALL 32768
 
+/* Convolutions and GEMMs below about 15 us of single-threaded work: their
+ * threads spend as long meeting as computing (a YOLO head's 1x1 convs
+ * ran slower on 2 threads than on 1). */
+#define SMALL_MACS 1000000
+
+static int64_t outputs(const eai__opctx_t *c)
+{
+    int64_t n = 0;
+    for (int i = 0; i < c->n_out; i++)
+        if (eai__has_out(c, i)) n += eai__shape_numel(&c->out[i].shape);
+    return n;
+}
+
+/* Multiply-adds of a node with weights (its first constant input of rank
+ * >= 2: W, or QLinearConv's w): outputs times the weights per output
+ * channel (the output's last axis, NHWC or [M, N]). */
+static int64_t macs(const eai__opctx_t *c)
+{
+    const eai__shape_t *y = &c->out[0].shape;
+    if (y->rank < 1 || y->d[y->rank - 1] <= 0) return SMALL_MACS;
+    for (int i = 1; i < c->n_in; i++) {
+        const int v = c->node->in[i];
+        if (v >= 0 && c->g->values[v].kind == EAI__V_CONST && c->in[i].shape.rank >= 2)
+            return outputs(c) * (eai__shape_numel(&c->in[i].shape) / y->d[y->rank - 1]);
+    }
+    return SMALL_MACS;
+}
+
 static bool is_light(const eai__opctx_t *c)
 {
     static const char *const heavy[] = {"Conv",   "FusedConv",   "Gemm", "FusedGemm",
@@ -230,12 +258,7 @@ static eai_status_t xnn_prepare(eai__opctx_t *c, const eai__op_def_t *op, void *
     if (!st) return eai__op_fail(c, EAI_E_NOMEM, "out of memory");
     st->alloc = s->alloc;
     st->tp = s->tp;
-    if (is_light(c)) {
-        int64_t n = 0;
-        for (int i = 0; i < c->n_out; i++)
-            if (eai__has_out(c, i)) n += eai__shape_numel(&c->out[i].shape);
-        if (n < SMALL) st->tp = NULL;
-    }
+    if (is_light(c) ? outputs(c) < SMALL : macs(c) < SMALL_MACS) st->tp = NULL;
     eai_status_t r = o->prepare(c, st);
     if (r != EAI_OK) {
         xnn_release(st);

@@ -130,21 +130,14 @@ static eai_status_t unary_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
     if (k == UN_HARDSIGMOID) {
         /* y = max(0, min(1, alpha * x + beta)): a scaled copy, then a
          * clamped add in place */
-        eai__act_t a = {EAI__ACT_HARDSIGMOID, float_attr(c, "alpha", 0.2f),
-                        float_attr(c, "beta", 0.5f)};
+        const float ab[2] = {float_attr(c, "alpha", 0.2f), float_attr(c, "beta", 0.5f)};
         void *buf;
-        EAI_TRY(eai__xnn_buffer(c, st, sizeof(float), &a.p0, &buf));
-        s = xnn_create_multiply_nd_f32(-INFINITY, INFINITY, EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push(c, st, s, op, "create multiply"));
-        const size_t one = 1;
-        s = xnn_setup_multiply_nd_f32(op, 1, &n, 1, &one, x, buf, y, st->tp);
-        EAI_TRY(eai__xnn_check(c, s, "setup multiply"));
-        void *bb;
-        EAI_TRY(eai__xnn_buffer(c, st, sizeof(float), &a.p1, &bb));
-        s = xnn_create_add_nd_f32(0.0f, 1.0f, EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push(c, st, s, op, "create add"));
-        return eai__xnn_check(c, xnn_setup_add_nd_f32(op, 1, &n, 1, &one, y, bb, y, st->tp),
-                              "setup add");
+        EAI_TRY(eai__xnn_buffer(c, st, sizeof ab, ab, &buf));
+        const float *kb = buf;
+        EAI_TRY(eai__xnn_push_binary_flat(c, st, EAI__XNN_MUL, x, &kb[0], true, y, (int64_t)n,
+                                          -INFINITY, INFINITY));
+        return eai__xnn_push_binary_flat(c, st, EAI__XNN_ADD, y, &kb[1], true, y, (int64_t)n, 0.0f,
+                                         1.0f);
     }
     switch (k) {
     case UN_CLAMP: {
@@ -246,48 +239,141 @@ static eai_status_t operand(eai__opctx_t *c, eai__xnn_node_t *st, int i, const f
     return EAI_OK;
 }
 
+/* One binary operator on y = a op b with shapes da[ra], db[rb]. */
+static eai_status_t binary_op(const eai__opctx_t *c, eai__xnn_node_t *st, eai__xnn_binary_t kind,
+                              size_t ra, const size_t *da, size_t rb, const size_t *db,
+                              const float *a, const float *b, float *y, float lo, float hi,
+                              pthreadpool_t tp, bool owned_only, xnn_operator_t *out)
+{
+    xnn_operator_t op = NULL;
+    enum xnn_status s;
+    switch (kind) {
+    case EAI__XNN_ADD:
+        s = xnn_create_add_nd_f32(lo, hi, EAI__XNN_FLAGS, &op);
+        break;
+    case EAI__XNN_SUB:
+        s = xnn_create_subtract_nd_f32(lo, hi, EAI__XNN_FLAGS, &op);
+        break;
+    case EAI__XNN_MUL:
+        s = xnn_create_multiply_nd_f32(lo, hi, EAI__XNN_FLAGS, &op);
+        break;
+    case EAI__XNN_DIV:
+        s = xnn_create_divide_nd_f32(lo, hi, EAI__XNN_FLAGS, &op);
+        break;
+    case EAI__XNN_MAX:
+        s = xnn_create_maximum_nd_f32(EAI__XNN_FLAGS, &op);
+        break;
+    default:
+        s = xnn_create_minimum_nd_f32(EAI__XNN_FLAGS, &op);
+        break;
+    }
+    EAI_TRY(owned_only ? eai__xnn_push_owned(c, st, s, op, "create binary operator")
+                       : eai__xnn_push(c, st, s, op, "create binary operator"));
+    switch (kind) {
+    case EAI__XNN_ADD:
+        s = xnn_setup_add_nd_f32(op, ra, da, rb, db, a, b, y, tp);
+        break;
+    case EAI__XNN_SUB:
+        s = xnn_setup_subtract_nd_f32(op, ra, da, rb, db, a, b, y, tp);
+        break;
+    case EAI__XNN_MUL:
+        s = xnn_setup_multiply_nd_f32(op, ra, da, rb, db, a, b, y, tp);
+        break;
+    case EAI__XNN_DIV:
+        s = xnn_setup_divide_nd_f32(op, ra, da, rb, db, a, b, y, tp);
+        break;
+    case EAI__XNN_MAX:
+        s = xnn_setup_maximum_nd_f32(op, ra, da, rb, db, a, b, y, tp);
+        break;
+    default:
+        s = xnn_setup_minimum_nd_f32(op, ra, da, rb, db, a, b, y, tp);
+        break;
+    }
+    if (out) *out = op;
+    return eai__xnn_check(c, s, "setup binary operator");
+}
+
+/* Parts of a flat binary operation, one operator each, run side by side. */
+typedef struct flat_parts {
+    int n;
+    xnn_operator_t op[];
+} flat_parts_t;
+
+static void flat_part(void *ctx, size_t i)
+{
+    const flat_parts_t *p = ctx;
+    xnn_run_operator(p->op[i], NULL); /* set up at prepare: cannot fail */
+}
+
+static void flat_step(const void *arg, pthreadpool_t tp)
+{
+    const flat_parts_t *p = arg;
+    pthreadpool_parallelize_1d(tp, flat_part, (void *)p, (size_t)p->n, EAI__XNN_PT_FLAGS);
+}
+
+/* XNNPACK (2022) merges the dimensions of same-shape operands into one and
+ * never splits that across threads: a large flat operation is cut into
+ * parts here instead, one operator per part, run in parallel. */
+#define FLAT_PART_MIN 16384
+
+eai_status_t eai__xnn_push_binary_flat(const eai__opctx_t *c, eai__xnn_node_t *st,
+                                       eai__xnn_binary_t kind, const float *a, const float *b,
+                                       bool b_scalar, float *y, int64_t numel, float lo, float hi)
+{
+    int parts = 2 * (st->tp ? (int)pthreadpool_get_threads_count(st->tp) : 1);
+    if (parts > numel / FLAT_PART_MIN) parts = (int)(numel / FLAT_PART_MIN);
+    const size_t one = 1;
+    if (parts <= 1) {
+        const size_t n = (size_t)numel;
+        return binary_op(c, st, kind, 1, &n, 1, b_scalar ? &one : &n, a, b, y, lo, hi, NULL, false,
+                         NULL);
+    }
+    flat_parts_t *p;
+    EAI_TRY(eai__xnn_buffer(c, st, sizeof *p + (size_t)parts * sizeof(xnn_operator_t), NULL,
+                            (void **)&p));
+    p->n = parts;
+    for (int i = 0; i < parts; i++) {
+        const int64_t b0 = numel * i / parts, b1 = numel * (i + 1) / parts;
+        const size_t n = (size_t)(b1 - b0);
+        EAI_TRY(binary_op(c, st, kind, 1, &n, 1, b_scalar ? &one : &n, a + b0,
+                          b_scalar ? b : b + b0, y + b0, lo, hi, NULL, true, &p->op[i]));
+    }
+    return eai__xnn_push_fn(c, st, flat_step, p);
+}
+
+static eai__xnn_binary_t binary_kind(const char *name)
+{
+    if (strcmp(name, "Add") == 0 || strcmp(name, "Sum") == 0) return EAI__XNN_ADD;
+    if (strcmp(name, "Sub") == 0) return EAI__XNN_SUB;
+    if (strcmp(name, "Mul") == 0) return EAI__XNN_MUL;
+    if (strcmp(name, "Div") == 0) return EAI__XNN_DIV;
+    if (strcmp(name, "Max") == 0) return EAI__XNN_MAX;
+    return EAI__XNN_MIN;
+}
+
 static eai_status_t binary_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
 {
-    const char *name = c->node->op;
+    const eai__xnn_binary_t kind = binary_kind(c->node->op);
     const float *a, *b;
     EAI_TRY(operand(c, st, 0, &a));
     EAI_TRY(operand(c, st, 1, &b));
-    size_t da[XNN_MAX_TENSOR_DIMS], db[XNN_MAX_TENSOR_DIMS];
     const eai__shape_t *sa = &c->in[0].shape, *sb = &c->in[1].shape;
+    const int64_t na = eai__shape_numel(sa), nb = eai__shape_numel(sb);
+    const int64_t ny = eai__shape_numel(&c->out[0].shape);
+    float *y = c->out[0].data;
+    /* no broadcasting but of a scalar: one flat operation */
+    if (na == ny && (nb == ny || nb == 1))
+        return eai__xnn_push_binary_flat(c, st, kind, a, b, nb == 1 && ny > 1, y, ny, -INFINITY,
+                                         INFINITY);
+    if (nb == ny && na == 1 && kind != EAI__XNN_SUB && kind != EAI__XNN_DIV)
+        return eai__xnn_push_binary_flat(c, st, kind, b, a, true, y, ny, -INFINITY, INFINITY);
+    size_t da[XNN_MAX_TENSOR_DIMS], db[XNN_MAX_TENSOR_DIMS];
     for (int i = 0; i < sa->rank; i++)
         da[i] = (size_t)sa->d[i];
     for (int i = 0; i < sb->rank; i++)
         db[i] = (size_t)sb->d[i];
-    const size_t ra = (size_t)sa->rank, rb = (size_t)sb->rank;
-    float *y = c->out[0].data;
-    xnn_operator_t op = NULL;
-    enum xnn_status s;
-    if (strcmp(name, "Add") == 0 || strcmp(name, "Sum") == 0) {
-        s = xnn_create_add_nd_f32(-INFINITY, INFINITY, EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push(c, st, s, op, "create add"));
-        s = xnn_setup_add_nd_f32(op, ra, da, rb, db, a, b, y, st->tp);
-    } else if (strcmp(name, "Sub") == 0) {
-        s = xnn_create_subtract_nd_f32(-INFINITY, INFINITY, EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push(c, st, s, op, "create subtract"));
-        s = xnn_setup_subtract_nd_f32(op, ra, da, rb, db, a, b, y, st->tp);
-    } else if (strcmp(name, "Mul") == 0) {
-        s = xnn_create_multiply_nd_f32(-INFINITY, INFINITY, EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push(c, st, s, op, "create multiply"));
-        s = xnn_setup_multiply_nd_f32(op, ra, da, rb, db, a, b, y, st->tp);
-    } else if (strcmp(name, "Div") == 0) {
-        s = xnn_create_divide_nd_f32(-INFINITY, INFINITY, EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push(c, st, s, op, "create divide"));
-        s = xnn_setup_divide_nd_f32(op, ra, da, rb, db, a, b, y, st->tp);
-    } else if (strcmp(name, "Max") == 0) {
-        s = xnn_create_maximum_nd_f32(EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push(c, st, s, op, "create maximum"));
-        s = xnn_setup_maximum_nd_f32(op, ra, da, rb, db, a, b, y, st->tp);
-    } else {
-        s = xnn_create_minimum_nd_f32(EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push(c, st, s, op, "create minimum"));
-        s = xnn_setup_minimum_nd_f32(op, ra, da, rb, db, a, b, y, st->tp);
-    }
-    return eai__xnn_check(c, s, "setup binary operator");
+    return binary_op(c, st, kind, (size_t)sa->rank, da, (size_t)sb->rank, db, a, b, y, -INFINITY,
+                     INFINITY, st->tp, false, NULL);
 }
 
 /* ---- PRelu: slope constant, one value or one per channel of the last axis ---- */

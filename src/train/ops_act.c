@@ -36,8 +36,8 @@ static inline int64_t numel(const eai__tnode_t *n)
 
 static eai_status_t relu_forward(eai__tnode_t *n, eai__tctx_t *c)
 {
-    const float *x = n->in[0]->data;
-    float *y = n->out[0]->data;
+    const float *restrict x = n->in[0]->data;
+    float *restrict y = n->out[0]->data;
     for (int64_t i = 0, e = numel(n); i < e; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return EAI_OK;
@@ -45,11 +45,15 @@ static eai_status_t relu_forward(eai__tnode_t *n, eai__tctx_t *c)
 
 static eai_status_t relu_backward(eai__tnode_t *n, eai__tctx_t *c)
 {
-    const float *y = n->out[0]->data, *dy = n->out[0]->grad;
-    float *dx = n->in[0]->grad;
+    const float *restrict y = n->out[0]->data, *restrict dy = n->out[0]->grad;
+    float *restrict dx = n->in[0]->grad;
     if (!dy || !dx) return EAI_OK;
-    for (int64_t i = 0, e = numel(n); i < e; i++)
-        dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+    /* dy is loaded unconditionally so the loop if-converts and vectorizes
+     * (a conditional load may fault, which blocks GCC's vectorizer). */
+    for (int64_t i = 0, e = numel(n); i < e; i++) {
+        float g = dy[i];
+        dx[i] += y[i] > 0.0f ? g : 0.0f;
+    }
     return EAI_OK;
 }
 
@@ -66,11 +70,13 @@ static eai_status_t leaky_forward(eai__tnode_t *n, eai__tctx_t *c)
 static eai_status_t leaky_backward(eai__tnode_t *n, eai__tctx_t *c)
 {
     const act_state_t *s = n->state;
-    const float *x = n->in[0]->data, *dy = n->out[0]->grad;
-    float *dx = n->in[0]->grad;
+    const float *restrict x = n->in[0]->data, *restrict dy = n->out[0]->grad;
+    float *restrict dx = n->in[0]->grad;
     if (!dy || !dx) return EAI_OK;
-    for (int64_t i = 0, e = numel(n); i < e; i++)
-        dx[i] += x[i] > 0.0f ? dy[i] : s->alpha * dy[i];
+    for (int64_t i = 0, e = numel(n); i < e; i++) {
+        float g = dy[i];
+        dx[i] += x[i] > 0.0f ? g : s->alpha * g;
+    }
     return EAI_OK;
 }
 

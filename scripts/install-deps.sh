@@ -20,6 +20,8 @@ pkgs=(
     libonnx-testdata darknet
     # training (GEMM), .gz data, secure aggregation, device messaging
     libopenblas-dev zlib1g-dev libsodium-dev mosquitto libmosquitto-dev
+    # the cloud tier (KServe v2 over HTTP), the router's client, a load generator
+    libmicrohttpd-dev libcurl4-openssl-dev wrk
     # real data: Fashion-MNIST (demo classifier, federated learning), OpenCV's
     # samples (digits.png: 5,000 handwritten digits; vtest.avi)
     dataset-fashion-mnist opencv-doc

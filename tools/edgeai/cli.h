@@ -21,6 +21,9 @@ int cmd_data(int argc, char **argv);
 int cmd_fl(int argc, char **argv);
 int cmd_fl_server(int argc, char **argv);
 int cmd_fl_client(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_route(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 /* Prints "edgeai <cmd>: <eai_last_error()>" and returns 1. */
 int cli_fail_status(const char *cmd);

@@ -22,13 +22,16 @@ static const struct {
     {"train", cmd_train, "MODEL.onnx --data SPEC --epochs N -o OUT.onnx   train on device"},
     {"data", cmd_data, "SPEC [--partition KIND --clients N]   data set and client splits"},
     {"fl", cmd_fl, "simulate|server|client ...    federated learning"},
+    {"serve", cmd_serve, "--model NAME=PATH ... --port N   KServe v2 inference server"},
+    {"calibrate", cmd_calibrate, "MODEL --data SPEC            fit the confidence temperature"},
+    {"route", cmd_route, "--edge MODEL --cloud URL --data SPEC   edge-cloud cascade"},
 };
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: edgeai <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].help);
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\n`edgeai <command> --help` describes a command's options.\n");
 }
 

@@ -50,6 +50,8 @@ typedef struct eai_fl_strategy_opts {
     float mu;        /* FEDPROX; 0 means 0.01 */
     float server_lr; /* eta; 0 means 1 (FedAvg family) or 0.01 (FedAdam/Yogi/Adagrad) */
     float beta1, beta2, tau; /* adaptive; 0 means 0.9, 0.99, 1e-3 */
+    int population;       /* SCAFFOLD: N, all clients (c += |S|/N mean dc); 0: |S| */
+    float local_momentum; /* FEDNOVA: the clients' SGD momentum rho (a_i's norm); 0: plain SGD */
 } eai_fl_strategy_opts_t;
 
 /* What a client sends back after a round. */
@@ -60,6 +62,7 @@ typedef struct eai_fl_update {
     const float *params; /* the client's new state, n_params floats */
     const float *control_delta; /* SCAFFOLD: c_i+ - c_i, n_trainable floats; else NULL */
     double train_loss, train_acc;
+    size_t n_params; /* floats in params as received (transports); 0: the receiver's n_params */
 } eai_fl_update_t;
 
 typedef struct eai_fl_strategy eai_fl_strategy_t;
@@ -189,6 +192,7 @@ typedef struct eai_fl_sim_opts {
     uint64_t seed;
     void (*on_round)(const eai_fl_sim_round_t *r, void *user);
     void *user;
+    int64_t max_train_samples, max_test_samples; /* first N samples of each; 0: all */
 } eai_fl_sim_opts_t;
 
 typedef struct eai_fl_sim_result {

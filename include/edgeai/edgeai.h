@@ -2,10 +2,13 @@
 #ifndef EDGEAI_H
 #define EDGEAI_H
 
+#include "edgeai/broker.h"
 #include "edgeai/build.h"
 #include "edgeai/dataset.h"
 #include "edgeai/fl.h"
+#include "edgeai/flmsg.h"
 #include "edgeai/image.h"
+#include "edgeai/kserve.h"
 #include "edgeai/log.h"
 #include "edgeai/model.h"
 #include "edgeai/npy.h"
@@ -15,6 +18,7 @@
 #include "edgeai/tensor.h"
 #include "edgeai/threadpool.h"
 #include "edgeai/train.h"
+#include "edgeai/transport.h"
 
 #define EAI_VERSION_STRING "0.1.0"
 

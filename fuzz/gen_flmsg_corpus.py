@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""Writes fuzz/corpus/flmsg: FL wire-format inputs for fuzz_flmsg, encoded here
+independently of the C encoder (from the table in include/edgeai/flmsg.h), so
+the corpus also checks that the C decoder reads the documented format.
+
+Each file: a mode byte (bit 0: the target recomputes CRCs), then frames as a
+2-byte little-endian length + the frame.
+
+    /usr/bin/python3 fuzz/gen_flmsg_corpus.py
+"""
+import os
+import struct
+
+here = os.path.dirname(os.path.abspath(__file__))
+out = os.path.join(here, "corpus", "flmsg")
+os.makedirs(out, exist_ok=True)
+
+
+def crc32c(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 & -(c & 1))
+    return c ^ 0xFFFFFFFF
+
+
+assert crc32c(b"123456789") == 0xE3069283
+
+MANIFEST, MODEL, UPDATE, JOIN, ACK, OPEN, CLOSE = range(1, 8)
+
+
+def frames(typ, payload, rnd=1, client=0, sender=0, stride=262144, n_samples=0, steps=0,
+           loss=0.0):
+    total = len(payload)
+    count = max(1, -(-total // stride)) if total else 1
+    res = []
+    for i in range(count):
+        chunk = payload[i * stride:(i + 1) * stride]
+        head = struct.pack("<4sHBBIIIIIIQII", b"EAFL", 1, typ, 0, rnd, client, sender, i,
+                           count, stride, total, len(chunk), crc32c(chunk))
+        head += struct.pack("<qqdI", n_samples, steps, loss, 0)
+        assert len(head) == 76
+        head += struct.pack("<I", crc32c(head))
+        res.append(head + chunk)
+    return res
+
+
+def floats(n):
+    return struct.pack("<%df" % n, *[0.25 * i - 1.0 for i in range(n)])
+
+
+def write(name, fr, mode=0):
+    data = bytes([mode])
+    for f in fr:
+        data += struct.pack("<H", len(f)) + f
+    with open(os.path.join(out, name), "wb") as fh:
+        fh.write(data)
+
+
+upd = frames(UPDATE, floats(40), rnd=3, client=2, sender=2, stride=32, n_samples=600, steps=19,
+             loss=0.75)
+write("update_in_order", upd)
+write("update_reversed", upd[::-1])
+write("update_dups", [upd[1], upd[1], upd[0]] + upd[2:] + [upd[0]])
+write("update_fixcrc", upd, mode=1)
+model = frames(MODEL, floats(33), rnd=0, client=0xFFFFFFFF, stride=16)
+write("model_chunks", model)
+write("empty_vector", frames(UPDATE, b"", rnd=1, client=1, sender=1))
+write("control", frames(JOIN, b"", client=4, sender=4) + frames(OPEN, struct.pack("<3I", 1, 2, 4))
+      + frames(ACK, b"ok") + frames(CLOSE, b"") + frames(MANIFEST, b"m" * 16, client=0xFFFFFFFF))
+# edge cases: mixed totals for one key, a truncated frame, overlong count, flipped CRC
+other = frames(UPDATE, floats(44), rnd=3, client=2, sender=2, stride=32)
+write("mixed_totals", [upd[0], other[1]] + upd[1:])
+write("truncated", [upd[0][:-3]])
+bad = bytearray(upd[0])
+bad[24] = 9  # chunk count
+write("overlong_count_fixcrc", [bytes(bad)], mode=1)
+bad = bytearray(upd[0])
+bad[44] ^= 1
+write("bad_payload_crc", [bytes(bad)])
+write("header_only", [upd[0][:80]], mode=1)
+write("many_partials_fixcrc",
+      [frames(UPDATE, floats(64), rnd=r, client=c, sender=c, stride=16)[0]
+       for r in range(3) for c in range(3)], mode=1)
+print("wrote", len(os.listdir(out)), "files to", out)

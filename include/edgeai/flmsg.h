@@ -1,0 +1,157 @@
+/* The federated-learning wire format: every FL message is one or more frames
+ * of an 80-byte little-endian header followed by a payload chunk. A model or
+ * an update (a float vector) is split into chunks of at most 256 KiB (so one
+ * frame fits an MQTT packet and a slow link makes progress); a reassembler
+ * takes frames in any order, drops duplicates (QoS 1 is at-least-once) and
+ * rejects anything inconsistent.
+ *
+ *   // sender
+ *   eai_flmsg_hdr_t h = {.type = EAI_FLMSG_UPDATE_CHUNK, .round = r, .client = id,
+ *                        .sender = id, .n_samples = n};
+ *   uint32_t nc = eai_flmsg_chunk_count(n_floats * 4, 0);
+ *   for (uint32_t i = 0; i < nc; i++) {
+ *       EAI_TRY(eai_flmsg_encode_floats(&h, w, n_floats, 0, i, buf, cap, &len));
+ *       publish(buf, len);
+ *   }
+ *   // receiver
+ *   eai_flmsg_asm_t *a;  eai_flmsg_asm_create(NULL, &a);
+ *   eai_flmsg_msg_t m;   bool done;
+ *   if (eai_flmsg_asm_add(a, frame, len, &m, &done) == EAI_OK && done) use(m);
+ *
+ * Header (all integers little-endian, offsets in bytes):
+ *    0  4  magic "EAFL"            40  4  chunk_bytes (payload of this frame)
+ *    4  2  version (1)             44  4  CRC-32C of this frame's payload
+ *    6  1  type (eai_flmsg_type_t) 48  8  n_samples (int64, >= 0)
+ *    7  1  flags (0)               56  8  local_steps (int64, >= 0)
+ *    8  4  round                   64  8  train_loss (IEEE-754 binary64, finite)
+ *   12  4  client                  72  4  reserved (0)
+ *   16  4  sender                  76  4  CRC-32C of header bytes 0..75
+ *   20  4  chunk_index
+ *   24  4  chunk_count = ceil(total_bytes / chunk_stride) (1 when total is 0)
+ *   28  4  chunk_stride (bytes per chunk but the last; multiple of 4 for floats)
+ *   32  8  total_bytes (the whole message's payload)
+ * Chunk i carries payload bytes [i*stride, min((i+1)*stride, total)). Float
+ * vectors are IEEE-754 binary32 little-endian. Control messages (JOIN, ACK,
+ * ROUND_OPEN, ROUND_CLOSE, MODEL_MANIFEST) are one chunk with an
+ * application-defined payload.
+ */
+#ifndef EDGEAI_FLMSG_H
+#define EDGEAI_FLMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgeai/model.h"
+#include "edgeai/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EAI_FLMSG_VERSION       1
+#define EAI_FLMSG_HEADER_BYTES  80
+#define EAI_FLMSG_DEFAULT_CHUNK (256u * 1024u)
+#define EAI_FLMSG_MAX_CHUNK     (64u << 20)         /* largest stride a decoder accepts */
+#define EAI_FLMSG_MAX_TOTAL     ((uint64_t)4 << 30) /* largest message */
+#define EAI_FLMSG_BROADCAST     0xffffffffu         /* client id of server-to-all messages */
+
+typedef enum eai_flmsg_type {
+    EAI_FLMSG_MODEL_MANIFEST = 1, /* announces the round's global model (retained) */
+    EAI_FLMSG_MODEL_CHUNK = 2,    /* global model floats */
+    EAI_FLMSG_UPDATE_CHUNK = 3,   /* a client's new weights */
+    EAI_FLMSG_JOIN = 4,
+    EAI_FLMSG_ACK = 5,
+    EAI_FLMSG_ROUND_OPEN = 6,
+    EAI_FLMSG_ROUND_CLOSE = 7,
+} eai_flmsg_type_t;
+
+/* "model_manifest", "model_chunk", ...; "?" for an unknown value. */
+EAI_API const char *eai_flmsg_type_name(int type);
+
+/* A decoded header. For encoding, only type, round, client, sender,
+ * n_samples, local_steps and train_loss are read; the chunk fields are
+ * computed. */
+typedef struct eai_flmsg_hdr {
+    uint16_t version;
+    uint8_t type, flags;
+    uint32_t round, client, sender;
+    uint32_t chunk_index, chunk_count, chunk_stride, chunk_bytes, crc;
+    uint64_t total_bytes;
+    int64_t n_samples, local_steps;
+    double train_loss;
+} eai_flmsg_hdr_t;
+
+/* Frames needed for total_bytes in chunks of chunk_bytes (0: the default);
+ * 0 when that exceeds EAI_FLMSG_MAX_TOTAL or UINT32_MAX frames. */
+EAI_API uint32_t eai_flmsg_chunk_count(uint64_t total_bytes, size_t chunk_bytes);
+
+/* Writes frame `index` of the message whose payload is data[0..total_bytes)
+ * (borrowed) into out[0..cap); *n_out = its length (at most
+ * EAI_FLMSG_HEADER_BYTES + chunk_bytes). chunk_bytes 0: the default.
+ * EAI_E_INVALID (type, index, sizes, cap too small, negative counts,
+ * non-finite loss, stride not a multiple of 4 for float types). */
+EAI_API eai_status_t eai_flmsg_encode(const eai_flmsg_hdr_t *h, const void *data,
+                                      uint64_t total_bytes, size_t chunk_bytes, uint32_t index,
+                                      uint8_t *out, size_t cap, size_t *n_out);
+/* The same for n floats (written little-endian whatever the host). */
+EAI_API eai_status_t eai_flmsg_encode_floats(const eai_flmsg_hdr_t *h, const float *v, size_t n,
+                                             size_t chunk_bytes, uint32_t index, uint8_t *out,
+                                             size_t cap, size_t *n_out);
+
+/* Checks one frame completely (magic, version, header CRC, type, flags,
+ * chunk geometry, frame length, payload CRC, counts, loss) and decodes its
+ * header; *payload points into buf. EAI_E_FORMAT with the field and values. */
+EAI_API eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hdr_t *h,
+                                      const uint8_t **payload);
+
+/* Copies n little-endian binary32 values from bytes into v (any alignment). */
+EAI_API void eai_flmsg_get_floats(const uint8_t *bytes, size_t n, float *v);
+
+/* ---- reassembly ---- */
+
+typedef struct eai_flmsg_asm eai_flmsg_asm_t;
+
+typedef struct eai_flmsg_asm_opts {
+    int max_partial;       /* messages being assembled at once; 0 means 16 */
+    uint64_t max_bytes;    /* payload bytes buffered in them; 0 means 512 MiB */
+    eai_allocator_t alloc; /* zero: libc */
+} eai_flmsg_asm_opts_t;
+
+/* A completed message. data (64-byte aligned, n_bytes) is borrowed from the
+ * reassembler until its next add or destroy. hdr is the first frame's, with
+ * chunk_index 0 and chunk_bytes = total_bytes. */
+typedef struct eai_flmsg_msg {
+    eai_flmsg_hdr_t hdr;
+    const uint8_t *data;
+    size_t n_bytes;
+} eai_flmsg_msg_t;
+
+typedef struct eai_flmsg_asm_stats {
+    uint64_t frames, completed, duplicates, rejected;
+    int n_partial;
+    uint64_t buffered_bytes;
+} eai_flmsg_asm_stats_t;
+
+EAI_API eai_status_t eai_flmsg_asm_create(const eai_flmsg_asm_opts_t *o, eai_flmsg_asm_t **out);
+EAI_API void eai_flmsg_asm_destroy(eai_flmsg_asm_t *a);
+/* Offers one frame (borrowed for the call). Messages are keyed by (type,
+ * round, client); a frame already held, or of a message completed recently,
+ * is a duplicate: EAI_OK, *complete false. When the frame completes its
+ * message: EAI_OK, *complete true, *out filled. Errors leave the state as it
+ * was: EAI_E_FORMAT (bad frame, or one that disagrees with earlier frames of
+ * its message: total, count, stride, sender, n_samples, local_steps, loss),
+ * EAI_E_NOMEM (the message would exceed max_partial or max_bytes, or
+ * allocation failed). */
+EAI_API eai_status_t eai_flmsg_asm_add(eai_flmsg_asm_t *a, const uint8_t *frame, size_t n,
+                                       eai_flmsg_msg_t *out, bool *complete);
+/* Drops partial messages of rounds before `round` (a closed round's
+ * stragglers); returns how many. */
+EAI_API int eai_flmsg_asm_drop_before(eai_flmsg_asm_t *a, uint32_t round);
+EAI_API void eai_flmsg_asm_stats(const eai_flmsg_asm_t *a, eai_flmsg_asm_stats_t *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Networked federated learning: a real mosquitto on a loopback port, `edgeai fl
+# server` and 3 `edgeai fl client` processes (fashion-mnist, cnn_fmnist).
+#   A  clean run, 3 rounds                          -> final model a.onnx
+#   B  same run, broker restarted mid-run (SIGTERM) -> must equal a.onnx byte for byte
+#   C  client 2 SIGKILLed after round 1, quorum 2, round timeout: the run completes
+#   D  `edgeai fl simulate` with the same seed and settings: its per-round test loss
+#      and accuracy (JSON) equal the server's evaluation of run A's global models
+#      (to 1e-12), and if simulate can write its model (--out) the files are equal
+# Skips (77) without mosquitto or the fashion-mnist data. Every wait is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cli=${EAI_CLI:-build/edgeai}
+mosq=${EAI_MOSQUITTO:-$(command -v mosquitto || true)}
+[ -n "$mosq" ] || for p in /usr/sbin/mosquitto /usr/local/sbin/mosquitto; do
+    [ -x "$p" ] && mosq=$p && break
+done
+[ -n "$mosq" ] && [ -x "$mosq" ] || { echo "SKIP: mosquitto not installed"; exit 77; }
+fm=${EAI_FASHION_MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+[ -f "$fm/train-images-idx3-ubyte.gz" ] || { echo "SKIP: no fashion-mnist in $fm"; exit 77; }
+[ -x "$cli" ] || { echo "FAIL: $cli not built"; exit 1; }
+
+tmp=$(mktemp -d /tmp/eai-it-fl-mqtt.XXXXXX)
+pids=()
+bpid=
+cleanup() {
+    for p in "${pids[@]}" $bpid; do kill -9 "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [ -n "${EAI_IT_KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -n 15 "$f"; done; exit 1; }
+
+port=
+start_broker() { # [port]: start mosquitto, wait until it accepts
+    local p=${1:-}
+    for attempt in 1 2 3 4 5; do
+        [ -n "$p" ] || p=$((20000 + RANDOM % 40000))
+        cat >"$tmp/mosquitto.conf" <<CONF
+listener $p 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $tmp/
+max_queued_messages 100000
+CONF
+        [ "$(id -u)" = 0 ] && echo "user root" >>"$tmp/mosquitto.conf"
+        "$mosq" -c "$tmp/mosquitto.conf" >>"$tmp/broker.log" 2>&1 &
+        bpid=$!
+        for _ in $(seq 100); do
+            if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; return 0; fi
+            kill -0 "$bpid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -9 "$bpid" 2>/dev/null || true
+        [ -n "${1:-}" ] && sleep 0.3 || p=
+    done
+    fail "mosquitto did not start"
+}
+stop_broker() {
+    kill -TERM "$bpid"
+    for _ in $(seq 100); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$bpid" 2>/dev/null || true
+    wait "$bpid" 2>/dev/null || true
+    bpid=
+}
+wait_for() { # FILE PATTERN SECONDS
+    for _ in $(seq $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    fail "no '$2' in $1 after $3 s"
+}
+wait_pids() { # SECONDS PID...: every process exits 0 in time
+    local secs=$1 p
+    shift
+    for p in "$@"; do
+        for _ in $(seq $((secs * 10))); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$p" 2>/dev/null && fail "process $p still running after $secs s"
+        wait "$p" || fail "process $p exited with $?"
+    done
+}
+
+common=(--model models/train/cnn_fmnist.onnx --clients 3 --seed 7 --chunk 65536)
+data=(--data fashion-mnist:train --max-samples 6000)
+run_fl() { # NAME ROUNDS [server options]: server + 3 clients in the background
+    local name=$1 rounds=$2
+    shift 2
+    "$cli" fl server --mqtt "127.0.0.1:$port" --run "$name" --rounds "$rounds" "${common[@]}" \
+        --lr 0.05 --momentum 0.5 --out "$tmp/$name.onnx" "$@" >"$tmp/$name-server.log" 2>&1 &
+    spid=$!
+    cpids=()
+    for k in 0 1 2; do
+        "$cli" fl client --mqtt "127.0.0.1:$port" --run "$name" --id $k "${common[@]}" \
+            "${data[@]}" --idle-timeout 60 >"$tmp/$name-client$k.log" 2>&1 &
+        cpids+=($!)
+    done
+    pids+=("$spid" "${cpids[@]}")
+}
+
+start_broker
+echo "broker on 127.0.0.1:$port"
+
+run_fl a 3 --test fashion-mnist:test --max-samples 6000
+wait_pids 120 "$spid" "${cpids[@]}"
+[ -s "$tmp/a.onnx" ] || fail "no final model from run a"
+grep -q "round   3/3  updates 3/3" "$tmp/a-server.log" || fail "run a: not 3 updates in round 3"
+echo "A: clean run ok"
+
+run_fl b 3
+wait_for "$tmp/b-server.log" "round   1/3" 60
+stop_broker
+sleep 0.5
+start_broker "$port"
+wait_pids 120 "$spid" "${cpids[@]}"
+cmp "$tmp/a.onnx" "$tmp/b.onnx" || fail "broker restart changed the final model"
+echo "B: broker restart mid-run: same final model"
+
+run_fl c 2 --quorum 2 --round-timeout 8
+wait_for "$tmp/c-server.log" "round   1/2" 60
+kill -9 "${cpids[2]}"
+wait "${cpids[2]}" 2>/dev/null || true
+wait_pids 120 "$spid" "${cpids[0]}" "${cpids[1]}"
+grep -q "client 2 went offline" "$tmp/c-server.log" || fail "no last will for client 2"
+grep -q "round   2/2  updates 2/3" "$tmp/c-server.log" || fail "round 2 did not close with 2 of 3"
+[ -s "$tmp/c.onnx" ] || fail "no final model from run c"
+echo "C: killed client: run completed with quorum"
+
+sim=("$cli" fl simulate --model models/train/cnn_fmnist.onnx --clients 3 --seed 7 --rounds 3
+    --lr 0.05 --momentum 0.5 --data fashion-mnist:train --test fashion-mnist:test
+    --max-samples 6000 --json "$tmp/sim.json")
+"${sim[@]}" >"$tmp/sim.log" 2>&1 || fail "simulate failed"
+grep -o '"test_loss":[^,]*' "$tmp/sim.json" | cut -d: -f2 | tr -d ' \t' >"$tmp/sim_loss"
+grep -o '"test_acc":[^,]*' "$tmp/sim.json" | cut -d: -f2 | tr -d ' \t' >"$tmp/sim_acc"
+awk '/test loss/ {print $5}' "$tmp/a-server.log" >"$tmp/net_loss"
+awk '/test loss/ {print $8}' "$tmp/a-server.log" >"$tmp/net_acc"
+[ "$(wc -l <"$tmp/net_loss")" = 3 ] && [ "$(wc -l <"$tmp/sim_loss")" = 3 ] ||
+    fail "expected 3 rounds of test results from both"
+paste "$tmp/sim_loss" "$tmp/net_loss" "$tmp/sim_acc" "$tmp/net_acc" | awk '
+    function d(a, b) { x = a - b; if (x < 0) x = -x; return x }
+    { if (d($1, $2) > 1e-12 * ($1 < 0 ? -$1 : $1) || d($3, $4) > 1e-12) bad = 1;
+      printf "   round %d: test loss %s vs %s, acc %s vs %s\n", NR, $1, $2, $3, $4 }
+    END { exit bad }' || fail "MQTT run and simulate disagree"
+if "$cli" fl simulate --help 2>&1 | grep -q -- "--out"; then
+    "${sim[@]}" --out "$tmp/sim.onnx" >"$tmp/sim.log" 2>&1 || fail "simulate --out failed"
+    cmp "$tmp/a.onnx" "$tmp/sim.onnx" || fail "MQTT run and simulate wrote different models"
+    echo "D: equals edgeai fl simulate (test loss per round and the model file)"
+else
+    echo "D: equals edgeai fl simulate (test loss and accuracy per round; simulate has no --out)"
+fi
+echo "PASS"

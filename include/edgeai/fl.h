@@ -92,6 +92,11 @@ typedef struct eai_fl_round_cfg {
     float mu;      /* FEDPROX */
     const float *server_control; /* SCAFFOLD c (n_trainable), borrowed for the call */
     uint64_t seed; /* shuffling; combine with round and client id */
+    /* The local SGD momentum m. SCAFFOLD estimates the mean gradient as the
+     * displacement over K * lr / (1 - m): the corrections ride through
+     * momentum like gradients, so dividing by K * lr alone overestimates c_i
+     * by 1 / (1 - m) and the feedback diverges. */
+    float momentum;
 } eai_fl_round_cfg_t;
 
 typedef struct eai_fl_client eai_fl_client_t;

@@ -169,8 +169,9 @@ eai_status_t eai_fl_client_local_training(eai_fl_client_t *c, const eai_fl_round
     eai_trainer_get_params(c->t, c->params);
 
     if (scaffold) {
-        /* option II: c_i+ = c_i - c + (x - y_i) / (K lr) */
-        const double klr = (double)(steps > 0 ? steps : 1) * (double)cfg->lr;
+        /* option II: c_i+ = c_i - c + (x - y_i) / (K lr / (1 - momentum)) */
+        const double m = cfg->momentum > 0 && cfg->momentum < 1 ? cfg->momentum : 0.0;
+        const double klr = (double)(steps > 0 ? steps : 1) * (double)cfg->lr / (1.0 - m);
         for (size_t j = 0; j < nt; j++) {
             const double cin = (double)c->ci[j] - (double)cfg->server_control[j] +
                                ((double)c->global[j] - (double)c->params[j]) / klr;

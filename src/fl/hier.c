@@ -31,7 +31,8 @@ static eai_status_t train_client(eai__fl_sim_t *S, eai__fl_node_t *nd, uint32_t 
                               .lr = S->lr,
                               .mu = S->o->server.strategy.mu,
                               .server_control = eai_fl_strategy_control(strat),
-                              .seed = S->o->seed};
+                              .seed = S->o->seed,
+                              .momentum = S->o->optim.momentum};
     EAI_TRY(eai_fl_client_local_training(*cl, &cfg, up));
     up->client = local; /* the node's server numbers its clients from 0 */
     return EAI_OK;

@@ -546,7 +546,8 @@ static eai_status_t client_train(client_state_t *c, eai_transport_t *t, const ma
                               .batch = (int)m->batch,
                               .lr = m->lr,
                               .mu = m->mu,
-                              .seed = m->seed};
+                              .seed = m->seed,
+                              .momentum = m->momentum};
     eai_fl_update_t up;
     EAI_TRY(eai_fl_client_local_training(c->cl, &cfg, &up));
     eai_flmsg_hdr_t h = {.type = EAI_FLMSG_UPDATE_CHUNK,

@@ -75,6 +75,19 @@ bench: build
 bench-issue3: build
 	$(PY) bench/issue3.py --cli $(BUILD)/edgeai --zoo $(ZOO) $(BENCH_ARGS)
 
+# Issue-4 benchmarks: training throughput vs PyTorch, NIID-Bench FL vs a
+# PyTorch FedAvg on the same splits, the seed's 100-client experiment, RSS vs
+# clients. The full NIID-Bench setting takes hours on 2 cores:
+# `make bench-issue4 BENCH_ARGS="--rounds 10 --epochs 2"` scales it down.
+.PHONY: bench-issue4
+bench-issue4: build
+	$(PY) bench/issue4.py --cli $(BUILD)/edgeai $(BENCH_ARGS)
+
+# Issue-5 benchmark: hybrid accuracy vs offload, serve overhead, batching, fault test.
+.PHONY: bench-issue5
+bench-issue5: build
+	$(PY) bench/issue5.py --cli $(BUILD)/edgeai $(BENCH_ARGS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

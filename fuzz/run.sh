@@ -7,7 +7,7 @@
 #                                        build-fuzz/artifacts/
 #   fuzz/run.sh --replay [TARGET...]    only run every committed corpus file once (CI)
 #
-# TARGET is npy, onnx, plan, tflite or flmsg (default: all). Exits non-zero when any target crashes,
+# TARGET is npy, onnx, plan, tflite, flmsg or kserve (default: all). Exits non-zero when any target crashes,
 # leaks or trips a sanitizer. A crash fixed in the code lands with its input
 # copied into fuzz/corpus/<parser>/, so every replay keeps checking it.
 set -euo pipefail
@@ -23,12 +23,12 @@ elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
     secs=$1
     shift
 elif [ -n "${1:-}" ] && [ "$1" != npy ] && [ "$1" != onnx ] && [ "$1" != plan ] && [ "$1" != tflite ] &&
-    [ "$1" != flmsg ]; then
-    echo "usage: $0 [SECONDS | --replay] [npy|onnx|plan|tflite|flmsg ...]" >&2
+    [ "$1" != flmsg ] && [ "$1" != kserve ]; then
+    echo "usage: $0 [SECONDS | --replay] [npy|onnx|plan|tflite|flmsg|kserve ...]" >&2
     exit 2
 fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy onnx plan tflite flmsg)
+[ ${#targets[@]} -gt 0 ] || targets=(npy onnx plan tflite flmsg kserve)
 
 command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is required (libFuzzer)" >&2; exit 1; }
 jobs=${JOBS:-2}

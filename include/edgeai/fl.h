@@ -33,8 +33,8 @@ extern "C" {
 
 typedef enum eai_fl_algo {
     EAI_FL_FEDAVG = 0,
-    EAI_FL_FEDPROX,   /* clients add mu/2 |w - w_global|^2 */
-    EAI_FL_FEDADAM,   /* server-side Adam on the averaged delta (Reddi et al. 2021) */
+    EAI_FL_FEDPROX, /* clients add mu/2 |w - w_global|^2 */
+    EAI_FL_FEDADAM, /* server-side Adam on the averaged delta (Reddi et al. 2021) */
     EAI_FL_FEDYOGI,
     EAI_FL_FEDADAGRAD,
     EAI_FL_SCAFFOLD, /* control variates (Karimireddy et al. 2020), option II */
@@ -47,19 +47,19 @@ EAI_API const char *eai_fl_algo_name(eai_fl_algo_t a);
 
 typedef struct eai_fl_strategy_opts {
     eai_fl_algo_t algo;
-    float mu;        /* FEDPROX; 0 means 0.01 */
-    float server_lr; /* eta; 0 means 1 (FedAvg family) or 0.01 (FedAdam/Yogi/Adagrad) */
+    float mu;                /* FEDPROX; 0 means 0.01 */
+    float server_lr;         /* eta; 0 means 1 (FedAvg family) or 0.01 (FedAdam/Yogi/Adagrad) */
     float beta1, beta2, tau; /* adaptive; 0 means 0.9, 0.99, 1e-3 */
-    int population;       /* SCAFFOLD: N, all clients (c += |S|/N mean dc); 0: |S| */
-    float local_momentum; /* FEDNOVA: the clients' SGD momentum rho (a_i's norm); 0: plain SGD */
+    int population;          /* SCAFFOLD: N, all clients (c += |S|/N mean dc); 0: |S| */
+    float local_momentum;    /* FEDNOVA: the clients' SGD momentum rho (a_i's norm); 0: plain SGD */
 } eai_fl_strategy_opts_t;
 
 /* What a client sends back after a round. */
 typedef struct eai_fl_update {
     uint32_t round, client;
-    int64_t n_samples;   /* aggregation weight */
-    int64_t local_steps; /* optimizer steps taken (FedNova's tau_i) */
-    const float *params; /* the client's new state, n_params floats */
+    int64_t n_samples;          /* aggregation weight */
+    int64_t local_steps;        /* optimizer steps taken (FedNova's tau_i) */
+    const float *params;        /* the client's new state, n_params floats */
     const float *control_delta; /* SCAFFOLD: c_i+ - c_i, n_trainable floats; else NULL */
     double train_loss, train_acc;
     size_t n_params; /* floats in params as received (transports); 0: the receiver's n_params */
@@ -86,12 +86,12 @@ EAI_API float *eai_fl_strategy_state(eai_fl_strategy_t *s);
 typedef struct eai_fl_round_cfg {
     uint32_t round;
     eai_fl_algo_t algo;
-    int epochs;    /* local epochs E */
-    int batch;     /* B; 0: the trainer's */
-    float lr;      /* 0: the trainer's */
-    float mu;      /* FEDPROX */
+    int epochs;                  /* local epochs E */
+    int batch;                   /* B; 0: the trainer's */
+    float lr;                    /* 0: the trainer's */
+    float mu;                    /* FEDPROX */
     const float *server_control; /* SCAFFOLD c (n_trainable), borrowed for the call */
-    uint64_t seed; /* shuffling; combine with round and client id */
+    uint64_t seed;               /* shuffling; combine with round and client id */
     /* The local SGD momentum m. SCAFFOLD estimates the mean gradient as the
      * displacement over K * lr / (1 - m): the corrections ride through
      * momentum like gradients, so dividing by K * lr alone overestimates c_i
@@ -122,12 +122,12 @@ EAI_API const float *eai_fl_client_control(const eai_fl_client_t *c); /* NULL if
 
 typedef struct eai_fl_server_opts {
     eai_fl_strategy_opts_t strategy;
-    int n_clients;        /* population */
-    float fraction;       /* sampled per round; 0 means 1 */
-    int min_clients;      /* at least this many sampled; 0 means 1 */
-    int quorum;           /* a round closes with >= quorum updates; 0: all sampled */
+    int n_clients;          /* population */
+    float fraction;         /* sampled per round; 0 means 1 */
+    int min_clients;        /* at least this many sampled; 0 means 1 */
+    int quorum;             /* a round closes with >= quorum updates; 0: all sampled */
     double round_timeout_s; /* transports close a round after this; 0: none */
-    uint64_t seed;        /* client sampling */
+    uint64_t seed;          /* client sampling */
     /* Checkpoint file written atomically after every completed round; NULL:
      * none. eai_fl_server_create resumes from it when it exists. */
     const char *checkpoint;
@@ -175,9 +175,9 @@ typedef struct eai_fl_sim_round {
 } eai_fl_sim_round_t;
 
 typedef struct eai_fl_sim_opts {
-    const char *model;      /* ONNX file trained from its initial weights */
-    const char *train_data; /* dataset spec, default "fashion-mnist:train" */
-    const char *test_data;  /* default "fashion-mnist:test" */
+    const char *model;              /* ONNX file trained from its initial weights */
+    const char *train_data;         /* dataset spec, default "fashion-mnist:train" */
+    const char *test_data;          /* default "fashion-mnist:test" */
     eai_partition_opts_t partition; /* n_clients taken from here */
     eai_fl_server_opts_t server;    /* n_clients copied from partition */
     int rounds, epochs, batch;
@@ -189,9 +189,9 @@ typedef struct eai_fl_sim_opts {
     int fanout[4], every[4];
     float dropout; /* probability a sampled client fails mid-round */
     bool secure_agg;
-    float dp_epsilon; /* > 0: user-level DP to this epsilon at dp_delta */
-    double dp_delta;  /* 0 means 1e-5 */
-    float dp_clip;    /* 0 means 1 */
+    float dp_epsilon;    /* > 0: user-level DP to this epsilon at dp_delta */
+    double dp_delta;     /* 0 means 1e-5 */
+    float dp_clip;       /* 0 means 1 */
     bool local_baseline; /* also train each client alone for the same budget and report mean acc */
     int threads;
     uint64_t seed;

@@ -30,8 +30,8 @@ typedef struct eai_secagg_opts {
 
 typedef struct eai_secagg_report {
     int n_clients, n_dropped;
-    double max_quant_error;   /* largest |sum - exact sum| bound from quantisation */
-    size_t bytes_per_client;  /* keys + encrypted shares + masked vector sent */
+    double max_quant_error;  /* largest |sum - exact sum| bound from quantisation */
+    size_t bytes_per_client; /* keys + encrypted shares + masked vector sent */
 } eai_secagg_report_t;
 
 /* One round of the protocol in process (the simulator's path): client i holds

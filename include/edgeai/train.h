@@ -57,10 +57,10 @@ typedef enum eai_lr_sched {
 
 typedef struct eai_optim_opts {
     eai_optim_kind_t kind;
-    float lr;           /* 0 means 0.01 */
-    float momentum;     /* SGD */
-    bool nesterov;      /* SGD */
-    float weight_decay; /* see kind */
+    float lr;                /* 0 means 0.01 */
+    float momentum;          /* SGD */
+    bool nesterov;           /* SGD */
+    float weight_decay;      /* see kind */
     float beta1, beta2, eps; /* Adam; 0 means 0.9, 0.999, 1e-8 */
     eai_lr_sched_t sched;
     int64_t step_size, total_steps, warmup_steps; /* optimizer steps */
@@ -73,14 +73,14 @@ typedef struct eai_optim_opts {
 typedef void (*eai_grad_hook_fn)(void *user, const float *params, float *grads, size_t n);
 
 typedef struct eai_trainer_opts {
-    int batch;            /* largest batch a step takes; 0 means 32 */
+    int batch; /* largest batch a step takes; 0 means 32 */
     eai_loss_t loss;
     eai_optim_opts_t optim;
     /* Initializers kept fixed: exact names or prefixes ending in '*'. */
     const char *const *frozen;
     int n_frozen;
-    int threads;   /* OpenBLAS and kernel threads; 0 means 1 */
-    uint64_t seed; /* Dropout masks */
+    int threads;           /* OpenBLAS and kernel threads; 0 means 1 */
+    uint64_t seed;         /* Dropout masks */
     eai_allocator_t alloc; /* zero: libc */
 } eai_trainer_opts_t;
 
@@ -129,9 +129,8 @@ typedef struct eai_fit_progress {
 /* Trains `epochs` passes over ds's samples idx[0..n) (idx NULL: all), shuffled
  * with `seed` each epoch, in batches of opts.batch (the last one smaller).
  * `st` (may be NULL) gets the last epoch's figures. */
-EAI_API eai_status_t eai_trainer_fit(eai_trainer_t *t, const eai_dataset_t *ds,
-                                     const int32_t *idx, int64_t n, int epochs, uint64_t seed,
-                                     eai_train_stats_t *st);
+EAI_API eai_status_t eai_trainer_fit(eai_trainer_t *t, const eai_dataset_t *ds, const int32_t *idx,
+                                     int64_t n, int epochs, uint64_t seed, eai_train_stats_t *st);
 /* Evaluates on ds's samples idx[0..n) (idx NULL: all). */
 EAI_API eai_status_t eai_trainer_evaluate(eai_trainer_t *t, const eai_dataset_t *ds,
                                           const int32_t *idx, int64_t n, eai_train_stats_t *st);

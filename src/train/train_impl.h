@@ -38,9 +38,9 @@ typedef struct eai__tval {
 typedef struct eai__tctx {
     eai_threadpool_t *pool; /* may be NULL */
     int threads;
-    bool training;   /* step (true) or eval (false): BN, Dropout */
-    uint64_t *rng;   /* xoshiro-style state for Dropout (eai__train_rand) */
-    float *scratch;  /* shared scratch, size = max over nodes of scratch_bytes */
+    bool training;  /* step (true) or eval (false): BN, Dropout */
+    uint64_t *rng;  /* xoshiro-style state for Dropout (eai__train_rand) */
+    float *scratch; /* shared scratch, size = max over nodes of scratch_bytes */
     size_t scratch_bytes;
 } eai__tctx_t;
 
@@ -51,9 +51,9 @@ typedef struct eai__tnode {
     const eai__node_t *node;
     const struct eai__top *op;
     int n_in, n_out;
-    eai__tval_t **in;  /* NULL entries for absent optional inputs */
+    eai__tval_t **in; /* NULL entries for absent optional inputs */
     eai__tval_t **out;
-    void *state;       /* op-private: parsed attributes, saved masks/indices/stats */
+    void *state; /* op-private: parsed attributes, saved masks/indices/stats */
 } eai__tnode_t;
 
 typedef struct eai__top {
@@ -88,8 +88,7 @@ float eai__train_rand(uint64_t *state);
 
 /* C[m x n] (+)= A[m x k] * B[k x n], row-major, with optional transposes,
  * through OpenBLAS (cblas_sgemm). beta 0 overwrites, 1 accumulates. */
-void eai__train_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
-                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
-                     int ldc);
+void eai__train_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+                     int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 #endif

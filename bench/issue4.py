@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""Issue-4 benchmarks: on-device training and federated learning, each next
+to PyTorch (CPU) in the same run.
+
+  bench/issue4.py [--sections throughput,niid,seed,scale] [--quick]
+                  [--rounds R] [--epochs E] [--strategies a,b] [--partitions a,b]
+                  [--threads 1,2] [--cli PATH] [--out DIR]
+
+throughput  samples/s of forward + backward + SGD step on the NIID-Bench simple
+            CNN (models/train/cnn_fmnist.onnx) at batch 64: `edgeai train` vs
+            PyTorch (scripts/fl_reference.py throughput), 1 and 2 threads.
+niid        NIID-Bench's setting (Li et al. 2021): 10 clients, all taking part,
+            E=10, B=64, SGD lr 0.01 momentum 0.9, 50 rounds, IID and
+            Dirichlet(0.5), FedAvg / FedProx / SCAFFOLD / FedNova; PyTorch's
+            FedAvg on the very same client splits (`edgeai data
+            --write-partition`) and initial weights beside edgeai's FedAvg:
+            per-round accuracy gap and rounds to 88%.
+seed        The seed's experiment: 100 clients, 10% per round, label shards
+            (2 x 300 per client), 50 rounds: global test accuracy vs the mean
+            of purely local models; wall time and peak RSS.
+scale       Peak RSS of a 2-round simulation at 100 and 1,000 clients (same data):
+            it must not grow with the number of clients beyond their indices.
+
+The full niid section is ~30M training samples per configuration (hours on 2
+cores); --rounds/--epochs scale it down and the table says what ran. Writes
+bench/results/issue4.json. Timings are never asserted.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REF = os.path.join(ROOT, "scripts", "fl_reference.py")
+MODEL = os.path.join(ROOT, "models", "train", "cnn_fmnist.onnx")
+PY = "/usr/bin/python3"
+
+
+def run(cmd, quiet=False):
+    t = time.time()
+    p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        sys.stderr.write(p.stdout[-4000:])
+        raise SystemExit(f"issue4: failed ({p.returncode}): {' '.join(cmd)}")
+    if not quiet:
+        for line in p.stdout.splitlines()[-3:]:
+            print("   ", line, flush=True)
+    return p.stdout, time.time() - t
+
+
+def section_throughput(a, res):
+    print("== training throughput, cnn_fmnist, batch 64 ==", flush=True)
+    rows = []
+    samples = 6400 if a.quick else 19200
+    for th in a.threads:
+        with tempfile.TemporaryDirectory() as d:
+            j = os.path.join(d, "t.json")
+            run([a.cli, "train", MODEL, "--data", "fashion-mnist:train", "--max-samples",
+                 str(samples), "--epochs", "3", "--batch", "64", "--lr", "0.01", "--momentum",
+                 "0.9", "--threads", str(th), "--no-shuffle", "--quiet", "--json", j, "-o",
+                 os.path.join(d, "out.onnx")], quiet=True)
+            ep = json.load(open(j))["epochs"]
+        # best epoch: the first one also pays page faults of fresh buffers
+        eai = max(e["samples_per_s"] for e in ep)
+        out, _ = run([PY, REF, "throughput", "--model", MODEL, "--batch", "64", "--threads",
+                      str(th), "--steps", str(samples // 64 // 2), "--repeats", "3"], quiet=True)
+        torch = json.loads(out.strip().splitlines()[-1])
+        rows.append({"threads": th, "edgeai_samples_per_s": eai,
+                     "torch_samples_per_s": torch["samples_per_s"], "peer": torch["peer"],
+                     "ratio": eai / torch["samples_per_s"]})
+        print(f"  threads {th}: edgeai {eai:8.0f}/s  {torch['peer']} "
+              f"{torch['samples_per_s']:8.0f}/s  edgeai/torch {eai / torch['samples_per_s']:.2f}",
+              flush=True)
+    res["throughput"] = rows
+
+
+def rounds_to(curve, target):
+    for r in curve:
+        if r["test_acc"] >= target:
+            return r["round"]
+    return None
+
+
+def section_niid(a, res):
+    rounds = a.rounds or (5 if a.quick else 50)
+    epochs = a.epochs or (1 if a.quick else 10)
+    print(f"== NIID-Bench: 10 clients, all taking part, E={epochs}, B=64, {rounds} rounds ==",
+          flush=True)
+    out = []
+    for part in a.partitions:
+        with tempfile.TemporaryDirectory() as d:
+            pdir = os.path.join(d, "part")
+            run([a.cli, "data", "fashion-mnist:train", "--partition", part, "--clients", "10",
+                 "--seed", str(a.seed), "--write-partition", pdir], quiet=True)
+            tj = os.path.join(d, "torch.json")
+            print(f"  {part}: PyTorch fedavg", flush=True)
+            run([PY, REF, "fedavg", "--model", MODEL, "--partition-dir", pdir, "--rounds",
+                 str(rounds), "--epochs", str(epochs), "--batch", "64", "--lr", "0.01",
+                 "--momentum", "0.9", "--threads", str(a.threads[-1]), "--seed", str(a.seed),
+                 "--json", tj])
+            torch = json.load(open(tj))
+            row = {"partition": part, "rounds": rounds, "epochs": epochs,
+                   "torch_fedavg": {"final_acc": torch["rounds"][-1]["test_acc"],
+                                    "rounds_to_88": rounds_to(
+                                        [dict(r, round=r["round"] + 1) for r in torch["rounds"]],
+                                        0.88),
+                                    "seconds": torch["seconds"],
+                                    "curve": [r["test_acc"] for r in torch["rounds"]]}}
+            for strat in a.strategies:
+                ej = os.path.join(d, f"{strat}.json")
+                print(f"  {part}: edgeai {strat}", flush=True)
+                run([a.cli, "fl", "simulate", "--model", MODEL, "--clients", "10", "--fraction",
+                     "1", "--rounds", str(rounds), "--epochs", str(epochs), "--batch", "64",
+                     "--lr", "0.01", "--momentum", "0.9", "--partition", part, "--strategy",
+                     strat, "--threads", str(a.threads[-1]), "--seed", str(a.seed), "--json", ej])
+                e = json.load(open(ej))
+                row[strat] = {"final_acc": e["final_acc"], "best_acc": e["best_acc"],
+                              "rounds_to_88": rounds_to(e["rounds"], 0.88),
+                              "seconds": e["seconds"],
+                              "curve": [r["test_acc"] for r in e["rounds"]]}
+            if "fedavg" in row:
+                gaps = [abs(x - y) for x, y in zip(row["fedavg"]["curve"],
+                                                   row["torch_fedavg"]["curve"])]
+                row["fedavg_vs_torch_max_gap_points"] = 100 * max(gaps)
+            out.append(row)
+    res["niid"] = out
+    print("\n| partition | rounds x E | strategy | final acc | best | rounds to 88% | s |")
+    print("|---|---|---|---|---|---|---|")
+    for row in out:
+        for k in ["torch_fedavg"] + a.strategies:
+            r = row[k]
+            print(f"| {row['partition']} | {row['rounds']} x {row['epochs']} | "
+                  f"{'PyTorch fedavg' if k == 'torch_fedavg' else 'edgeai ' + k} | "
+                  f"{100 * r['final_acc']:.2f} | {100 * r.get('best_acc', max(r['curve'])):.2f} | "
+                  f"{r['rounds_to_88'] or '-'} | {r['seconds']:.0f} |")
+        if "fedavg_vs_torch_max_gap_points" in row:
+            print(f"|  | | max per-round gap edgeai vs PyTorch FedAvg: "
+                  f"{row['fedavg_vs_torch_max_gap_points']:.2f} points | | | | |")
+
+
+def section_seed(a, res):
+    rounds = a.rounds or (5 if a.quick else 50)
+    print(f"== the seed's experiment: 100 clients, 10%/round, shards, {rounds} rounds ==",
+          flush=True)
+    with tempfile.TemporaryDirectory() as d:
+        j = os.path.join(d, "seed.json")
+        _, wall = run([a.cli, "fl", "simulate", "--model", MODEL, "--clients", "100",
+                       "--fraction", "0.1", "--rounds", str(rounds), "--epochs", "1",
+                       "--batch", "10", "--lr", "0.01", "--momentum", "0.9", "--partition",
+                       "shards", "--strategy", "fedavg", "--local-baseline", "--threads",
+                       str(a.threads[-1]), "--seed", str(a.seed), "--json", j])
+        e = json.load(open(j))
+    res["seed"] = {"rounds": rounds, "global_acc": e["final_acc"], "best_acc": e["best_acc"],
+                   "local_mean_acc": e.get("local_mean_acc"), "wall_s": wall,
+                   "peak_rss_mib": e["peak_rss_kb"] / 1024}
+    print(f"  global {100 * e['final_acc']:.2f}% vs local-only mean "
+          f"{100 * e.get('local_mean_acc', float('nan')):.2f}%  wall {wall:.0f} s  "
+          f"peak RSS {e['peak_rss_kb'] / 1024:.0f} MiB", flush=True)
+
+
+def section_scale(a, res):
+    print("== peak RSS vs clients (2 rounds, 10 sampled clients each) ==", flush=True)
+    rows = []
+    for n in (100, 1000):
+        with tempfile.TemporaryDirectory() as d:
+            j = os.path.join(d, "s.json")
+            run([a.cli, "fl", "simulate", "--model", MODEL, "--clients", str(n), "--fraction",
+                 str(10 / n), "--rounds", "2", "--epochs", "1", "--batch", "32", "--partition",
+                 "iid", "--strategy", "scaffold", "--seed", str(a.seed), "--json", j], quiet=True)
+            e = json.load(open(j))
+        rows.append({"clients": n, "peak_rss_mib": e["peak_rss_kb"] / 1024})
+        print(f"  {n:5d} clients: peak RSS {e['peak_rss_kb'] / 1024:.1f} MiB", flush=True)
+    res["scale"] = rows
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sections", default="throughput,niid,seed,scale")
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--rounds", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=0)
+    p.add_argument("--strategies", default="fedavg,fedprox,scaffold,fednova")
+    p.add_argument("--partitions", default="iid,dirichlet:0.5")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--cli", default=os.path.join(ROOT, "build", "edgeai"))
+    p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    a = p.parse_args()
+    a.threads = [int(t) for t in a.threads.split(",")]
+    a.strategies = a.strategies.split(",")
+    a.partitions = a.partitions.split(",")
+    res = {"args": vars(a).copy(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    for s in a.sections.split(","):
+        {"throughput": section_throughput, "niid": section_niid, "seed": section_seed,
+         "scale": section_scale}[s](a, res)
+    os.makedirs(a.out, exist_ok=True)
+    path = os.path.join(a.out, "issue4.json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

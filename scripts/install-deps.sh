@@ -25,6 +25,12 @@ pkgs=(
     # real data: Fashion-MNIST (demo classifier, federated learning), OpenCV's
     # samples (digits.png: 5,000 handwritten digits; vtest.avi)
     dataset-fashion-mnist opencv-doc
+    # video decoding (vtest.avi and other pipeline sources are piped through ffmpeg)
+    ffmpeg
+    # the traffic simulator driven over TraCI, its network/demand tools
+    sumo sumo-tools
+    # the TrackEval cross-check of the MOT metrics (scripts/ only)
+    python3-scipy
 )
 # npm (real pretrained models, the ONNX Runtime / TF.js peers): Debian's nodejs
 # and npm, unless the machine already has a Node.js (its own npm conflicts).

@@ -24,6 +24,11 @@ int cmd_fl_client(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
+int cmd_track(int argc, char **argv);
+int cmd_pipeline(int argc, char **argv);
+int cmd_scene(int argc, char **argv);
+int cmd_traffic(int argc, char **argv);
+int cmd_topo(int argc, char **argv);
 
 /* Prints "edgeai <cmd>: <eai_last_error()>" and returns 1. */
 int cli_fail_status(const char *cmd);

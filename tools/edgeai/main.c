@@ -25,6 +25,11 @@ static const struct {
     {"serve", cmd_serve, "--model NAME=PATH ... --port N   KServe v2 inference server"},
     {"calibrate", cmd_calibrate, "MODEL --data SPEC            fit the confidence temperature"},
     {"route", cmd_route, "--edge MODEL --cloud URL --data SPEC   edge-cloud cascade"},
+    {"track", cmd_track, "run|eval ...                 multi-object tracking, MOT metrics"},
+    {"pipeline", cmd_pipeline, "--detector D --source PATH   detect -> classify -> track"},
+    {"scene", cmd_scene, "render ...                   synthetic road scenes with ground truth"},
+    {"traffic", cmd_traffic, "run --scenario F.sumocfg     signal control against SUMO"},
+    {"topo", cmd_topo, "compare --config topo.json   tiers and the architecture comparison"},
 };
 
 static void usage(FILE *f)

@@ -7,13 +7,19 @@
 #                                        build-fuzz/artifacts/
 #   fuzz/run.sh --replay [TARGET...]    only run every committed corpus file once (CI)
 #
-# TARGET is npy, onnx, plan, tflite, flmsg or kserve (default: all). Exits non-zero when any target crashes,
+# TARGET is a parser with a fuzz/fuzz_<TARGET>.c (default: all). Exits non-zero when any target crashes,
 # leaks or trips a sanitizer. A crash fixed in the code lands with its input
 # copied into fuzz/corpus/<parser>/, so every replay keeps checking it.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build-fuzz"
+# Every fuzz/fuzz_<parser>.c is a target.
+all_targets=()
+for f in "$root"/fuzz/fuzz_*.c; do
+    t=${f##*/fuzz_}
+    all_targets+=("${t%.c}")
+done
 mode=fuzz
 secs=60
 if [ "${1:-}" = "--replay" ]; then
@@ -22,13 +28,15 @@ if [ "${1:-}" = "--replay" ]; then
 elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
     secs=$1
     shift
-elif [ -n "${1:-}" ] && [ "$1" != npy ] && [ "$1" != onnx ] && [ "$1" != plan ] && [ "$1" != tflite ] &&
-    [ "$1" != flmsg ] && [ "$1" != kserve ]; then
-    echo "usage: $0 [SECONDS | --replay] [npy|onnx|plan|tflite|flmsg|kserve ...]" >&2
-    exit 2
 fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy onnx plan tflite flmsg kserve)
+[ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
+for t in "${targets[@]}"; do
+    if [ ! -f "$root/fuzz/fuzz_$t.c" ]; then
+        echo "usage: $0 [SECONDS | --replay] [${all_targets[*]}]" >&2
+        exit 2
+    fi
+done
 
 command -v clang >/dev/null 2>&1 || { echo "fuzz: clang is required (libFuzzer)" >&2; exit 1; }
 jobs=${JOBS:-2}

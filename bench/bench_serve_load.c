@@ -6,11 +6,9 @@
  *       the same model and input, at low load (one client);
  *   (b) requests/s with C concurrent clients, dynamic batching off and on.
  *
- * Build (not in CMake yet):
- *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/serve_load.c \
- *      build/libedgeai.a $(pkg-config --libs libcjson libmicrohttpd libcurl) \
- *      -lprotobuf-c -lopenblas -lz -lsodium -lmosquitto -lpthread -lm -o serve_load
- * Run: ./serve_load MODEL.onnx [REQUESTS=500] [CLIENTS=8]
+ * Build:
+ *   built with the project: build/bench/bench_serve_load
+ * Run: build/bench/bench_serve_load MODEL.onnx [REQUESTS=500] [CLIENTS=8]
  * (the model's first input must be FP32 with a dynamic or size-1 batch dim).
  */
 #include <pthread.h>

@@ -88,6 +88,33 @@ eai_status_t eai__read_file(const eai_allocator_t *a, const char *path, void **d
  * so the rename itself is durable. */
 void eai__sync_parent_dir(const char *path);
 
+/* Crash-safe file replacement: write into a temporary file next to `path`,
+ * then eai__afile_commit gives it the replaced file's mode (else 0644),
+ * fsyncs, renames it over `path` and syncs the folder. A reader never sees a
+ * half-written file. Every writer of model, plan and .npy files uses it.
+ *
+ *   eai__afile_t f;
+ *   EAI_TRY(eai__afile_open(&f, a, path));
+ *   int err = eai__write_all(f.fd, buf, n) ? 0 : errno;
+ *   return eai__afile_commit(&f, err);   (removes the temp file on failure) */
+typedef struct eai__afile {
+    const eai_allocator_t *a;
+    const char *path;
+    char *tmp;
+    int fd;
+} eai__afile_t;
+eai_status_t eai__afile_open(eai__afile_t *f, const eai_allocator_t *a, const char *path);
+/* `write_err`: 0, or the errno of a failed write (the commit then fails
+ * with it and removes the temporary file). */
+eai_status_t eai__afile_commit(eai__afile_t *f, int write_err);
+/* Removes the temporary file (after an error of the caller's own). */
+void eai__afile_abort(eai__afile_t *f);
+/* write(2) until done, retrying EINTR; false with errno set. */
+bool eai__write_all(int fd, const void *p, size_t n);
+/* One buffer, atomically (the common case of the above). */
+eai_status_t eai__write_file_atomic(const eai_allocator_t *a, const char *path, const void *data,
+                                    size_t n);
+
 /* Logging (eai_log_* public API lives in edgeai/log.h). */
 void eai__log(int level, const char *fmt, ...) EAI_PRINTF(2, 3);
 

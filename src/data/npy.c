@@ -548,22 +548,6 @@ static const char *descr_of(eai_dtype_t t)
     }
 }
 
-static bool write_all(int fd, const void *buf, size_t n)
-{
-    const unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            if (w == 0) errno = EIO;
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
 /* The preamble and padded header numpy's write_array produces: the dict, spaces
  * so that the data starts at a multiple of 64 bytes, then '\n'. */
 static size_t build_header(char *buf, size_t cap, const char *descr, int rank, const int64_t *dims)
@@ -628,48 +612,10 @@ eai_status_t eai_npy_write(const char *path, eai_dtype_t dtype, int rank, const 
     if (EAI_NEVER(hdr_bytes == 0))
         return eai_fail(EAI_E_INVALID, "%s: .npy header does not fit", path);
 
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path);
-    char *tmp = eai__alloc(NULL, plen + sizeof suffix);
-    if (!tmp) return eai_fail(EAI_E_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        eai_status_t s = eai_fail(EAI_E_IO, "%s: cannot create a temporary file next to it: %s",
-                                  path, strerror(errno));
-        eai__free(NULL, tmp);
-        return s;
-    }
-    /* mkstemp makes 0600; give the file the mode of the one it replaces, or
-     * the usual 0644 (reading the umask is not thread-safe). */
-    struct stat old;
-    mode_t mode = stat(path, &old) == 0 && S_ISREG(old.st_mode) ? (old.st_mode & 07777) : 0644;
-    const char *step = NULL;
-    if (!write_all(fd, hdr, hdr_bytes) || (n_bytes && !write_all(fd, data, n_bytes)))
-        step = "write";
-    else if (fchmod(fd, mode) != 0)
-        step = "chmod";
-    else if (fsync(fd) != 0)
-        step = "fsync";
-    int err = errno;
-    if (close(fd) != 0 && !step) {
+    eai__afile_t f;
+    EAI_TRY(eai__afile_open(&f, NULL, path));
+    int err = 0;
+    if (!eai__write_all(f.fd, hdr, hdr_bytes) || (n_bytes && !eai__write_all(f.fd, data, n_bytes)))
         err = errno;
-        step = "close";
-    }
-    if (!step && rename(tmp, path) != 0) {
-        err = errno;
-        step = "rename";
-    }
-    bool ok = !step;
-    eai_status_t s = EAI_OK;
-    if (!ok) {
-        s = eai_fail(EAI_E_IO, "%s: %s of the temporary file %s failed: %s", path, step, tmp,
-                     strerror(err));
-        unlink(tmp);
-    } else {
-        eai__sync_parent_dir(path);
-    }
-    eai__free(NULL, tmp);
-    return s;
+    return eai__afile_commit(&f, err);
 }

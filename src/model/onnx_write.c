@@ -29,66 +29,6 @@ static void pb_free(void *ctx, void *p)
     eai__free(((pb_ctx_t *)ctx)->alloc, p);
 }
 
-static bool write_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        c += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-eai_status_t eai__write_file_atomic(const eai_allocator_t *a, const char *path, const void *data,
-                                    size_t n)
-{
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path);
-    char *tmp = eai__alloc(a, plen + sizeof suffix);
-    if (!tmp) return eai_fail(EAI_E_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        eai_status_t s = eai_fail(EAI_E_IO, "%s: cannot create a temporary file next to it: %s",
-                                  path, strerror(errno));
-        eai__free(a, tmp);
-        return s;
-    }
-    /* mkstemp makes 0600; keep the mode of the file replaced, else 0644 */
-    struct stat old;
-    mode_t mode = stat(path, &old) == 0 && S_ISREG(old.st_mode) ? (old.st_mode & 07777) : 0644;
-    const char *step = NULL;
-    if (!write_all(fd, data, n))
-        step = "write";
-    else if (fchmod(fd, mode) != 0)
-        step = "chmod";
-    else if (fsync(fd) != 0)
-        step = "fsync";
-    int err = errno;
-    if (close(fd) != 0 && !step) {
-        err = errno;
-        step = "close";
-    }
-    if (!step && rename(tmp, path) != 0) {
-        err = errno;
-        step = "rename";
-    }
-    eai_status_t s = EAI_OK;
-    if (step) {
-        s = eai_fail(EAI_E_IO, "%s: %s of the temporary file %s failed: %s", path, step, tmp,
-                     strerror(err));
-        unlink(tmp);
-    } else {
-        eai__sync_parent_dir(path);
-    }
-    eai__free(a, tmp);
-    return s;
-}
-
 /* What a swapped tensor held, to put back before protobuf-c frees it. */
 typedef struct saved {
     Onnx__TensorProto *t;

@@ -25,9 +25,4 @@ eai_status_t eai__onnx_write_updated(const eai_allocator_t *a, const void *onnx,
                                      const char *label, const eai__onnx_update_t *updates,
                                      int n_updates, const char *path);
 
-/* Writes n bytes to path atomically (temp file in the same folder, fsync,
- * rename, then the folder synced). EAI_E_IO naming the step that failed. */
-eai_status_t eai__write_file_atomic(const eai_allocator_t *a, const char *path, const void *data,
-                                    size_t n);
-
 #endif

@@ -401,15 +401,15 @@ static bool pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
 #define N_SECTIONS 4
 
 /* Writes the file; `sec` holds meta, strings, graph (CRC and size filled here). */
-static eai_status_t write_file(const char *path, const char *tmp, int fd, const eai__graph_t *g,
+static eai_status_t write_file(const char *path, eai__afile_t *af, const eai__graph_t *g,
                                const wbuf_t *small[3], const layout_t *l, uint32_t flags)
 {
     uint8_t head[EAI__PLAN_HEADER_BYTES + N_SECTIONS * EAI__PLAN_SECTION_BYTES];
     memset(head, 0, sizeof head);
-    wfile_t f = {.fd = fd, .cap = 1 << 20};
+    wfile_t f = {.fd = af->fd, .cap = 1 << 20};
     f.buf = eai__alloc(&g->alloc, f.cap);
     if (!f.buf) {
-        close(fd);
+        eai__afile_abort(af);
         return eai_fail(EAI_E_NOMEM, "%s: out of memory", path);
     }
     static const uint32_t types[N_SECTIONS] = {EAI__PLAN_META, EAI__PLAN_STRINGS, EAI__PLAN_GRAPH,
@@ -455,34 +455,9 @@ static eai_status_t write_file(const char *path, const char *tmp, int fd, const 
     eai__put_le32(head + 40, eai__crc32c(0, t, N_SECTIONS * EAI__PLAN_SECTION_BYTES));
     eai__put_le32(head + 60, eai__crc32c(0, head, 60));
 
-    /* mkstemp makes 0600; give the file the mode of the one it replaces, or
-     * the usual 0644 (reading the umask is not thread-safe). */
-    struct stat old;
-    mode_t mode = stat(path, &old) == 0 && S_ISREG(old.st_mode) ? (old.st_mode & 07777) : 0644;
-    const char *step = NULL;
     int err = f.err;
-    if (err)
-        step = "write";
-    else if (!pwrite_all(fd, head, sizeof head, 0))
-        step = "write";
-    else if (fchmod(fd, mode) != 0)
-        step = "chmod";
-    else if (fsync(fd) != 0)
-        step = "fsync";
-    if (step && !err) err = errno;
-    if (close(fd) != 0 && !step) {
-        err = errno;
-        step = "close";
-    }
-    if (!step && rename(tmp, path) != 0) {
-        err = errno;
-        step = "rename";
-    }
-    if (step)
-        return eai_fail(EAI_E_IO, "%s: %s of the temporary file %s failed: %s", path, step, tmp,
-                        strerror(err));
-    eai__sync_parent_dir(path);
-    return EAI_OK;
+    if (!err && !pwrite_all(af->fd, head, sizeof head, 0)) err = errno ? errno : EIO;
+    return eai__afile_commit(af, err);
 }
 
 eai_status_t eai_model_save(const eai_model_t *m, const char *path)
@@ -497,7 +472,6 @@ eai_status_t eai_model_save(const eai_model_t *m, const char *path)
     layout_t l = {0};
     strtab_t t = {.buf = {.a = a}};
     wbuf_t meta = {.a = a}, graph = {.a = a}, strings = {.a = a};
-    char *tmp = NULL;
     eai_status_t st = plan_weights(m, &l);
     if (st == EAI_OK) st = eai__strmap_init(&t.map, a, (size_t)g->n_values * 2 + 64);
     if (st == EAI_OK) {
@@ -508,27 +482,15 @@ eai_status_t eai_model_save(const eai_model_t *m, const char *path)
         put(&strings, t.buf.p, t.buf.n);
         if (meta.oom || graph.oom || strings.oom || t.oom || t.buf.oom)
             st = eai_fail(EAI_E_NOMEM, "%s: out of memory serializing the graph", path);
-        static const char suffix[] = ".tmp.XXXXXX";
-        size_t plen = strlen(path);
-        if (st == EAI_OK && !(tmp = eai__alloc(a, plen + sizeof suffix)))
-            st = eai_fail(EAI_E_NOMEM, "%s: out of memory", path);
+        eai__afile_t af;
+        if (st == EAI_OK) st = eai__afile_open(&af, a, path);
         if (st == EAI_OK) {
-            memcpy(tmp, path, plen);
-            memcpy(tmp + plen, suffix, sizeof suffix);
-            int fd = mkstemp(tmp);
-            if (fd < 0) {
-                st = eai_fail(EAI_E_IO, "%s: cannot create a temporary file next to it: %s", path,
-                              strerror(errno));
-            } else {
-                uint32_t flags =
-                    (m->fp16_weights ? EAI__PLAN_F_FP16 : 0) | (int8 ? EAI__PLAN_F_INT8 : 0);
-                const wbuf_t *small[3] = {&meta, &strings, &graph};
-                st = write_file(path, tmp, fd, g, small, &l, flags);
-                if (st != EAI_OK) unlink(tmp);
-            }
+            uint32_t flags =
+                (m->fp16_weights ? EAI__PLAN_F_FP16 : 0) | (int8 ? EAI__PLAN_F_INT8 : 0);
+            const wbuf_t *small[3] = {&meta, &strings, &graph};
+            st = write_file(path, &af, g, small, &l, flags);
         }
     }
-    eai__free(a, tmp);
     eai__free(a, meta.p);
     eai__free(a, graph.p);
     eai__free(a, strings.p);

@@ -40,6 +40,13 @@ bool cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, lon
 int64_t cli_peak_rss(void);
 /* Monotonic clock in seconds. */
 double cli_now(void);
+/* `n` comma-separated finite numbers ("0.485,0.456,0.406"); false if s is
+ * NULL, a number is malformed or the count differs. */
+bool cli_parse_floats(const char *s, float *v, int n);
+/* EAI_E_INVALID "PATH: is f32 1x3, input 'x' takes f32 1x4<hint>" unless the
+ * .npy array has the input's dtype and shape; EAI_OK when it matches. */
+eai_status_t cli_npy_fits(const char *path, const eai_npy_t *a, const eai_tensor_info_t *t,
+                          const char *hint);
 /* "1x3x224x224" */
 void cli_format_dims(const eai_tensor_info_t *t, char *buf, size_t n);
 

@@ -196,18 +196,7 @@ static eai_status_t set_inputs(eai_session_t *s, const bench_opts_t *o, void **b
         if ((st = eai_npy_read(o->in_file[k], &a)) != EAI_OK) break;
         eai_tensor_info_t t;
         eai_session_input_info(s, idx, &t);
-        bool same = a.dtype == t.dtype && a.rank == t.rank;
-        for (int d = 0; same && d < a.rank; d++)
-            same = a.dims[d] == t.dims[d];
-        if (!same) {
-            char want[128], got[128];
-            eai_tensor_info_t ai = {.dtype = a.dtype, .rank = a.rank};
-            memcpy(ai.dims, a.dims, sizeof a.dims);
-            cli_format_dims(&t, want, sizeof want);
-            cli_format_dims(&ai, got, sizeof got);
-            st = eai_fail(EAI_E_INVALID, "%s: is %s %s, input '%s' takes %s %s", o->in_file[k],
-                          eai_dtype_name(a.dtype), got, t.name, eai_dtype_name(t.dtype), want);
-        } else {
+        if ((st = cli_npy_fits(o->in_file[k], &a, &t, NULL)) == EAI_OK) {
             st = eai_session_set_input(s, idx, a.data, a.n_bytes);
             given[idx] = true;
         }

@@ -38,17 +38,6 @@ static void usage(void)
            "  --json         the report as one JSON object\n");
 }
 
-static bool parse_triple(const char *s, float v[3])
-{
-    char *end;
-    for (int i = 0; i < 3; i++) {
-        v[i] = strtof(s, &end);
-        if (end == s || (i < 2 && *end != ',') || (i == 2 && *end != '\0')) return false;
-        s = end + 1;
-    }
-    return true;
-}
-
 static bool takes_value(const char *o)
 {
     static const char *const opts[] = {"-o",        "--out",          "--calib",      "--eval",
@@ -109,7 +98,7 @@ static int parse_args(int argc, char **argv, build_args_t *a)
         } else if (strcmp(o, "--calib-max") == 0) {
             if (!cli_parse_int("build", o, val, 1, 1000000, &a->calib_max)) return 2;
         } else if (strcmp(o, "--mean") == 0 || strcmp(o, "--std") == 0) {
-            if (!parse_triple(val, o[2] == 'm' ? a->mean : a->std))
+            if (!cli_parse_floats(val, o[2] == 'm' ? a->mean : a->std, 3))
                 return cli_fail_usage("build", "%s takes three numbers a,b,c", o);
         } else if (o[0] == '-') {
             return cli_fail_usage("build", "unknown option '%s'", o);

@@ -25,13 +25,6 @@ static void usage(void)
            "MODEL without extension + .calib.json).\n");
 }
 
-static bool parse_float(const char *s, float *v)
-{
-    char *end;
-    *v = s ? strtof(s, &end) : 0;
-    return s && end != s && *end == '\0';
-}
-
 static int parse(int argc, char **argv, cal_args_t *a)
 {
     *a = (cal_args_t){.max = 5000, .seed = 1, .std = 1};
@@ -59,9 +52,10 @@ static int parse(int argc, char **argv, cal_args_t *a)
         } else if (strcmp(o, "--seed") == 0) {
             if (!cli_parse_int(argv[0], o, v, 0, 0x7fffffff, &a->seed)) return 2;
         } else if (strcmp(o, "--mean") == 0) {
-            if (!parse_float(v, &a->mean)) return cli_fail_usage(argv[0], "--mean: '%s'", v);
+            if (!cli_parse_floats(v, &a->mean, 1))
+                return cli_fail_usage(argv[0], "--mean: '%s'", v);
         } else if (strcmp(o, "--std") == 0) {
-            if (!parse_float(v, &a->std) || !(a->std > 0))
+            if (!cli_parse_floats(v, &a->std, 1) || !(a->std > 0))
                 return cli_fail_usage(argv[0], "--std: '%s', expected > 0", v);
         } else {
             return cli_fail_usage(argv[0], "unknown option %s", o);

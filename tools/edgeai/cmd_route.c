@@ -41,13 +41,6 @@ static void usage(void)
            "--interval-ms paces the samples (a camera at 1000/N fps) instead of back to back.\n");
 }
 
-static bool parse_float(const char *s, float *v)
-{
-    char *end;
-    *v = s ? strtof(s, &end) : 0;
-    return s && end != s && *end == '\0' && isfinite(*v);
-}
-
 static int parse(int argc, char **argv, route_args_t *a)
 {
     *a = (route_args_t){.threshold = 0.85f,
@@ -100,15 +93,16 @@ static int parse(int argc, char **argv, route_args_t *a)
             long lo = strcmp(o, "--retries") == 0 || strcmp(o, "--interval-ms") == 0 ? 0 : 1;
             if (!cli_parse_int(argv[0], o, v, lo, 100000000, num)) return 2;
         } else if (strcmp(o, "--threshold") == 0) {
-            if (!parse_float(v, &a->threshold) || a->threshold < 0 || a->threshold > 1)
+            if (!cli_parse_floats(v, &a->threshold, 1) || a->threshold < 0 || a->threshold > 1)
                 return cli_fail_usage(argv[0], "--threshold: '%s', expected 0..1", v);
         } else if (strcmp(o, "--temperature") == 0) {
-            if (!parse_float(v, &a->temperature) || !(a->temperature > 0))
+            if (!cli_parse_floats(v, &a->temperature, 1) || !(a->temperature > 0))
                 return cli_fail_usage(argv[0], "--temperature: '%s', expected > 0", v);
         } else if (strcmp(o, "--mean") == 0) {
-            if (!parse_float(v, &a->mean)) return cli_fail_usage(argv[0], "--mean: '%s'", v);
+            if (!cli_parse_floats(v, &a->mean, 1))
+                return cli_fail_usage(argv[0], "--mean: '%s'", v);
         } else if (strcmp(o, "--std") == 0) {
-            if (!parse_float(v, &a->std) || !(a->std > 0))
+            if (!cli_parse_floats(v, &a->std, 1) || !(a->std > 0))
                 return cli_fail_usage(argv[0], "--std: '%s', expected > 0", v);
         } else {
             return cli_fail_usage(argv[0], "unknown option %s", o);

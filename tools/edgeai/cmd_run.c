@@ -34,17 +34,6 @@ static void usage(void)
            "OUTDIR/<output name>.npy; --top prints the K best scores of output 0.\n");
 }
 
-static bool parse_triple(const char *s, float v[3])
-{
-    char *end;
-    for (int i = 0; i < 3; i++) {
-        v[i] = strtof(s, &end);
-        if (end == s || (i < 2 && *end != ',') || (i == 2 && *end != '\0')) return false;
-        s = end + 1;
-    }
-    return true;
-}
-
 static int parse_args(int argc, char **argv, run_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -86,7 +75,7 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
                 return cli_fail_usage("run", "--size takes HxW, e.g. 224x224");
             i++;
         } else if (strcmp(a, "--mean") == 0 || strcmp(a, "--std") == 0) {
-            if (!val || !parse_triple(val, a[2] == 'm' ? o->mean : o->std))
+            if (!val || !cli_parse_floats(val, a[2] == 'm' ? o->mean : o->std, 3))
                 return cli_fail_usage("run", "%s takes three numbers a,b,c", a);
             i++;
         } else if (strcmp(a, "--nhwc") == 0) {
@@ -188,20 +177,7 @@ static int set_inputs(eai_session_t *s, const run_opts_t *o)
         if (eai_npy_read(o->in_file[k], &a) != EAI_OK) return 1;
         eai_tensor_info_t t;
         eai_session_input_info(s, idx, &t);
-        bool same = a.dtype == t.dtype && a.rank == t.rank;
-        for (int d = 0; same && d < a.rank; d++)
-            same = a.dims[d] == t.dims[d];
-        if (!same) {
-            char want[128], got[128];
-            eai_tensor_info_t ai = {.dtype = a.dtype, .rank = a.rank};
-            memcpy(ai.dims, a.dims, sizeof a.dims);
-            cli_format_dims(&t, want, sizeof want);
-            cli_format_dims(&ai, got, sizeof got);
-            eai_fail(EAI_E_INVALID,
-                     "%s: is %s %s, input '%s' takes %s %s (use --batch for a "
-                     "symbolic batch)",
-                     o->in_file[k], eai_dtype_name(a.dtype), got, t.name, eai_dtype_name(t.dtype),
-                     want);
+        if (cli_npy_fits(o->in_file[k], &a, &t, " (use --batch for a symbolic batch)") != EAI_OK) {
             eai_npy_free(&a);
             return 1;
         }

@@ -1,5 +1,6 @@
 /* `edgeai`: the command-line entry point; dispatches to one file per
  * subcommand. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,36 @@ void cli_format_dims(const eai_tensor_info_t *t, char *buf, size_t n)
     }
     for (int i = 0; i < t->rank && off < n; i++)
         off += (size_t)snprintf(buf + off, n - off, i ? "x%lld" : "%lld", (long long)t->dims[i]);
+}
+
+bool cli_parse_floats(const char *s, float *v, int n)
+{
+    if (!s) return false;
+    for (int i = 0; i < n; i++) {
+        char *end;
+        v[i] = strtof(s, &end);
+        if (end == s || !isfinite(v[i])) return false;
+        if (i < n - 1 ? *end != ',' : *end != '\0') return false;
+        s = end + 1;
+    }
+    return true;
+}
+
+eai_status_t cli_npy_fits(const char *path, const eai_npy_t *a, const eai_tensor_info_t *t,
+                          const char *hint)
+{
+    bool same = a->dtype == t->dtype && a->rank == t->rank;
+    for (int d = 0; same && d < a->rank; d++)
+        same = a->dims[d] == t->dims[d];
+    if (same) return EAI_OK;
+    char want[128], got[128];
+    eai_tensor_info_t ai = {.dtype = a->dtype, .rank = a->rank};
+    memcpy(ai.dims, a->dims, sizeof a->dims);
+    cli_format_dims(t, want, sizeof want);
+    cli_format_dims(&ai, got, sizeof got);
+    return eai_fail(EAI_E_INVALID, "%s: is %s %s, input '%s' takes %s %s%s", path,
+                    eai_dtype_name(a->dtype), got, t->name, eai_dtype_name(t->dtype), want,
+                    hint ? hint : "");
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,7 @@
 
 #include "edgeai/image.h"
 #include "stb_image.h"
+#include "stb_image_write.h"
 
 eai_status_t eai_image_load(const char *path, eai_image_t *out)
 {
@@ -27,10 +28,60 @@ eai_status_t eai_image_load(const char *path, eai_image_t *out)
     return EAI_OK;
 }
 
+/* stb's default allocator is libc, so stbi_image_free and free() are the same
+ * call: images from stb and from eai_image_alloc share one free function. */
 void eai_image_free(eai_image_t *img)
 {
     if (img && img->data) stbi_image_free(img->data);
     if (img) memset(img, 0, sizeof *img);
+}
+
+eai_status_t eai_image_alloc(eai_image_t *img, int width, int height, int channels)
+{
+    if (!img || width <= 0 || height <= 0 || width > 32768 || height > 32768 ||
+        (channels != 1 && channels != 3))
+        return eai_fail(EAI_E_INVALID, "image_alloc: bad size %dx%dx%d", width, height, channels);
+    size_t n = (size_t)width * (size_t)height * (size_t)channels;
+    if (img->data && img->width == width && img->height == height && img->channels == channels) {
+        memset(img->data, 0, n);
+        return EAI_OK;
+    }
+    eai_image_free(img);
+    img->data = calloc(n, 1);
+    if (!img->data)
+        return eai_fail(EAI_E_NOMEM, "image_alloc: %dx%dx%d: out of memory", width, height,
+                        channels);
+    img->width = width;
+    img->height = height;
+    img->channels = channels;
+    return EAI_OK;
+}
+
+static eai_status_t check_save(const eai_image_t *img, const char *path)
+{
+    if (!img || !img->data || img->width <= 0 || img->height <= 0 ||
+        (img->channels != 1 && img->channels != 3) || !path)
+        return eai_fail(EAI_E_INVALID, "%s: cannot save an empty image", path ? path : "(null)");
+    return EAI_OK;
+}
+
+eai_status_t eai_image_save_png(const eai_image_t *img, const char *path)
+{
+    EAI_TRY(check_save(img, path));
+    if (!stbi_write_png(path, img->width, img->height, img->channels, img->data,
+                        img->width * img->channels))
+        return eai_fail(EAI_E_IO, "%s: cannot write PNG", path);
+    return EAI_OK;
+}
+
+eai_status_t eai_image_save_jpg(const eai_image_t *img, const char *path, int quality)
+{
+    EAI_TRY(check_save(img, path));
+    if (quality <= 0) quality = 90;
+    if (quality > 100) quality = 100;
+    if (!stbi_write_jpg(path, img->width, img->height, img->channels, img->data, quality))
+        return eai_fail(EAI_E_IO, "%s: cannot write JPEG", path);
+    return EAI_OK;
 }
 
 eai_status_t eai_image_to_tensor(const eai_image_t *img, int height, int width, const float *mean,

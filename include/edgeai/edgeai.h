@@ -5,6 +5,7 @@
 #include "edgeai/broker.h"
 #include "edgeai/build.h"
 #include "edgeai/dataset.h"
+#include "edgeai/detect.h"
 #include "edgeai/fl.h"
 #include "edgeai/flmsg.h"
 #include "edgeai/image.h"
@@ -12,6 +13,7 @@
 #include "edgeai/log.h"
 #include "edgeai/model.h"
 #include "edgeai/npy.h"
+#include "edgeai/pipeline.h"
 #include "edgeai/router.h"
 #include "edgeai/secagg.h"
 #include "edgeai/serve.h"
@@ -21,6 +23,8 @@
 #include "edgeai/threadpool.h"
 #include "edgeai/train.h"
 #include "edgeai/transport.h"
+#include "edgeai/video.h"
+#include "edgeai/vision.h"
 
 #define EAI_VERSION_STRING "0.1.0"
 

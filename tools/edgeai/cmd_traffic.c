@@ -1,9 +1,182 @@
-/* `edgeai traffic`: placeholder until the module lands (replaced by its owner). */
+/* `edgeai traffic run`: one SUMO scenario under one signal controller
+ * (edgeai's webster / maxpressure, or SUMO's own static / actuated /
+ * delay_based programs), printing SUMO's measured waits, throughput, safety
+ * counts, the per-approach wait estimates and the controller's cost. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "edgeai/traffic.h"
+
+#define MAX_TLS 64
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: edgeai traffic run --scenario FILE.sumocfg --controller "
+            "webster|maxpressure|sumo-static|sumo-actuated|sumo-delay\n"
+            "         [--tls ID ...] [--minutes 60] [--seed N] [--json FILE] [--work-dir DIR]\n"
+            "         [--min-green S] [--max-green S] [--all-red S] [--max-wait S]\n"
+            "         [--detector-length M]\n");
+    return 2;
+}
+
+static bool parse_pos(const char *opt, const char *s, double *out)
+{
+    char *e;
+    double v = strtod(s, &e);
+    if (e == s || *e || !(v > 0) || v > 1e6) {
+        cli_fail_usage("traffic", "%s: '%s' is not a positive number", opt, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+static cJSON *to_json(const eai_traffic_report_t *r, const eai_traffic_run_opts_t *o)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "scenario", o->scenario);
+    cJSON_AddStringToObject(j, "controller", r->controller);
+    if (o->set_seed) cJSON_AddNumberToObject(j, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(j, "sim_s", r->sim_s);
+    cJSON_AddNumberToObject(j, "n_tls", r->n_tls);
+    cJSON_AddNumberToObject(j, "departed", (double)r->departed);
+    cJSON_AddNumberToObject(j, "arrived", (double)r->arrived);
+    cJSON_AddNumberToObject(j, "running_end", (double)r->running_end);
+    cJSON_AddNumberToObject(j, "waiting_insert_end", (double)r->waiting_insert_end);
+    cJSON_AddNumberToObject(j, "mean_wait_s", r->mean_wait_s);
+    cJSON_AddNumberToObject(j, "mean_trip_s", r->mean_trip_s);
+    cJSON_AddNumberToObject(j, "mean_depart_delay_s", r->mean_depart_delay_s);
+    cJSON_AddNumberToObject(j, "throughput_vph", r->throughput_vph);
+    cJSON_AddNumberToObject(j, "max_queue", r->max_queue);
+    cJSON_AddNumberToObject(j, "worst_movement_wait_s", r->worst_movement_wait_s);
+    cJSON_AddStringToObject(j, "worst_movement", r->worst_movement);
+    cJSON_AddNumberToObject(j, "teleports", (double)r->teleports);
+    cJSON_AddNumberToObject(j, "emergency_brakes", (double)r->emergency_brakes);
+    cJSON_AddNumberToObject(j, "emergency_stops", (double)r->emergency_stops);
+    cJSON_AddNumberToObject(j, "collisions", (double)r->collisions);
+    cJSON_AddNumberToObject(j, "decision_us_per_step", r->decision_us_per_step);
+    cJSON_AddNumberToObject(j, "observe_us_per_step", r->observe_us_per_step);
+    cJSON_AddNumberToObject(j, "sumo_step_us", r->sumo_step_us);
+    cJSON *a = cJSON_AddArrayToObject(j, "approaches");
+    for (int i = 0; i < r->n_approaches; i++) {
+        const eai_traffic_approach_report_t *x = &r->approaches[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "tls", x->tls);
+        cJSON_AddStringToObject(e, "edge", x->edge);
+        cJSON_AddNumberToObject(e, "count", (double)x->count);
+        cJSON_AddNumberToObject(e, "est_queue_s", x->est_queue_s);
+        cJSON_AddNumberToObject(e, "est_webster_s", x->est_webster_s);
+        cJSON_AddNumberToObject(e, "meas_wait_s", x->meas_wait_s);
+        cJSON_AddNumberToObject(e, "meas_left", (double)x->meas_left);
+        cJSON_AddItemToArray(a, e);
+    }
+    return j;
+}
+
+static void print_report(const eai_traffic_report_t *r)
+{
+    printf("controller %s: %d light(s), %.0f s simulated\n", r->controller, r->n_tls, r->sim_s);
+    printf("  vehicles: departed %ld, arrived %ld (%.0f veh/h), running %ld, not inserted %ld\n",
+           r->departed, r->arrived, r->throughput_vph, r->running_end, r->waiting_insert_end);
+    printf("  mean wait %.1f s, mean trip %.1f s, depart delay %.1f s, max queue %d veh\n",
+           r->mean_wait_s, r->mean_trip_s, r->mean_depart_delay_s, r->max_queue);
+    printf("  worst movement %s: %.1f s mean wait\n",
+           r->worst_movement[0] ? r->worst_movement : "-", r->worst_movement_wait_s);
+    printf("  teleports %ld, emergency braking %ld, emergency stops %ld, collisions %ld\n",
+           r->teleports, r->emergency_brakes, r->emergency_stops, r->collisions);
+    printf("  per step: decision %.2f us, detector reads %.1f us, SUMO step %.1f us\n",
+           r->decision_us_per_step, r->observe_us_per_step, r->sumo_step_us);
+    printf("  %-10s %-14s %7s %10s %10s %10s\n", "light", "approach", "count", "est_queue",
+           "est_webst", "measured");
+    for (int i = 0; i < r->n_approaches; i++) {
+        const eai_traffic_approach_report_t *x = &r->approaches[i];
+        printf("  %-10s %-14s %7ld %10.1f %10.1f %10.1f\n", x->tls, x->edge, x->count,
+               x->est_queue_s, x->est_webster_s, x->meas_wait_s);
+    }
+}
+
+static int traffic_run(int argc, char **argv)
+{
+    eai_traffic_run_opts_t o = {0};
+    const char *tls[MAX_TLS];
+    const char *json = NULL;
+    bool have_ctl = false;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return usage();
+        if (i + 1 >= argc) return cli_fail_usage("traffic", "%s needs a value", a);
+        const char *v = argv[++i];
+        long n;
+        if (strcmp(a, "--scenario") == 0) {
+            o.scenario = v;
+        } else if (strcmp(a, "--tls") == 0) {
+            if (o.n_tls == MAX_TLS) return cli_fail_usage("traffic", "more than %d --tls", MAX_TLS);
+            tls[o.n_tls++] = v;
+        } else if (strcmp(a, "--controller") == 0) {
+            if (!eai_traffic_ctl_parse(v, &o.controller))
+                return cli_fail_usage("traffic",
+                                      "unknown controller '%s' (webster, maxpressure, "
+                                      "sumo-static, sumo-actuated, sumo-delay)",
+                                      v);
+            have_ctl = true;
+        } else if (strcmp(a, "--minutes") == 0) {
+            if (!parse_pos(a, v, &o.minutes)) return 2;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (!cli_parse_int("traffic", a, v, 0, 2147483647L, &n)) return 2;
+            o.set_seed = true;
+            o.seed = n;
+        } else if (strcmp(a, "--json") == 0) {
+            json = v;
+        } else if (strcmp(a, "--work-dir") == 0) {
+            o.work_dir = v;
+        } else if (strcmp(a, "--min-green") == 0) {
+            if (!parse_pos(a, v, &o.tl.min_green_s)) return 2;
+        } else if (strcmp(a, "--max-green") == 0) {
+            if (!parse_pos(a, v, &o.tl.max_green_s)) return 2;
+        } else if (strcmp(a, "--all-red") == 0) {
+            if (!parse_pos(a, v, &o.tl.all_red_s)) return 2;
+        } else if (strcmp(a, "--max-wait") == 0) {
+            if (!parse_pos(a, v, &o.tl.max_wait_s)) return 2;
+        } else if (strcmp(a, "--detector-length") == 0) {
+            if (!parse_pos(a, v, &o.detector_length_m)) return 2;
+        } else {
+            return cli_fail_usage("traffic", "unknown option %s", a);
+        }
+    }
+    if (!o.scenario) return cli_fail_usage("traffic", "run needs --scenario FILE.sumocfg");
+    if (!have_ctl) return cli_fail_usage("traffic", "run needs --controller");
+    o.tls_ids = tls;
+    eai_traffic_report_t *r = NULL;
+    if (eai_traffic_run(&o, &r) != EAI_OK) return cli_fail_status("traffic");
+    print_report(r);
+    int rc = 0;
+    if (json) {
+        cJSON *j = to_json(r, &o);
+        char *txt = j ? cJSON_Print(j) : NULL;
+        FILE *f = txt ? fopen(json, "w") : NULL;
+        if (!f || fputs(txt, f) < 0 || fputc('\n', f) < 0) {
+            fprintf(stderr, "edgeai traffic: cannot write %s\n", json);
+            rc = 1;
+        }
+        if (f && fclose(f) != 0 && rc == 0) {
+            fprintf(stderr, "edgeai traffic: cannot write %s\n", json);
+            rc = 1;
+        }
+        free(txt);
+        cJSON_Delete(j);
+    }
+    eai_traffic_report_destroy(r);
+    return rc;
+}
 
 int cmd_traffic(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_fail_usage("traffic", "not built yet");
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) return usage();
+    if (strcmp(argv[1], "run") == 0) return traffic_run(argc, argv);
+    return cli_fail_usage("traffic", "unknown subcommand '%s' (run)", argv[1]);
 }

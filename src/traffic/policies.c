@@ -1,0 +1,269 @@
+/* The built-in policies: Webster's fixed-time plan re-planned from measured
+ * flows, and max-pressure (the stage whose served lanes hold the most
+ * vehicles net of their exits), plus Webster's two formulas. */
+#include <math.h>
+#include <string.h>
+
+#include "core/core_impl.h"
+#include "traffic/traffic_impl.h"
+
+double eai_tl_webster_plan(const double *y, int n, double lost_s, double min_c, double max_c,
+                           double *greens)
+{
+    double Y = 0;
+    for (int i = 0; i < n; i++)
+        Y += y[i] > 0 ? y[i] : 0;
+    double c0 = Y >= 0.95 ? max_c : (1.5 * lost_s + 5.0) / (1.0 - Y);
+    if (c0 < min_c) c0 = min_c;
+    if (c0 > max_c) c0 = max_c;
+    double eff = c0 - lost_s;
+    if (eff < 0) eff = 0;
+    for (int i = 0; greens && i < n; i++)
+        greens[i] = Y > 0 ? (y[i] > 0 ? y[i] : 0) / Y * eff : eff / n;
+    return c0;
+}
+
+double eai_tl_webster_delay(double c, double g, double q, double s)
+{
+    if (!(c > 0) || !(s > 0)) return 0;
+    if (g < 0) g = 0;
+    if (g > c) g = c;
+    double l = g / c;
+    if (!(q > 0)) return c * (1 - l) * (1 - l) / 2.0;
+    double x = l > 0 ? q / (l * s) : 1.0;
+    if (x > 0.98) x = 0.98;
+    double d1 = c * (1 - l) * (1 - l) / (2.0 * (1 - l * x));
+    double d2 = x * x / (2.0 * q * (1 - x));
+    double d3 = 0.65 * cbrt(c / (q * q)) * pow(x, 2 + 5 * l);
+    double d = d1 + d2 - d3;
+    return d > 0 ? d : 0;
+}
+
+/* ---- Webster ------------------------------------------------------------ */
+
+typedef struct webster {
+    const eai_tl_model_t *m;
+    eai_tl_opts_t o;
+    double *greens; /* per stage, displayed green */
+    double *y;      /* scratch per stage */
+    long *count;    /* arrivals per in-lane since the last plan */
+    double since;   /* seconds since the last plan */
+    int cycles;
+    bool planned; /* a plan from measured flows exists */
+    double cycle;
+    eai_allocator_t a;
+} webster_t;
+
+/* Flow ratio of each stage: the largest q/s over lanes that get priority
+ * green in it (a lane green in k stages counts 1/k in each; lanes green in
+ * every stage need no time). */
+static void webster_replan(webster_t *w, const double *q_vph)
+{
+    const eai_tl_model_t *m = w->m;
+    for (int s = 0; s < m->n_stages; s++)
+        w->y[s] = 0;
+    for (int l = 0; l < m->n_in; l++) {
+        int k = 0;
+        for (int s = 0; s < m->n_stages; s++)
+            k += m->serves[(size_t)s * (size_t)m->n_in + (size_t)l] == 2;
+        if (k == 0 || k == m->n_stages) continue;
+        double r = q_vph[l] / (w->o.sat_flow_vph * k);
+        for (int s = 0; s < m->n_stages; s++)
+            if (m->serves[(size_t)s * (size_t)m->n_in + (size_t)l] == 2 && r > w->y[s]) w->y[s] = r;
+    }
+    double L = w->o.lost_per_stage_s * m->n_stages;
+    w->cycle =
+        eai_tl_webster_plan(w->y, m->n_stages, L, w->o.min_cycle_s, w->o.max_cycle_s, w->greens);
+    for (int s = 0; s < m->n_stages; s++) {
+        if (w->greens[s] < w->o.min_green_s) w->greens[s] = w->o.min_green_s;
+        if (w->greens[s] > w->o.max_green_s) w->greens[s] = w->o.max_green_s;
+    }
+}
+
+static void webster_observe(void *self, const eai_tl_view_t *v, const eai_tl_obs_t *obs)
+{
+    webster_t *w = self;
+    for (int l = 0; l < w->m->n_in; l++)
+        w->count[l] += obs->arrivals ? obs->arrivals[l] : obs->departures ? obs->departures[l] : 0;
+    (void)v;
+}
+
+static int webster_decide(void *self, const eai_tl_view_t *v, const eai_tl_obs_t *obs)
+{
+    webster_t *w = self;
+    (void)obs;
+    if (v->green_s + 1e-9 < w->greens[v->stage]) return v->stage;
+    return (v->stage + 1) % w->m->n_stages;
+}
+
+static void webster_on_cycle(void *self, const eai_tl_view_t *v, double cycle_s)
+{
+    webster_t *w = self;
+    (void)v;
+    w->since += cycle_s;
+    /* the first plan runs on a guessed flow: replace it after one cycle */
+    if ((++w->cycles < w->o.replan_cycles && w->planned) || w->since <= 0) return;
+    w->planned = true;
+    /* flows measured since the last plan; the q array reuses the scratch */
+    double q[256];
+    const eai_tl_model_t *m = w->m;
+    if (m->n_in > 256) return;
+    for (int l = 0; l < m->n_in; l++) {
+        q[l] = (double)w->count[l] * 3600.0 / w->since;
+        w->count[l] = 0;
+    }
+    webster_replan(w, q);
+    w->cycles = 0;
+    w->since = 0;
+}
+
+static void webster_destroy(void *self)
+{
+    webster_t *w = self;
+    if (!w) return;
+    eai_allocator_t a = w->a;
+    eai__free(&a, w->greens);
+    eai__free(&a, w->y);
+    eai__free(&a, w->count);
+    eai__free(&a, w);
+}
+
+static const eai_tl_controller_vtable_t webster_vt = {
+    .name = "webster",
+    .observe = webster_observe,
+    .decide = webster_decide,
+    .on_cycle = webster_on_cycle,
+    .destroy = webster_destroy,
+};
+
+eai_status_t eai__tl_webster_new(const eai_tl_model_t *m, const eai_tl_opts_t *o,
+                                 const eai_tl_controller_vtable_t **vt, void **self)
+{
+    if (m->n_in > 256)
+        return eai_fail(EAI_E_UNSUPPORTED, "traffic: light '%s': %d lanes, Webster takes <= 256",
+                        m->tls_id, m->n_in);
+    const eai_allocator_t *a = &o->alloc;
+    webster_t *w = eai__calloc(a, 1, sizeof *w);
+    if (!w) return eai_fail(EAI_E_NOMEM, "traffic: out of memory");
+    w->a = o->alloc;
+    w->m = m;
+    w->o = *o;
+    w->greens = eai__calloc(a, (size_t)m->n_stages, sizeof *w->greens);
+    w->y = eai__calloc(a, (size_t)m->n_stages, sizeof *w->y);
+    w->count = eai__calloc(a, (size_t)(m->n_in ? m->n_in : 1), sizeof *w->count);
+    if (!w->greens || !w->y || !w->count) {
+        webster_destroy(w);
+        return eai_fail(EAI_E_NOMEM, "traffic: out of memory");
+    }
+    double q[256];
+    for (int l = 0; l < m->n_in; l++)
+        q[l] = o->initial_flow_vph;
+    webster_replan(w, q);
+    *vt = &webster_vt;
+    *self = w;
+    return EAI_OK;
+}
+
+double eai_tl_controller_plan(const eai_tl_controller_t *c, const double **greens)
+{
+    if (greens) *greens = NULL;
+    if (!c || c->vt != &webster_vt) return 0;
+    const webster_t *w = c->self;
+    if (greens) *greens = w->greens;
+    return w->cycle;
+}
+
+/* ---- max-pressure ------------------------------------------------------- */
+
+typedef struct maxp {
+    const eai_tl_model_t *m;
+    eai_tl_opts_t o;
+    double hold_until;
+    double *out_mean; /* scratch per in-lane: mean queue of its exits */
+    eai_allocator_t a;
+} maxp_t;
+
+/* Pressure of stage s: over its served in-lanes, vehicles waiting to go
+ * (queue, or all vehicles in the zone when known) minus what stands on their
+ * exits, weighted 1 for priority green and 0.5 for permissive, plus a bonus
+ * for how long the lane has waited (keeps the worst movement bounded). */
+static double pressure(const maxp_t *p, const eai_tl_view_t *v, const eai_tl_obs_t *obs, int s)
+{
+    const eai_tl_model_t *m = p->m;
+    double sum = 0;
+    for (int l = 0; l < m->n_in; l++) {
+        int sv = m->serves[(size_t)s * (size_t)m->n_in + (size_t)l];
+        if (!sv) continue;
+        double n = obs->queue[l];
+        if (obs->n_veh && obs->n_veh[l] > n) n = 0.5 * (n + obs->n_veh[l]);
+        double w = n - p->out_mean[l] + p->o.pressure_weight_wait * v->red_wait_s[l];
+        sum += (sv == 2 ? 1.0 : 0.5) * w;
+    }
+    return sum;
+}
+
+static int maxp_decide(void *self, const eai_tl_view_t *v, const eai_tl_obs_t *obs)
+{
+    maxp_t *p = self;
+    const eai_tl_model_t *m = p->m;
+    if (v->t_s + 1e-9 < p->hold_until && !v->must_change) return v->stage;
+    for (int l = 0; l < m->n_in; l++) {
+        double s = 0;
+        int n = 0;
+        for (int i = 0; obs->out_queue && i < m->n_links; i++)
+            if (m->links[i].in_lane == l && m->links[i].out_lane >= 0)
+                s += obs->out_queue[m->links[i].out_lane], n++;
+        p->out_mean[l] = n ? s / n : 0;
+    }
+    double cur = pressure(p, v, obs, v->stage);
+    int best = -1;
+    double best_p = -1e300;
+    for (int s = 0; s < m->n_stages; s++) {
+        if (s == v->stage) continue;
+        double ps = pressure(p, v, obs, s);
+        if (ps > best_p) best_p = ps, best = s;
+    }
+    /* switching costs yellow + all-red of lost capacity: only when another
+     * stage clearly wins (or the current one has nothing left to serve) */
+    if (best >= 0 &&
+        (v->must_change || best_p > cur + p->o.switch_margin || (cur <= 0 && best_p > 0))) {
+        p->hold_until = 0;
+        return best;
+    }
+    p->hold_until = v->t_s + p->o.extend_s;
+    return v->stage;
+}
+
+static void maxp_destroy(void *self)
+{
+    maxp_t *p = self;
+    if (!p) return;
+    eai_allocator_t a = p->a;
+    eai__free(&a, p->out_mean);
+    eai__free(&a, p);
+}
+
+static const eai_tl_controller_vtable_t maxp_vt = {
+    .name = "maxpressure",
+    .decide = maxp_decide,
+    .destroy = maxp_destroy,
+};
+
+eai_status_t eai__tl_maxpressure_new(const eai_tl_model_t *m, const eai_tl_opts_t *o,
+                                     const eai_tl_controller_vtable_t **vt, void **self)
+{
+    const eai_allocator_t *a = &o->alloc;
+    maxp_t *p = eai__calloc(a, 1, sizeof *p);
+    if (!p) return eai_fail(EAI_E_NOMEM, "traffic: out of memory");
+    p->a = o->alloc;
+    p->m = m;
+    p->o = *o;
+    p->out_mean = eai__calloc(a, (size_t)(m->n_in ? m->n_in : 1), sizeof *p->out_mean);
+    if (!p->out_mean) {
+        maxp_destroy(p);
+        return eai_fail(EAI_E_NOMEM, "traffic: out of memory");
+    }
+    *vt = &maxp_vt;
+    *self = p;
+    return EAI_OK;
+}

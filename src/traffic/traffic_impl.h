@@ -1,0 +1,48 @@
+/* Private to the traffic module (not TraCI): the controller's sequencer
+ * state and the built-in policies, so the tests can reach the pieces. */
+#ifndef EAI_TRAFFIC_IMPL_H
+#define EAI_TRAFFIC_IMPL_H
+
+#include "edgeai/traffic.h"
+
+/* Defaults resolved from eai_tl_opts_t. */
+void eai__tl_opts_resolve(const eai_tl_model_t *m, const eai_tl_opts_t *in, eai_tl_opts_t *out);
+
+/* Built-in policies: allocate their state for `m` and return the vtable. */
+eai_status_t eai__tl_webster_new(const eai_tl_model_t *m, const eai_tl_opts_t *o,
+                                 const eai_tl_controller_vtable_t **vt, void **self);
+eai_status_t eai__tl_maxpressure_new(const eai_tl_model_t *m, const eai_tl_opts_t *o,
+                                     const eai_tl_controller_vtable_t **vt, void **self);
+
+/* Per-approach accumulators of the current cycle. */
+typedef struct eai__tl_acc {
+    double halt_vs; /* halting vehicle-seconds */
+    long dep, arr;
+} eai__tl_acc_t;
+
+struct eai_tl_controller {
+    const eai_tl_model_t *m;
+    eai_tl_opts_t o; /* resolved */
+    const eai_tl_controller_vtable_t *vt;
+    void *self;
+    bool started;
+    eai_tl_mode_t mode;
+    int stage, target;
+    double t_mode; /* seconds shown in the current mode */
+    double t_s;
+    char *state;                   /* shown now (n_signals + 1) */
+    char *prev;                    /* shown at the previous step */
+    double *flow_vph, *red_wait_s; /* per in-lane */
+    /* cycle bookkeeping */
+    double cycle_start;
+    bool *served;                /* per stage, since the cycle began */
+    double *green_lane_s;        /* per in-lane effective green this cycle */
+    long *arr_lane;              /* per in-lane arrivals this cycle */
+    eai__tl_acc_t *acc;          /* per approach */
+    eai_tl_estimate_t *est;      /* per approach */
+    double *est_q_vs, *est_w_vs; /* running vehicle-weighted sums */
+    long *est_q_n, *est_w_n;
+    int n_cycles;
+};
+
+#endif

@@ -6,11 +6,12 @@
  *       never queue: end-to-end latency vs the loop, and the book's overhead,
  *   (c) through eai_pipeline unpaced: frames/s vs the loop (stages overlap).
  * Then, with --cli, runs the real `edgeai pipeline` on a video and prints its
- * JSON (stage latencies against the seed's budget).
+ * JSON (stage latencies against the seed's budget); --classifier, --tracker
+ * and --video-fps are passed on to it.
  *
  * Run: build/bench/bench_pipeline [--frames 100] [--scale 0.25] [--json]
  *        [--cli build/edgeai --video /usr/share/doc/opencv-doc/examples/data/vtest.avi
- *         --video-frames 200]
+ *         --video-frames 200 [--classifier M.onnx] [--tracker T] [--video-fps F]]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +131,8 @@ int main(int argc, char **argv)
 {
     int n = 100, json = 0, video_frames = 200;
     double scale = 0.25;
-    const char *cli = NULL, *video = NULL;
+    const char *cli = NULL, *video = NULL, *classifier = NULL, *tracker = NULL;
+    double video_fps = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--frames") && i + 1 < argc)
             n = atoi(argv[++i]);
@@ -144,9 +146,16 @@ int main(int argc, char **argv)
             video = argv[++i];
         else if (!strcmp(argv[i], "--video-frames") && i + 1 < argc)
             video_frames = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--classifier") && i + 1 < argc)
+            classifier = argv[++i];
+        else if (!strcmp(argv[i], "--tracker") && i + 1 < argc)
+            tracker = argv[++i];
+        else if (!strcmp(argv[i], "--video-fps") && i + 1 < argc)
+            video_fps = atof(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_pipeline [--frames N] [--scale S] [--json] [--cli EDGEAI "
-                            "--video FILE [--video-frames N]]\n");
+                            "--video FILE [--video-frames N] [--classifier M] [--tracker T] "
+                            "[--video-fps F]]\n");
             return 2;
         }
     }
@@ -225,9 +234,15 @@ int main(int argc, char **argv)
     free(seq_ms);
 
     if (cli && video) {
-        char cmd[4096];
-        snprintf(cmd, sizeof cmd, "'%s' pipeline --source '%s' --frames %d --json", cli, video,
-                 video_frames);
+        char cmd[8192];
+        int len = snprintf(cmd, sizeof cmd, "'%s' pipeline --source '%s' --frames %d --json", cli,
+                           video, video_frames);
+        if (classifier && len > 0 && (size_t)len < sizeof cmd)
+            len += snprintf(cmd + len, sizeof cmd - (size_t)len, " --classifier '%s'", classifier);
+        if (tracker && len > 0 && (size_t)len < sizeof cmd)
+            len += snprintf(cmd + len, sizeof cmd - (size_t)len, " --tracker '%s'", tracker);
+        if (video_fps > 0 && len > 0 && (size_t)len < sizeof cmd)
+            snprintf(cmd + len, sizeof cmd - (size_t)len, " --fps %g", video_fps);
         fprintf(stderr, "bench_pipeline: %s\n", cmd);
         fflush(stdout);
         int rc = system(cmd);

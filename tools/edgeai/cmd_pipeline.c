@@ -15,16 +15,19 @@
 #include "cmd_pipeline.h"
 #include "edgeai/detect.h"
 #include "edgeai/pipeline.h"
+#include "edgeai/vision.h"
 
 #define CMD "pipeline"
 
 static const char *const usage =
-    "usage: edgeai pipeline [--detector MODEL] [--classifier MODEL] [--tracker "
-    "sort|bytetrack|deepsort]\n"
-    "         --source VIDEO [--frames N] [--show-stats] [--json] [--mot-out FILE]\n"
-    "         [--annotate DIR|FILE.mp4] [--policy block|drop] [--conf X] [--classes all|LIST]\n"
+    "usage: edgeai pipeline [--detector MODEL] [--det-kind KIND] [--classifier MODEL]\n"
+    "         [--tracker sort|bytetrack|deepsort [--reid MODEL]] [--track-thresh X]\n"
+    "         --source VIDEO|FILE.y4m|DIR [--frames N]\n"
+    "         [--show-stats] [--json] [--mot-out FILE] [--annotate DIR|FILE.mp4]\n"
+    "         [--policy block|drop] [--conf X] [--iou X] [--classes all|LIST]\n"
     "         [--det-workers N] [--cls-workers N] [--max-crops N] [--cls-size HxW]\n"
-    "         [--cls-mean a,b,c] [--cls-std a,b,c] [--fps F]";
+    "         [--cls-mean a,b,c] [--cls-std a,b,c] [--reid-mean a,b,c] [--reid-std a,b,c]\n"
+    "         [--fps F]";
 
 int cmd_pipeline(int argc, char **argv)
 {
@@ -42,6 +45,19 @@ int cmd_pipeline(int argc, char **argv)
         if (!strcmp(a, "--detector")) {
             NEED_VALUE;
             o.detector = v;
+        } else if (!strcmp(a, "--det-kind")) {
+            NEED_VALUE;
+            static const eai_det_kind_t kinds[] = {EAI_DET_AUTO,    EAI_DET_YOLOV5,
+                                                   EAI_DET_YOLOV8,  EAI_DET_SSD,
+                                                   EAI_DET_NANODET, EAI_DET_CENTERNET};
+            size_t k = 0;
+            while (k < sizeof kinds / sizeof kinds[0] && strcmp(v, eai_det_kind_name(kinds[k])))
+                k++;
+            if (k == sizeof kinds / sizeof kinds[0])
+                return cli_fail_usage(
+                    CMD,
+                    "--det-kind '%s': expected auto, yolov5, yolov8, ssd, nanodet or centernet", v);
+            o.det_kind = kinds[k];
         } else if (!strcmp(a, "--classifier")) {
             NEED_VALUE;
             o.classifier = v;
@@ -51,6 +67,23 @@ int cmd_pipeline(int argc, char **argv)
                 return cli_fail_usage(CMD, "--tracker '%s': expected sort, bytetrack or deepsort",
                                       v);
             o.tracker = v;
+        } else if (!strcmp(a, "--track-thresh")) {
+            NEED_VALUE;
+            if (!cli_parse_floats(v, &o.track_thresh, 1) || !(o.track_thresh > 0) ||
+                o.track_thresh >= 0.9f)
+                return cli_fail_usage(CMD, "--track-thresh '%s': expected a number in (0, 0.9)", v);
+        } else if (!strcmp(a, "--reid")) {
+            NEED_VALUE;
+            o.reid = v;
+        } else if (!strcmp(a, "--reid-mean")) {
+            NEED_VALUE;
+            if (!cli_parse_floats(v, o.reid_mean, 3))
+                return cli_fail_usage(CMD, "--reid-mean '%s': expected three numbers", v);
+        } else if (!strcmp(a, "--reid-std")) {
+            NEED_VALUE;
+            if (!cli_parse_floats(v, o.reid_std, 3) || !(o.reid_std[0] > 0) ||
+                !(o.reid_std[1] > 0) || !(o.reid_std[2] > 0))
+                return cli_fail_usage(CMD, "--reid-std '%s': expected three positive numbers", v);
         } else if (!strcmp(a, "--source")) {
             NEED_VALUE;
             o.source = v;
@@ -80,6 +113,10 @@ int cmd_pipeline(int argc, char **argv)
             NEED_VALUE;
             if (!cli_parse_floats(v, &o.conf, 1) || !(o.conf > 0) || o.conf >= 1)
                 return cli_fail_usage(CMD, "--conf '%s': expected a number in (0, 1)", v);
+        } else if (!strcmp(a, "--iou")) {
+            NEED_VALUE;
+            if (!cli_parse_floats(v, &o.iou, 1) || !(o.iou > 0) || o.iou > 1)
+                return cli_fail_usage(CMD, "--iou '%s': expected a number in (0, 1]", v);
         } else if (!strcmp(a, "--classes")) {
             NEED_VALUE;
             if (!pl_cli_parse_classes(v, &o)) return cli_fail_usage(CMD, "--classes '%s'", v);
@@ -122,5 +159,14 @@ int cmd_pipeline(int argc, char **argv)
 #undef NEED_VALUE
     }
     if (!o.source) return cli_fail_usage(CMD, "--source is required\n%s", usage);
+    /* DeepSORT without appearance is SORT with a cascade: refuse rather than
+     * silently measure something else */
+    if (!strcmp(o.tracker, "deepsort") && !o.reid)
+        return cli_fail_usage(CMD, "--tracker deepsort needs --reid MODEL (an embedding network "
+                                   "run on each detection's crop)");
+    if (o.track_thresh > 0 && strcmp(o.tracker, "bytetrack"))
+        return cli_fail_usage(CMD, "--track-thresh is only used by --tracker bytetrack");
+    if (o.reid && strcmp(o.tracker, "deepsort"))
+        return cli_fail_usage(CMD, "--reid is only used by --tracker deepsort");
     return pl_cli_run(&o);
 }

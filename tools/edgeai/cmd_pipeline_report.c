@@ -2,6 +2,7 @@
  * against the seed's budget (detect 8 ms, classify 12 ms, track 5 ms, 25 ms
  * end to end), the pipeline's own overhead share, frames/s; as a table
  * (--show-stats) and as JSON (--json). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,7 @@ static void print_json(const app_summary_t *sum, const eai_pipeline_stats_t *st,
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "source", o->source);
+    cJSON_AddStringToObject(j, "source_kind", sum->source_kind);
     cJSON_AddNumberToObject(j, "width", sum->w);
     cJSON_AddNumberToObject(j, "height", sum->h);
     cJSON_AddStringToObject(j, "detector", o->detector);
@@ -44,6 +46,13 @@ static void print_json(const app_summary_t *sum, const eai_pipeline_stats_t *st,
     else
         cJSON_AddNullToObject(j, "classifier");
     cJSON_AddStringToObject(j, "tracker", o->tracker);
+    if (o->reid) {
+        cJSON_AddStringToObject(j, "reid", o->reid);
+        cJSON_AddNumberToObject(j, "emb_dim", sum->emb_dim);
+    }
+    if (sum->track_thresh > 0)
+        cJSON_AddNumberToObject(j, "track_thresh", round(1e4 * sum->track_thresh) / 1e4);
+    cJSON_AddNumberToObject(j, "conf", round(1e4 * sum->conf) / 1e4);
     cJSON_AddStringToObject(j, "policy", o->drop ? "drop" : "block");
     cJSON_AddNumberToObject(j, "frames", (double)st->n_frames);
     cJSON_AddNumberToObject(j, "completed", (double)st->n_completed);
@@ -56,8 +65,16 @@ static void print_json(const app_summary_t *sum, const eai_pipeline_stats_t *st,
     cJSON_AddNumberToObject(j, "budget_total_ms", BUDGET_TOTAL_MS);
     cJSON_AddNumberToObject(j, "detections", (double)sum->n_det);
     cJSON_AddNumberToObject(j, "classified", (double)sum->n_classified);
+    cJSON_AddNumberToObject(j, "embedded", (double)sum->n_embedded);
     cJSON_AddNumberToObject(j, "track_boxes", (double)sum->n_trk_boxes);
     cJSON_AddNumberToObject(j, "track_ids", (double)sum->n_ids);
+    if (sum->n_det_frames > 0) { /* the detect stage's compute, split (means) */
+        cJSON *d = cJSON_AddObjectToObject(j, "detect_split_mean_ms");
+        double n = (double)sum->n_det_frames;
+        cJSON_AddNumberToObject(d, "preprocess", sum->det_pre_ms / n);
+        cJSON_AddNumberToObject(d, "inference", sum->det_inf_ms / n);
+        cJSON_AddNumberToObject(d, "decode", sum->det_dec_ms / n);
+    }
     cJSON *arr = cJSON_AddArrayToObject(j, "stages");
     for (int s = 0; s < st->n_stages; s++) {
         const eai_pipeline_stage_stats_t *g = &st->stage[s];
@@ -107,10 +124,15 @@ static void print_table(FILE *f, const app_summary_t *sum, const eai_pipeline_st
             st->overhead.p50_ms, st->overhead.p99_ms, 100 * st->overhead_share);
     fprintf(f,
             "frames %llu, completed %llu, dropped %llu, failed %llu; %ld detections, %ld "
-            "classified, %ld track boxes, %ld track ids\n",
+            "classified, %ld embedded, %ld track boxes, %ld track ids\n",
             (unsigned long long)st->n_frames, (unsigned long long)st->n_completed,
             (unsigned long long)st->n_dropped, (unsigned long long)st->n_failed, sum->n_det,
-            sum->n_classified, sum->n_trk_boxes, sum->n_ids);
+            sum->n_classified, sum->n_embedded, sum->n_trk_boxes, sum->n_ids);
+    if (sum->n_det_frames > 0) {
+        double n = (double)sum->n_det_frames;
+        fprintf(f, "detect mean split: preprocess %.3f ms, inference %.3f ms, decode %.3f ms\n",
+                sum->det_pre_ms / n, sum->det_inf_ms / n, sum->det_dec_ms / n);
+    }
 }
 
 void pl_cli_report(const app_summary_t *sum, const eai_pipeline_stats_t *st, const pl_cli_opts_t *o)

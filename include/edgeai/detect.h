@@ -29,13 +29,15 @@ typedef struct eai_det {
     int emb_dim;
 } eai_det_t;
 
-static inline float eai_box_area(eai_box_t b) {
+static inline float eai_box_area(eai_box_t b)
+{
     float w = b.x2 - b.x1, h = b.y2 - b.y1;
     return (w > 0 && h > 0) ? w * h : 0.0f;
 }
 
 /* Intersection over union; 0 for disjoint or empty boxes. */
-static inline float eai_box_iou(eai_box_t a, eai_box_t b) {
+static inline float eai_box_iou(eai_box_t a, eai_box_t b)
+{
     float ix1 = a.x1 > b.x1 ? a.x1 : b.x1, iy1 = a.y1 > b.y1 ? a.y1 : b.y1;
     float ix2 = a.x2 < b.x2 ? a.x2 : b.x2, iy2 = a.y2 < b.y2 ? a.y2 : b.y2;
     eai_box_t i = {ix1, iy1, ix2, iy2};

@@ -16,6 +16,7 @@
 #include "edgeai/npy.h"
 #include "edgeai/pipeline.h"
 #include "edgeai/router.h"
+#include "edgeai/scene.h"
 #include "edgeai/secagg.h"
 #include "edgeai/serve.h"
 #include "edgeai/session.h"

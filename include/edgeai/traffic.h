@@ -337,11 +337,16 @@ typedef enum eai_traffic_ctl {
 EAI_API bool eai_traffic_ctl_parse(const char *s, eai_traffic_ctl_t *out);
 EAI_API const char *eai_traffic_ctl_name(eai_traffic_ctl_t c);
 
-/* Optional external count source (a camera path): called every step after
- * the detector counts were read, with n_in-long arrays it may overwrite.
- * The controllers then see these counts. Return non-EAI_OK to stop the run
- * (the status is returned by eai_traffic_run). */
-typedef eai_status_t (*eai_traffic_count_fn)(void *user, const eai_tl_model_t *m, double t_s,
+/* Optional external count source (a camera path): called every step, for
+ * every controlled light, after the detector counts were read, with
+ * m->n_in-long arrays it may overwrite; the controllers then see these
+ * counts. `t` is the live TraCI connection (the hook may read vehicles,
+ * e.g. to render camera frames; it must not step the simulation or change
+ * signals); `c` is the light's edgeai controller (NULL under SUMO's own
+ * programs), for reading its plan and estimates. Return non-EAI_OK to stop
+ * the run (the status is returned by eai_traffic_run). */
+typedef eai_status_t (*eai_traffic_count_fn)(void *user, eai_traci_t *t, const eai_tl_model_t *m,
+                                             const eai_tl_controller_t *c, double t_s,
                                              int *arrivals, int *departures, double *queue);
 
 typedef struct eai_traffic_run_opts {

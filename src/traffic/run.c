@@ -320,8 +320,8 @@ static eai_status_t pass2(run_t *r, eai_traci_t *t, eai_traffic_report_t *rep)
         t_s += dt;
         EAI_TRY(observe(r, t, rep));
         for (int j = 0; o->count_hook && j < r->n_l; j++)
-            EAI_TRY(o->count_hook(o->count_user, r->L[j].m, t_s, r->L[j].arr, r->L[j].dep,
-                                  r->L[j].queue));
+            EAI_TRY(o->count_hook(o->count_user, t, r->L[j].m, r->L[j].c, t_s, r->L[j].arr,
+                                  r->L[j].dep, r->L[j].queue));
         double t2 = now_us();
         obs_us += t2 - t1;
         if (!ours) continue;

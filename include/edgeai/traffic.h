@@ -212,8 +212,8 @@ typedef struct eai_tl_opts {
     double min_green_s;  /* [5] */
     double max_green_s;  /* [60] */
     double yellow_s;     /* [the program's yellow, else 3] */
-    double all_red_s;    /* [2]; negative: no all-red */
-    double max_wait_s;   /* [90] max-wait guard: a lane with a vehicle halted and no
+    double all_red_s;    /* [1]; negative: no all-red */
+    double max_wait_s;   /* [30] max-wait guard: a lane with a vehicle halted and no
                           * priority green ('G') this long is served next */
     double sat_flow_vph; /* [1800] saturation flow per lane */
     /* Webster */

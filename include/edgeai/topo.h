@@ -171,6 +171,12 @@ EAI_API const eai_topo_model_t *eai_topo_model(const eai_topo_t *t, int i);
 EAI_API void eai_topo_tier_budget(const eai_topo_t *t, eai_topo_tier_t tier, double *lo_ms,
                                   double *hi_ms);
 EAI_API const char *eai_topo_name(const eai_topo_t *t);
+/* The workload: each sensor of group g samples at this rate (Hz; the
+ * workload's default when the group sets none; 0 for a bad g), for this
+ * many seconds, from this seed. */
+EAI_API double eai_topo_group_rate_hz(const eai_topo_t *t, int g);
+EAI_API double eai_topo_duration_s(const eai_topo_t *t);
+EAI_API uint64_t eai_topo_seed(const eai_topo_t *t);
 /* Service time (ms) of `model` on group `g`'s hardware; < 0 if unknown model. */
 EAI_API double eai_topo_service_ms(const eai_topo_t *t, int g, const char *model);
 

@@ -582,6 +582,19 @@ const char *eai_topo_name(const eai_topo_t *t)
 {
     return t ? t->name : "";
 }
+double eai_topo_group_rate_hz(const eai_topo_t *t, int g)
+{
+    if (!t || g < 0 || g >= t->n_groups) return 0;
+    return t->rate_hz[g] > 0 ? t->rate_hz[g] : t->rate_hz_default;
+}
+double eai_topo_duration_s(const eai_topo_t *t)
+{
+    return t ? t->duration_s : 0;
+}
+uint64_t eai_topo_seed(const eai_topo_t *t)
+{
+    return t ? t->seed : 0;
+}
 double eai_topo_service_ms(const eai_topo_t *t, int g, const char *model)
 {
     int m = t ? eai__topo_model_index(t, model) : -1;

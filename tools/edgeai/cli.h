@@ -29,6 +29,10 @@ int cmd_pipeline(int argc, char **argv);
 int cmd_scene(int argc, char **argv);
 int cmd_traffic(int argc, char **argv);
 int cmd_topo(int argc, char **argv);
+/* `edgeai topo up` (cmd_topo_up.c), reached through cmd_topo. */
+int cmd_topo_up(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_node(int argc, char **argv);
 
 /* Prints "edgeai <cmd>: <eai_last_error()>" and returns 1. */
 int cli_fail_status(const char *cmd);
@@ -47,6 +51,12 @@ bool cli_parse_floats(const char *s, float *v, int n);
  * .npy array has the input's dtype and shape; EAI_OK when it matches. */
 eai_status_t cli_npy_fits(const char *path, const eai_npy_t *a, const eai_tensor_info_t *t,
                           const char *hint);
+/* Publishes v[0..n) as eai_flmsg frames of type h->type at QoS 1 (cmd_fl_net.c):
+ * retained, one topic per chunk ("<base>/<i>", a model), or all on `base`
+ * (an update). buf[0..cap) is the frame scratch (header + chunk bytes). */
+eai_status_t cli_fl_publish_floats(eai_transport_t *t, const char *base, bool per_chunk,
+                                   const eai_flmsg_hdr_t *h, const float *v, size_t n, size_t chunk,
+                                   uint8_t *buf, size_t cap);
 /* "1x3x224x224" */
 void cli_format_dims(const eai_tensor_info_t *t, char *buf, size_t n);
 

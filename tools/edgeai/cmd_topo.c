@@ -15,14 +15,18 @@ static void usage(void)
     printf("usage: edgeai topo compare --config TOPO.json [--service FILE.json]\n"
            "                           [--arch LIST] [--duration S] [--seed N] [--offload F]\n"
            "                           [--devices N] [--csv | --json] [-o FILE] [--plot FILE.png]\n"
-           "       edgeai topo profiles\n\n"
+           "       edgeai topo profiles\n"
+           "       edgeai topo up --config TOPO.json [--seconds S] [--kill NAME@T[:DOWN]] ...\n"
+           "       edgeai topo node --config TOPO.json --name NAME --mqtt HOST:PORT ...\n\n"
            "compare: a discrete-event simulation of the topology for each architecture\n"
            "(cloud-only, edge-only, hybrid, federated; --arch picks a comma list): latency\n"
            "p50/p99, throughput and capacity, bytes per link, energy per inference and cost\n"
            "per million answers. --service applies measured ms per inference and the host's\n"
            "GOPS (bench/issue8.py writes it). --offload overrides hybrid.offload, --devices\n"
            "every device group's count. Output goes to stdout or -o. See docs/topo.md.\n"
-           "profiles: the hardware table (name, GOPS, cores, memory, power, price, source).\n");
+           "profiles: the hardware table (name, GOPS, cores, memory, power, price, source).\n"
+           "up: runs the nodes as processes over per-tier mosquitto brokers (or --inproc);\n"
+           "node: one node process (also `edgeai node`). `edgeai topo up --help` has more.\n");
 }
 
 static int profiles(void)
@@ -151,5 +155,8 @@ int cmd_topo(int argc, char **argv)
     }
     if (strcmp(argv[1], "compare") == 0) return compare(argc, argv);
     if (strcmp(argv[1], "profiles") == 0) return profiles();
-    return cli_fail_usage("topo", "unknown subcommand '%s' (compare, profiles)", argv[1]);
+    /* the node runtime (cmd_topo_up.c, cmd_node.c): `topo node` is `edgeai node` */
+    if (strcmp(argv[1], "up") == 0) return cmd_topo_up(argc - 1, argv + 1);
+    if (strcmp(argv[1], "node") == 0) return cmd_node(argc - 1, argv + 1);
+    return cli_fail_usage("topo", "unknown subcommand '%s' (compare, profiles, up, node)", argv[1]);
 }

@@ -31,6 +31,8 @@ static const struct {
     {"scene", cmd_scene, "render ...                   synthetic road scenes with ground truth"},
     {"traffic", cmd_traffic, "run --scenario F.sumocfg     signal control against SUMO"},
     {"topo", cmd_topo, "compare --config topo.json   tiers and the architecture comparison"},
+    {"node", cmd_node, "--config T.json --name X --mqtt H:P   one topology node over MQTT"},
+    {"demo", cmd_demo, "[--sites N] [--mqtt]          every tier at once: SUMO, camera, cloud, FL"},
 };
 
 static void usage(FILE *f)

@@ -65,6 +65,7 @@ extern "C" {
 #define EAI_TRACI_GET_TL            0xa2
 #define EAI_TRACI_GET_LANE          0xa3
 #define EAI_TRACI_GET_VEHICLE       0xa4
+#define EAI_TRACI_GET_JUNCTION      0xa9
 #define EAI_TRACI_GET_EDGE          0xaa
 #define EAI_TRACI_GET_SIM           0xab
 #define EAI_TRACI_GET_LANEAREA      0xad /* E2 */
@@ -115,7 +116,9 @@ extern "C" {
 #define EAI_TRACI_VAR_POSITION                  0x42
 #define EAI_TRACI_VAR_ANGLE                     0x43
 #define EAI_TRACI_VAR_LENGTH                    0x44
+#define EAI_TRACI_VAR_VEHICLECLASS              0x49
 #define EAI_TRACI_VAR_WIDTH                     0x4d
+#define EAI_TRACI_VAR_SHAPE                     0x4e
 #define EAI_TRACI_VAR_TYPE                      0x4f
 #define EAI_TRACI_VAR_ROAD_ID                   0x50
 #define EAI_TRACI_VAR_LANE_ID                   0x51
@@ -353,6 +356,14 @@ EAI_API eai_status_t eai_traci_lane_vehicle_ids(eai_traci_t *t, const char *id,
                                                 eai_traci_strlist_t *out);
 EAI_API eai_status_t eai_traci_lane_links(eai_traci_t *t, const char *id,
                                           eai_traci_lane_links_t *out);
+/* Lane width (m). */
+EAI_API eai_status_t eai_traci_lane_width(eai_traci_t *t, const char *id, double *m);
+/* The lane's centre line (net coordinates, m), in driving direction: up to
+ * `cap` points into xy[0..2 cap) as x, y pairs; *n gets the full count (the
+ * first cap are written when it is larger). EAI_E_INVALID (NULL arguments,
+ * cap < 0, SUMO's error), EAI_E_FORMAT (a reply that is not a shape). */
+EAI_API eai_status_t eai_traci_lane_shape(eai_traci_t *t, const char *id, double *xy, int cap,
+                                          int *n);
 EAI_API eai_status_t eai_traci_edge_ids(eai_traci_t *t, eai_traci_strlist_t *out);
 EAI_API eai_status_t eai_traci_edge_waiting_time(eai_traci_t *t, const char *id, double *s);
 EAI_API eai_status_t eai_traci_edge_vehicle_number(eai_traci_t *t, const char *id, int *n);
@@ -377,6 +388,14 @@ EAI_API eai_status_t eai_traci_veh_type(eai_traci_t *t, const char *id, const ch
 EAI_API eai_status_t eai_traci_veh_route(eai_traci_t *t, const char *id, const char **route);
 EAI_API eai_status_t eai_traci_veh_length(eai_traci_t *t, const char *id, double *m);
 EAI_API eai_status_t eai_traci_veh_width(eai_traci_t *t, const char *id, double *m);
+/* SUMO vehicle class ("passenger", "truck", "bus", "motorcycle", ...). */
+EAI_API eai_status_t eai_traci_veh_vclass(eai_traci_t *t, const char *id, const char **vclass);
+
+/* ---- junctions ---------------------------------------------------------- */
+EAI_API eai_status_t eai_traci_junction_ids(eai_traci_t *t, eai_traci_strlist_t *out);
+/* The junction's centre (net coordinates, m). */
+EAI_API eai_status_t eai_traci_junction_position(eai_traci_t *t, const char *id, double *x,
+                                                 double *y);
 
 /* ---- SUMO as a child process -------------------------------------------- */
 

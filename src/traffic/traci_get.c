@@ -2,6 +2,7 @@
  * traci.c: the domain and variable codes are the whole content. Codes from
  * SUMO 1.15 tools/traci/constants.py. */
 #include <string.h>
+#include <unistd.h>
 
 #include "core/core_impl.h"
 #include "traffic/traci_impl.h"
@@ -56,6 +57,7 @@ enum {
     LANE = EAI_TRACI_GET_LANE,
     EDGE = EAI_TRACI_GET_EDGE,
     VEH = EAI_TRACI_GET_VEHICLE,
+    JUNC = EAI_TRACI_GET_JUNCTION,
 };
 
 /* simulation */
@@ -161,6 +163,7 @@ IDS(eai_traci_edge_ids, EDGE)
 D(eai_traci_edge_waiting_time, EDGE, EAI_TRACI_VAR_WAITING_TIME)
 I(eai_traci_edge_vehicle_number, EDGE, EAI_TRACI_VAR_LAST_STEP_VEHICLE_NUMBER)
 I(eai_traci_edge_halting_number, EDGE, EAI_TRACI_VAR_LAST_STEP_HALTING_NUMBER)
+D(eai_traci_lane_width, LANE, EAI_TRACI_VAR_WIDTH)
 
 eai_status_t eai_traci_lane_links(eai_traci_t *t, const char *id, eai_traci_lane_links_t *out)
 {
@@ -183,8 +186,87 @@ S(eai_traci_veh_type, VEH, EAI_TRACI_VAR_TYPE)
 S(eai_traci_veh_route, VEH, EAI_TRACI_VAR_ROUTE_ID)
 D(eai_traci_veh_length, VEH, EAI_TRACI_VAR_LENGTH)
 D(eai_traci_veh_width, VEH, EAI_TRACI_VAR_WIDTH)
+S(eai_traci_veh_vclass, VEH, EAI_TRACI_VAR_VEHICLECLASS)
+
+/* junctions */
+IDS(eai_traci_junction_ids, JUNC)
+
+eai_status_t eai_traci_junction_position(eai_traci_t *t, const char *id, double *x, double *y)
+{
+    return eai_traci_get_pos2d(t, JUNC, EAI_TRACI_VAR_POSITION, id, x, y);
+}
 
 eai_status_t eai_traci_veh_position(eai_traci_t *t, const char *id, double *x, double *y)
 {
     return eai_traci_get_pos2d(t, VEH, EAI_TRACI_VAR_POSITION, id, x, y);
+}
+
+/* Lane shape: the generic decoder skips polygons, so this one request is
+ * written and its reply read here. Reply: status, then the response command
+ * [len][0xb3][var][id][0x06][count: ubyte, or 0 and int][count x (x, y)]. */
+static eai_status_t shape_fail(eai_traci_t *t, eai_status_t st)
+{
+    if (st == EAI_E_FORMAT) { /* the stream is out of step: break the handle, as traci.c does */
+        t->state = 2;
+        if (t->fd >= 0) close(t->fd);
+        t->fd = -1;
+    }
+    return st;
+}
+
+static eai_status_t shape_decode(eai__traci_rd_t *r, const char *id, double *xy, int cap, int *n)
+{
+    EAI_TRY(eai__traci_read_status(r, LANE));
+    uint8_t l8 = 0, rid = 0, rvar = 0, c8 = 0;
+    size_t start = r->off, len;
+    EAI_TRY(eai__traci_rd_u8(r, &l8));
+    len = l8;
+    if (l8 == 0) {
+        int32_t l32 = 0;
+        EAI_TRY(eai__traci_rd_i32(r, &l32));
+        if (l32 < 6) return eai_fail(EAI_E_FORMAT, "traci: lane shape '%s': bad length", id);
+        len = (size_t)l32;
+    }
+    if (len > r->n - start)
+        return eai_fail(EAI_E_FORMAT, "traci: lane shape '%s': reply cut short", id);
+    r->n = start + len; /* the value must lie within its command */
+    const uint8_t *s;
+    size_t slen;
+    EAI_TRY(eai__traci_rd_u8(r, &rid));
+    EAI_TRY(eai__traci_rd_u8(r, &rvar));
+    EAI_TRY(eai__traci_rd_strview(r, &s, &slen));
+    if (rid != LANE + 0x10 || rvar != EAI_TRACI_VAR_SHAPE || slen != strlen(id) ||
+        memcmp(s, id, slen) != 0)
+        return eai_fail(EAI_E_FORMAT, "traci: lane shape '%s': reply to another request", id);
+    EAI_TRY(eai__traci_rd_type(r, EAI_TRACI_TYPE_POLYGON));
+    EAI_TRY(eai__traci_rd_u8(r, &c8));
+    int32_t cnt = c8;
+    if (c8 == 0) EAI_TRY(eai__traci_rd_i32(r, &cnt));
+    if (cnt < 0 || (size_t)cnt * 16 > r->n - r->off)
+        return eai_fail(EAI_E_FORMAT, "traci: lane shape '%s': %ld points do not fit the reply", id,
+                        (long)cnt);
+    for (int32_t i = 0; i < cnt; i++) {
+        double x, y;
+        EAI_TRY(eai__traci_rd_f64(r, &x));
+        EAI_TRY(eai__traci_rd_f64(r, &y));
+        if (i < cap) xy[2 * i] = x, xy[2 * i + 1] = y;
+    }
+    *n = (int)cnt;
+    return EAI_OK;
+}
+
+eai_status_t eai_traci_lane_shape(eai_traci_t *t, const char *id, double *xy, int cap, int *n)
+{
+    if (!t || !id || !n || cap < 0 || (cap > 0 && !xy))
+        return eai_fail(EAI_E_INVALID, "traci: lane shape: NULL argument or negative cap");
+    t->w.len = 0;
+    t->w.oom = false;
+    eai__traci_wr_i32(&t->w, 0); /* total length, filled by the round trip */
+    size_t c = eai__traci_wr_cmd_begin(&t->w, (uint8_t)LANE);
+    eai__traci_wr_u8(&t->w, EAI_TRACI_VAR_SHAPE);
+    eai__traci_wr_str(&t->w, id);
+    eai__traci_wr_cmd_end(&t->w, c);
+    EAI_TRY(eai__traci_roundtrip(t));
+    eai__traci_rd_t r = {t->rbuf, t->rlen, 0, LANE, EAI_TRACI_VAR_SHAPE, id};
+    return shape_fail(t, shape_decode(&r, id, xy, cap, n));
 }

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "edgeai/trafcam.h"
 #include "edgeai/traffic.h"
 
 #define MAX_TLS 64
@@ -20,7 +21,15 @@ static int usage(void)
             "webster|maxpressure|sumo-static|sumo-actuated|sumo-delay\n"
             "         [--tls ID ...] [--minutes 60] [--seed N] [--json FILE] [--work-dir DIR]\n"
             "         [--min-green S] [--max-green S] [--all-red S] [--max-wait S]\n"
-            "         [--detector-length M]\n");
+            "         [--detector-length M]\n"
+            "         [--camera [DETECTOR.onnx]] [--camera-fps N] [--camera-measure-only]\n"
+            "         [--camera-tracker sort|bytetrack|deepsort] [--camera-threads N]\n"
+            "         [--camera-size WxH]\n"
+            "  --camera: counts from rendered camera frames (detector default\n"
+            "  models/scene/scene_det.onnx; 5 frames per simulated second, positions\n"
+            "  interpolated between SUMO steps) replace the SUMO-detector counts the\n"
+            "  controller sees; --camera-measure-only keeps the detector counts and only\n"
+            "  compares.\n");
     return 2;
 }
 
@@ -78,6 +87,86 @@ static cJSON *to_json(const eai_traffic_report_t *r, const eai_traffic_run_opts_
     return j;
 }
 
+#define MAX_AP 256
+
+typedef struct cam_out {
+    eai_trafcam_stats_t st;
+    eai_trafcam_approach_stats_t ap[MAX_AP];
+    int n_ap;
+    bool control;
+    float fps;
+} cam_out_t;
+
+static void lat_json(cJSON *j, const char *name, eai_trafcam_latency_t l)
+{
+    cJSON *e = cJSON_AddObjectToObject(j, name);
+    cJSON_AddNumberToObject(e, "p50_ms", l.p50_ms);
+    cJSON_AddNumberToObject(e, "p99_ms", l.p99_ms);
+    cJSON_AddNumberToObject(e, "mean_ms", l.mean_ms);
+    cJSON_AddNumberToObject(e, "n", (double)l.n);
+}
+
+static void cam_json(cJSON *j, const cam_out_t *c)
+{
+    cJSON *o = cJSON_AddObjectToObject(j, "camera");
+    cJSON_AddBoolToObject(o, "control", c->control);
+    cJSON_AddNumberToObject(o, "fps", c->fps);
+    cJSON_AddNumberToObject(o, "n_cameras", c->st.n_cameras);
+    cJSON_AddNumberToObject(o, "n_views", c->st.n_views);
+    cJSON_AddNumberToObject(o, "steps", (double)c->st.steps);
+    cJSON_AddNumberToObject(o, "frames", (double)c->st.frames);
+    cJSON_AddNumberToObject(o, "truth_boxes", (double)c->st.truth_boxes);
+    cJSON_AddNumberToObject(o, "total_rel_error", c->st.total_rel_error);
+    cJSON *lat = cJSON_AddObjectToObject(o, "latency");
+    lat_json(lat, "read", c->st.read);
+    lat_json(lat, "render", c->st.render);
+    lat_json(lat, "detect", c->st.detect);
+    lat_json(lat, "track", c->st.track);
+    lat_json(lat, "count", c->st.count);
+    cJSON *a = cJSON_AddArrayToObject(o, "approaches");
+    for (int i = 0; i < c->n_ap && i < MAX_AP; i++) {
+        const eai_trafcam_approach_stats_t *x = &c->ap[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "tls", x->tls);
+        cJSON_AddStringToObject(e, "edge", x->edge);
+        cJSON_AddNumberToObject(e, "arm", x->arm);
+        cJSON_AddNumberToObject(e, "cam_departures", (double)x->cam_departures);
+        cJSON_AddNumberToObject(e, "det_departures", (double)x->det_departures);
+        cJSON_AddNumberToObject(e, "truth_departures", (double)x->truth_departures);
+        cJSON_AddNumberToObject(e, "rel_error", x->rel_error);
+        cJSON_AddNumberToObject(e, "cam_arrivals", (double)x->cam_arrivals);
+        cJSON_AddNumberToObject(e, "det_arrivals", (double)x->det_arrivals);
+        cJSON_AddNumberToObject(e, "cam_queue_mean", x->cam_queue_mean);
+        cJSON_AddNumberToObject(e, "det_queue_mean", x->det_queue_mean);
+        cJSON_AddItemToArray(a, e);
+    }
+}
+
+static void cam_print(const cam_out_t *c)
+{
+    const eai_trafcam_stats_t *s = &c->st;
+    printf("camera (%s, %g fps): %d light(s), %d view(s), %ld frames, %ld rendered vehicle boxes\n",
+           c->control ? "counts control the lights" : "measure only", (double)c->fps, s->n_cameras,
+           s->n_views, s->frames, s->truth_boxes);
+    printf("  departures: |camera - detector| / detector = %.3f over all approaches\n",
+           s->total_rel_error);
+    printf("  %-10s %-10s %4s %8s %8s %8s %7s %8s %8s %7s %7s\n", "light", "approach", "arm",
+           "cam_dep", "det_dep", "true_dep", "rel_err", "cam_arr", "det_arr", "cam_q", "det_q");
+    static const char *arms[] = {"S", "E", "N", "W"};
+    for (int i = 0; i < c->n_ap && i < MAX_AP; i++) {
+        const eai_trafcam_approach_stats_t *x = &c->ap[i];
+        printf("  %-10s %-10s %4s %8ld %8ld %8ld %+7.3f %8ld %8ld %7.2f %7.2f\n", x->tls, x->edge,
+               x->arm >= 0 && x->arm < 4 ? arms[x->arm] : "?", x->cam_departures, x->det_departures,
+               x->truth_departures, x->rel_error, x->cam_arrivals, x->det_arrivals,
+               x->cam_queue_mean, x->det_queue_mean);
+    }
+    const eai_trafcam_latency_t *l[] = {&s->read, &s->render, &s->detect, &s->track, &s->count};
+    const char *nm[] = {"read (per step)", "render", "detect", "track", "count"};
+    printf("  latency ms        p50      p99     mean\n");
+    for (int i = 0; i < 5; i++)
+        printf("  %-15s %8.3f %8.3f %8.3f\n", nm[i], l[i]->p50_ms, l[i]->p99_ms, l[i]->mean_ms);
+}
+
 static void print_report(const eai_traffic_report_t *r)
 {
     printf("controller %s: %d light(s), %.0f s simulated\n", r->controller, r->n_tls, r->sim_s);
@@ -105,10 +194,20 @@ static int traffic_run(int argc, char **argv)
     eai_traffic_run_opts_t o = {0};
     const char *tls[MAX_TLS];
     const char *json = NULL;
-    bool have_ctl = false;
+    bool have_ctl = false, camera = false, measure_only = false;
+    eai_trafcam_opts_t co = {.detector_path = "models/scene/scene_det.onnx"};
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) return usage();
+        if (strcmp(a, "--camera") == 0) { /* optional value */
+            camera = true;
+            if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) co.detector_path = argv[++i];
+            continue;
+        }
+        if (strcmp(a, "--camera-measure-only") == 0) {
+            camera = measure_only = true;
+            continue;
+        }
         if (i + 1 >= argc) return cli_fail_usage("traffic", "%s needs a value", a);
         const char *v = argv[++i];
         long n;
@@ -144,6 +243,25 @@ static int traffic_run(int argc, char **argv)
             if (!parse_pos(a, v, &o.tl.max_wait_s)) return 2;
         } else if (strcmp(a, "--detector-length") == 0) {
             if (!parse_pos(a, v, &o.detector_length_m)) return 2;
+        } else if (strcmp(a, "--camera-fps") == 0) {
+            double f;
+            if (!parse_pos(a, v, &f)) return 2;
+            co.fps = (float)f;
+            camera = true;
+        } else if (strcmp(a, "--camera-tracker") == 0) {
+            co.tracker = v;
+            camera = true;
+        } else if (strcmp(a, "--camera-threads") == 0) {
+            if (!cli_parse_int("traffic", a, v, 1, 64, &n)) return 2;
+            co.threads = (int)n;
+            camera = true;
+        } else if (strcmp(a, "--camera-size") == 0) {
+            int w, h;
+            char tail;
+            if (sscanf(v, "%dx%d%c", &w, &h, &tail) != 2)
+                return cli_fail_usage("traffic", "--camera-size: '%s' is not WxH", v);
+            co.width = w, co.height = h;
+            camera = true;
         } else {
             return cli_fail_usage("traffic", "unknown option %s", a);
         }
@@ -151,12 +269,38 @@ static int traffic_run(int argc, char **argv)
     if (!o.scenario) return cli_fail_usage("traffic", "run needs --scenario FILE.sumocfg");
     if (!have_ctl) return cli_fail_usage("traffic", "run needs --controller");
     o.tls_ids = tls;
+    eai_trafcam_t *cam = NULL;
+    cam_out_t *co_out = NULL;
+    if (camera) {
+        co.control = !measure_only;
+        co_out = calloc(1, sizeof *co_out);
+        if (!co_out) return cli_fail_usage("traffic", "out of memory");
+        if (eai_trafcam_create(&co, &cam) != EAI_OK) {
+            free(co_out);
+            return cli_fail_status("traffic");
+        }
+        o.count_hook = eai_trafcam_hook;
+        o.count_user = cam;
+    }
     eai_traffic_report_t *r = NULL;
-    if (eai_traffic_run(&o, &r) != EAI_OK) return cli_fail_status("traffic");
+    if (eai_traffic_run(&o, &r) != EAI_OK) {
+        int rc = cli_fail_status("traffic");
+        eai_trafcam_destroy(cam);
+        free(co_out);
+        return rc;
+    }
     print_report(r);
+    if (cam) {
+        eai_trafcam_stats(cam, &co_out->st, co_out->ap, MAX_AP, &co_out->n_ap);
+        co_out->control = co.control;
+        co_out->fps = co.fps > 0 ? co.fps : 5;
+        cam_print(co_out);
+        eai_trafcam_destroy(cam);
+    }
     int rc = 0;
     if (json) {
         cJSON *j = to_json(r, &o);
+        if (j && co_out) cam_json(j, co_out);
         char *txt = j ? cJSON_Print(j) : NULL;
         FILE *f = txt ? fopen(json, "w") : NULL;
         if (!f || fputs(txt, f) < 0 || fputc('\n', f) < 0) {
@@ -171,6 +315,7 @@ static int traffic_run(int argc, char **argv)
         cJSON_Delete(j);
     }
     eai_traffic_report_destroy(r);
+    free(co_out);
     return rc;
 }
 

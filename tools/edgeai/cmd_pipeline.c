@@ -23,7 +23,8 @@ static const char *const usage =
     "usage: edgeai pipeline [--detector MODEL] [--det-kind KIND] [--classifier MODEL]\n"
     "         [--tracker sort|bytetrack|deepsort [--reid MODEL]] [--track-thresh X]\n"
     "         --source VIDEO|FILE.y4m|DIR [--frames N]\n"
-    "         [--show-stats] [--json] [--mot-out FILE] [--annotate DIR|FILE.mp4]\n"
+    "         [--show-stats] [--json] [--mot-out FILE] [--det-out FILE]\n"
+    "         [--annotate DIR|FILE.mp4]\n"
     "         [--policy block|drop] [--conf X] [--iou X] [--classes all|LIST]\n"
     "         [--det-workers N] [--cls-workers N] [--max-crops N] [--cls-size HxW]\n"
     "         [--cls-mean a,b,c] [--cls-std a,b,c] [--reid-mean a,b,c] [--reid-std a,b,c]\n"
@@ -98,6 +99,9 @@ int cmd_pipeline(int argc, char **argv)
         } else if (!strcmp(a, "--mot-out")) {
             NEED_VALUE;
             o.mot_out = v;
+        } else if (!strcmp(a, "--det-out")) {
+            NEED_VALUE;
+            o.det_out = v;
         } else if (!strcmp(a, "--annotate")) {
             NEED_VALUE;
             o.annotate = v;

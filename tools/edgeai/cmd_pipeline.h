@@ -17,6 +17,7 @@
 
 typedef struct pl_cli_opts {
     const char *detector, *classifier, *tracker, *source, *mot_out, *annotate;
+    const char *det_out;     /* raw detections as MOTChallenge det.txt (1-based x, y) */
     const char *reid;        /* DeepSORT's embedding model */
     eai_det_kind_t det_kind; /* AUTO: from the detector's output shapes */
     long frames;             /* 0: all */

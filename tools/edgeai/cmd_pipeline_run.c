@@ -107,6 +107,7 @@ typedef struct app {
     eai_tracker_t *trk;
     int64_t trk_frame; /* last frame number given to the tracker */
     FILE *mot;
+    FILE *det_out; /* --det-out */
     eai_video_writer_t *wr;
     app_summary_t sum;
     uint8_t *id_seen; /* MAX_IDS bits */
@@ -267,6 +268,24 @@ static eai_status_t st_sink(void *user, int worker, eai_pipeline_item_t *it)
         s->n_classified += f->label[i] >= 0;
         s->n_embedded += f->det[i].emb != NULL;
     }
+    /* --det-out: every detection the tracker was given, as MOTChallenge
+     * det.txt (frame,-1,left,top,w,h,score,-1,-1,-1). MOTChallenge pixels
+     * are 1-based (as `edgeai scene render` writes gt.txt), the detector's
+     * boxes 0-based: shift by one so they compare with ground truth. */
+    for (int i = 0; a->det_out && i < f->n_det; i++) {
+        const eai_box_t *b = &f->det[i].box;
+        eai_mot_row_t r = {.frame = (int)it->seq + 1,
+                           .id = -1,
+                           .x = b->x1 + 1,
+                           .y = b->y1 + 1,
+                           .w = b->x2 - b->x1,
+                           .h = b->y2 - b->y1,
+                           .conf = f->det[i].score,
+                           .cls = -1,
+                           .vis = -1};
+        if (!eai_mot_write_row(a->det_out, &r))
+            return eai_fail(EAI_E_IO, "%s: write failed", a->o->det_out);
+    }
     s->n_trk_boxes += f->n_trk;
     for (int i = 0; i < f->n_trk; i++) {
         const eai_track_t *t = &f->trk[i];
@@ -274,11 +293,12 @@ static eai_status_t st_sink(void *user, int worker, eai_pipeline_item_t *it)
             a->id_seen[t->id >> 3] |= (uint8_t)(1u << (t->id & 7));
             s->n_ids++;
         }
-        /* MOTChallenge: frame (1-based), id, left, top, width, height, conf, -1, -1, -1 */
+        /* MOTChallenge: frame (1-based), id, left, top, width, height, conf, -1, -1, -1;
+         * left and top in 1-based pixels like MOTChallenge's gt (and --det-out) */
         eai_mot_row_t r = {.frame = (int)it->seq + 1,
                            .id = t->id,
-                           .x = t->box.x1,
-                           .y = t->box.y1,
+                           .x = t->box.x1 + 1,
+                           .y = t->box.y1 + 1,
                            .w = t->box.x2 - t->box.x1,
                            .h = t->box.y2 - t->box.y1,
                            .conf = t->score,
@@ -401,12 +421,6 @@ static eai_status_t setup_crop_model(const char *path, int n_workers, int want_h
     if (ch != mh || cw != mw)
         return eai_fail(EAI_E_INVALID, "%s: --cls-size %dx%d but the model takes %dx%d", path, ch,
                         cw, mh, mw);
-    eai_tensor_info_t ti;
-    EAI_TRY(eai_model_output_info(*m, 0, &ti));
-    int64_t nl = eai_tensor_info_numel(&ti);
-    if (ti.dtype != EAI_F32 || nl < 2 || nl > 100000)
-        return eai_fail(EAI_E_UNSUPPORTED, "%s: output 0 is not a float32 vector", path);
-    *n_out = (int)nl;
     memset(pre, 0, sizeof *pre);
     pre->width = cw;
     pre->height = ch;
@@ -425,6 +439,14 @@ static eai_status_t setup_crop_model(const char *path, int n_workers, int want_h
         EAI_TRY(eai_session_set_input(sess[i], 0, in[i], cn * sizeof(float)));
         EAI_TRY(eai_session_invoke(sess[i]));
     }
+    /* the session's shapes, not the model's: a dynamic batch (re-id nets
+     * exported with batch N) is 1 there */
+    eai_tensor_info_t ti;
+    EAI_TRY(eai_session_output_info(sess[0], 0, &ti));
+    int64_t nl = eai_tensor_info_numel(&ti);
+    if (ti.dtype != EAI_F32 || nl < 2 || nl > 100000)
+        return eai_fail(EAI_E_UNSUPPORTED, "%s: output 0 is not a float32 vector", path);
+    *n_out = (int)nl;
     return EAI_OK;
 }
 
@@ -485,6 +507,8 @@ static eai_status_t setup(app_t *a)
     EAI_TRY(setup_tracker(a));
     if (o->mot_out && !(a->mot = fopen(o->mot_out, "w")))
         return eai_fail(EAI_E_IO, "%s: cannot write", o->mot_out);
+    if (o->det_out && !(a->det_out = fopen(o->det_out, "w")))
+        return eai_fail(EAI_E_IO, "%s: cannot write", o->det_out);
     if (o->annotate) {
         double fps = o->pace_fps > 0 ? o->pace_fps : eai_video_fps(a->video);
         eai_video_writer_opts_t wo = {.fps = fps > 0 ? fps : 10};
@@ -511,6 +535,8 @@ static eai_status_t teardown(app_t *a)
     eai_status_t st = eai_video_writer_close(a->wr);
     if (a->mot && fclose(a->mot) != 0 && st == EAI_OK)
         st = eai_fail(EAI_E_IO, "%s: write failed", a->o->mot_out);
+    if (a->det_out && fclose(a->det_out) != 0 && st == EAI_OK)
+        st = eai_fail(EAI_E_IO, "%s: write failed", a->o->det_out);
     free(a->id_seen);
     return st;
 }

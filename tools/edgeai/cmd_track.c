@@ -19,9 +19,9 @@
 
 static const char *const usage =
     "usage: edgeai track run --tracker sort|bytetrack|deepsort --det DET.txt -o RESULT.txt\n"
-    "         [--frames DIR --reid MODEL [--reid-mean a,b,c --reid-std a,b,c]]\n"
+    "         [--frames DIR|VIDEO --reid MODEL [--reid-mean a,b,c --reid-std a,b,c]]\n"
     "         [--no-appearance] [--max-age N] [--n-init N] [--min-score S]\n"
-    "         [--high S] [--low S]\n"
+    "         [--high S] [--low S] [--max-cosine D] [--gate CHI2] [--budget N]\n"
     "       edgeai track eval GT.txt RESULT.txt [--json] [--mot17]\n"
     "       edgeai track perturb GT.txt --miss P --fp P --jitter F --seed S -o DET.txt";
 
@@ -80,7 +80,8 @@ static eai_status_t reid_open(reid_t *r, const char *path, const float *mean, co
 static eai_status_t reid_run(reid_t *r, const eai_image_t *img, eai_det_t *d, int n, float *emb)
 {
     for (int i = 0; i < n; i++) {
-        eai_box_t b = d[i].box;
+        /* MOTChallenge boxes are 1-based pixels, the image's are 0-based */
+        eai_box_t b = {d[i].box.x1 - 1, d[i].box.y1 - 1, d[i].box.x2 - 1, d[i].box.y2 - 1};
         if (!(b.x2 > b.x1 && b.y2 > b.y1)) continue; /* the tracker ignores it anyway */
         EAI_TRY(eai_preprocess_crop(img, b, &r->pre, r->in, NULL));
         EAI_TRY(eai_session_set_input(r->s, 0, r->in, r->in_n * sizeof(float)));
@@ -128,7 +129,8 @@ static eai_status_t run_tracker(const run_opts_t *o, long *n_rows, long *n_ids, 
     if (kind == EAI_TRACKER_DEEPSORT) {
         if (o->reid) {
             if ((st = reid_open(&r, o->reid, o->mean, o->std)) != EAI_OK) goto done;
-            eai_video_opts_t vo = {.kind = EAI_VIDEO_FOLDER};
+            /* a folder of images, or a .y4m / video file */
+            eai_video_opts_t vo = {.kind = EAI_VIDEO_AUTO};
             if ((st = eai_video_open(o->frames, &vo, &v)) != EAI_OK) goto done;
             cfg.emb_dim = r.dim;
             emb = calloc((size_t)max_n * (size_t)r.dim, sizeof(float));
@@ -260,6 +262,17 @@ static int track_run(int argc, char **argv)
             o.cfg.new_track_thresh = o.cfg.high_thresh + 0.1f;
         } else if (!strcmp(a, "--low")) {
             if (!parse_f(a, v, &o.cfg.low_thresh)) return 2;
+        } else if (!strcmp(a, "--max-cosine")) { /* DeepSORT: per re-id model */
+            if (!parse_f(a, v, &o.cfg.max_cosine)) return 2;
+            if (!(o.cfg.max_cosine > 0) || o.cfg.max_cosine > 2)
+                return cli_fail_usage(CMD, "--max-cosine '%s': expected a distance in (0, 2]", v);
+        } else if (!strcmp(a, "--gate")) {
+            if (!parse_f(a, v, &o.cfg.gate_chi2)) return 2;
+            if (!(o.cfg.gate_chi2 > 0))
+                return cli_fail_usage(CMD, "--gate '%s': expected a positive chi-square", v);
+        } else if (!strcmp(a, "--budget")) {
+            if (!cli_parse_int(CMD, a, v, 1, 10000, &l)) return 2;
+            o.cfg.budget = (int)l;
         } else
             return cli_fail_usage(CMD, "unknown option '%s'\n%s", a, usage);
     }

@@ -199,9 +199,7 @@ static eai_status_t connect_mqtt(const net_opts_t *o, const char *id, const char
     return eai_transport_mqtt(o->host, o->port, &to, t);
 }
 
-/* Publishes v as frames of type h->type: retained, one topic per chunk
- * (model), or all on one topic (update). */
-static eai_status_t publish_floats(eai_transport_t *t, const char *base, bool per_chunk,
+eai_status_t cli_fl_publish_floats(eai_transport_t *t, const char *base, bool per_chunk,
                                    const eai_flmsg_hdr_t *h, const float *v, size_t n, size_t chunk,
                                    uint8_t *buf, size_t cap)
 {
@@ -253,7 +251,7 @@ static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const
                          .sender = EAI_FLMSG_BROADCAST};
     if (!m->final) {
         topic(tp, sizeof tp, o->run, "model/chunk");
-        EAI_TRY(publish_floats(t, tp, true, &h, global, np, (size_t)o->chunk, buf, cap));
+        EAI_TRY(cli_fl_publish_floats(t, tp, true, &h, global, np, (size_t)o->chunk, buf, cap));
     }
     size_t pl_n = MANIFEST_FIXED + 4 * (size_t)m->n_sampled;
     uint8_t *pl = calloc(1, pl_n);
@@ -560,7 +558,7 @@ static eai_status_t client_train(client_state_t *c, eai_transport_t *t, const ma
     char tp[256], what[64];
     snprintf(what, sizeof what, "update/%d", o->id);
     topic(tp, sizeof tp, o->run, what);
-    EAI_TRY(publish_floats(t, tp, false, &h, up.params, c->np, (size_t)o->chunk, buf, cap));
+    EAI_TRY(cli_fl_publish_floats(t, tp, false, &h, up.params, c->np, (size_t)o->chunk, buf, cap));
     printf("fl client %d: round %u: %lld samples, loss %.4f, %.1f s\n", o->id, m->round + 1,
            (long long)up.n_samples, up.train_loss, cli_now() - t0);
     fflush(stdout);

@@ -40,6 +40,8 @@ int cli_fail_status(const char *cmd);
 int cli_fail_usage(const char *cmd, const char *fmt, ...) EAI_PRINTF(2, 3);
 /* Parses a positive integer option value; false with a message on error. */
 bool cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
+/* A finite number in [lo, hi] (the whole string); false otherwise. */
+bool cli_parse_double(const char *s, double lo, double hi, double *out);
 /* Peak resident set size of this process in bytes (0 if unknown). */
 int64_t cli_peak_rss(void);
 /* Monotonic clock in seconds. */

@@ -118,16 +118,6 @@ void demo_lat_free(demo_lat_t *l)
 
 /* ---------------------------------------------------------------- options */
 
-static bool parse_d(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
 static int parse(int argc, char **argv, opts_t *o)
 {
     *o = (opts_t){.sites = 3,
@@ -181,17 +171,17 @@ static int parse(int argc, char **argv, opts_t *o)
             if (!cli_parse_int("demo", a, v, 0, 1000000000, &n)) return 2;
             o->seed = n;
         } else if (!strcmp(a, "--minutes")) {
-            if (!parse_d(v, 0.1, 120, &o->minutes))
+            if (!cli_parse_double(v, 0.1, 120, &o->minutes))
                 return cli_fail_usage("demo", "--minutes: '%s' is not in 0.1..120", v);
         } else if (!strcmp(a, "--fps")) {
-            if (!parse_d(v, 1, 30, &o->fps))
+            if (!cli_parse_double(v, 1, 30, &o->fps))
                 return cli_fail_usage("demo", "--fps: '%s' is not in 1..30", v);
         } else if (!strcmp(a, "--threshold")) {
-            if (!parse_d(v, 0, 1.01, &d))
+            if (!cli_parse_double(v, 0, 1.01, &d))
                 return cli_fail_usage("demo", "--threshold: '%s' is not in 0..1", v);
             o->threshold = (float)d;
         } else if (!strcmp(a, "--lr")) {
-            if (!parse_d(v, 1e-6, 10, &d))
+            if (!cli_parse_double(v, 1e-6, 10, &d))
                 return cli_fail_usage("demo", "--lr: '%s' is not in 1e-6..10", v);
             o->lr = (float)d;
         } else if (!strcmp(a, "--out")) {

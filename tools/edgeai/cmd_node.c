@@ -40,16 +40,6 @@ static void usage(void)
            "See docs/topo.md, \"Running a topology\".\n");
 }
 
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    if (!s) return false;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
 static int add_names(char *list, const char **names, int *n)
 {
     for (char *sv, *tok = strtok_r(list, ",", &sv); tok; tok = strtok_r(NULL, ",", &sv)) {
@@ -106,10 +96,10 @@ int cmd_node(int argc, char **argv)
         else if (strcmp(a, "--prefix") == 0)
             no.prefix = v;
         else if (strcmp(a, "--seconds") == 0) {
-            if (!parse_double(v, 1e-3, 1e7, &no.seconds))
+            if (!cli_parse_double(v, 1e-3, 1e7, &no.seconds))
                 return cli_fail_usage("node", "--seconds: '%s' is not a number in [0.001, 1e7]", v);
         } else if (strcmp(a, "--timeout") == 0) {
-            if (!parse_double(v, 0.1, 1e7, &timeout))
+            if (!cli_parse_double(v, 0.1, 1e7, &timeout))
                 return cli_fail_usage("node", "--timeout: '%s' is not a number in [0.1, 1e7]", v);
         } else if (strcmp(a, "--seed") == 0) {
             if (!cli_parse_int("node", a, v, 1, 0x7fffffffL, &l)) return 2;

@@ -55,15 +55,6 @@ static bool parse_archs(const char *s, bool on[EAI_TOPO_N_ARCH])
     return true;
 }
 
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
 static int compare(int argc, char **argv)
 {
     const char *config = NULL, *service = NULL, *out = NULL, *plot = NULL, *archs = NULL;
@@ -97,10 +88,10 @@ static int compare(int argc, char **argv)
         else if (strcmp(a, "--arch") == 0)
             archs = v;
         else if (strcmp(a, "--duration") == 0) {
-            if (!parse_double(v, 1e-3, 1e7, &o.duration_s))
+            if (!cli_parse_double(v, 1e-3, 1e7, &o.duration_s))
                 return cli_fail_usage("topo", "--duration: a number of seconds in [0.001, 1e7]");
         } else if (strcmp(a, "--offload") == 0) {
-            if (!parse_double(v, 0, 1, &o.offload))
+            if (!cli_parse_double(v, 0, 1, &o.offload))
                 return cli_fail_usage("topo", "--offload: a fraction in [0, 1]");
             o.set_offload = true;
         } else if (strcmp(a, "--seed") == 0) {

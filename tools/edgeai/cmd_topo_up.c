@@ -63,16 +63,6 @@ static void usage(void)
            "Exit 0 when every node finished and the root holds every sample exactly once.\n");
 }
 
-static bool parse_double(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    if (!s) return false;
-    double v = strtod(s, &end);
-    if (end == s || *end || !isfinite(v) || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -473,10 +463,10 @@ int cmd_topo_up(int argc, char **argv)
         else if (strcmp(a, "--dir") == 0)
             dir = v;
         else if (strcmp(a, "--seconds") == 0) {
-            if (!parse_double(v, 1e-3, 1e7, &seconds))
+            if (!cli_parse_double(v, 1e-3, 1e7, &seconds))
                 return cli_fail_usage("topo up", "--seconds: '%s' is not in [0.001, 1e7]", v);
         } else if (strcmp(a, "--timeout") == 0) {
-            if (!parse_double(v, 0.1, 1e7, &timeout))
+            if (!cli_parse_double(v, 0.1, 1e7, &timeout))
                 return cli_fail_usage("topo up", "--timeout: '%s' is not in [0.1, 1e7]", v);
         } else if (strcmp(a, "--max-procs") == 0) {
             if (!cli_parse_int("topo up", a, v, 1, MAX_PROCS, &max_procs)) return 2;

@@ -49,6 +49,16 @@ int cli_fail_status(const char *cmd)
     return 1;
 }
 
+bool cli_parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    if (!s) return false;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v) || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
 int cli_fail_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -249,7 +249,7 @@ eai_status_t demo_report_png(const demo_run_t *r, const char *path)
     legend(&img, &a, site_names, ns);
 
     /* 3: per-tier latency p50 / p99 of the last round, all sites pooled by max */
-    const char *tiers[3] = {"device (seed <5)", "gateway (5-20)", "cloud (100-500)"};
+    const char *tiers[3] = {"device (seed: under 5)", "gateway (5-20)", "cloud (100-500)"};
     double lt[6] = {0};
     for (int k = 0; k < nr; k++)
         for (int i = 0; i < ns; i++) {

@@ -26,6 +26,10 @@ typedef struct eai_broker_opts {
     int port;             /* 0: a free port chosen by the kernel */
     int start_timeout_ms; /* wait for the port to accept; 0 means 5000 */
     int stop_timeout_ms;  /* SIGTERM, then SIGKILL after this; 0 means 5000 */
+    /* Lines appended verbatim to the generated mosquitto.conf (copied; NULL:
+     * none), e.g. a `connection` section bridging topics to a parent tier's
+     * broker. A line mosquitto rejects makes start fail with its log tail. */
+    const char *extra_conf;
 } eai_broker_opts_t;
 
 /* Starts mosquitto (posix_spawn, output to <dir>/mosquitto.log) and waits

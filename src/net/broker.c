@@ -29,6 +29,7 @@ struct eai_broker {
     int port;
     pid_t pid;
     int start_ms, stop_ms;
+    char *extra_conf; /* appended to the config; NULL: none */
 };
 
 static void sleep_ms(int ms)
@@ -152,6 +153,7 @@ static eai_status_t write_config(const eai_broker_t *b)
     /* as root mosquitto 2 switches to user "mosquitto", which cannot write
      * the private folder; "user root" keeps it as is */
     if (geteuid() == 0) fprintf(f, "user root\n");
+    if (b->extra_conf) fprintf(f, "%s\n", b->extra_conf);
     if (fclose(f) != 0) return eai_fail(EAI_E_IO, "broker: %s: %s", path, strerror(errno));
     return EAI_OK;
 }
@@ -235,6 +237,10 @@ eai_status_t eai_broker_start(const eai_broker_opts_t *o, eai_broker_t **out)
         return eai_fail(EAI_E_UNAVAILABLE, "broker: mosquitto executable not found (%s)",
                         o->exe ? o->exe : "$EAI_MOSQUITTO, PATH, /usr/sbin");
     }
+    if (o->extra_conf && !(b->extra_conf = strdup(o->extra_conf))) {
+        free(b);
+        return eai_fail(EAI_E_NOMEM, "broker: out of memory");
+    }
     b->start_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : 5000;
     b->stop_ms = o->stop_timeout_ms > 0 ? o->stop_timeout_ms : 5000;
     const char *tmp = getenv("TMPDIR");
@@ -242,6 +248,7 @@ eai_status_t eai_broker_start(const eai_broker_opts_t *o, eai_broker_t **out)
     snprintf(b->dir, sizeof b->dir, "%s/eai-broker-XXXXXX", tmp);
     if (!mkdtemp(b->dir)) {
         eai_status_t st = eai_fail(EAI_E_IO, "broker: mkdtemp %s: %s", b->dir, strerror(errno));
+        free(b->extra_conf);
         free(b);
         return st;
     }
@@ -258,6 +265,7 @@ eai_status_t eai_broker_start(const eai_broker_opts_t *o, eai_broker_t **out)
     }
     if (st != EAI_OK) {
         remove_dir(b->dir);
+        free(b->extra_conf);
         free(b);
         return st;
     }
@@ -307,5 +315,6 @@ void eai_broker_destroy(eai_broker_t *b)
     if (!b) return;
     eai_broker_stop(b);
     remove_dir(b->dir);
+    free(b->extra_conf);
     free(b);
 }

@@ -291,6 +291,55 @@ static void test_errors(void **state)
     eai_transport_destroy(t);
 }
 
+/* extra_conf: a child broker bridged to the global `broker` carries "b/up"
+ * upward and "b/down" downward, and nothing else; a bad line fails start. */
+static void test_bridge_extra_conf(void **state)
+{
+    NEED_BROKER();
+    char conf[256];
+    snprintf(conf, sizeof conf,
+             "connection test-bridge\naddress 127.0.0.1:%d\ntopic b/up out 1\n"
+             "topic b/down in 1\ncleansession true\nrestart_timeout 1\n",
+             eai_broker_port(broker));
+    eai_broker_opts_t bo = {.extra_conf = conf};
+    eai_broker_t *child;
+    assert_int_equal(eai_broker_start(&bo, &child), EAI_OK);
+    eai_transport_opts_t o = {.clean_session = true};
+    eai_transport_t *top, *low;
+    o.client_id = "bridge-top";
+    assert_int_equal(eai_transport_mqtt("127.0.0.1", eai_broker_port(broker), &o, &top), EAI_OK);
+    o.client_id = "bridge-low";
+    assert_int_equal(eai_transport_mqtt("127.0.0.1", eai_broker_port(child), &o, &low), EAI_OK);
+    assert_int_equal(eai_transport_subscribe(top, "b/#", 1), EAI_OK);
+    assert_int_equal(eai_transport_subscribe(low, "b/down", 1), EAI_OK);
+    /* the bridge connects a moment after the child starts: retry the probe */
+    eai_transport_msg_t m;
+    bool up = false;
+    for (int k = 0; k < 50 && !up; k++) {
+        assert_int_equal(eai_transport_publish(low, "b/up", "u", 1, 1, false), EAI_OK);
+        up = eai_transport_recv(top, 200, &m) == EAI_OK;
+    }
+    assert_true(up);
+    assert_string_equal(m.topic, "b/up");
+    bool down = false;
+    for (int k = 0; k < 50 && !down; k++) {
+        assert_int_equal(eai_transport_publish(top, "b/down", "d", 1, 1, false), EAI_OK);
+        down = eai_transport_recv(low, 200, &m) == EAI_OK;
+    }
+    assert_true(down);
+    assert_string_equal(m.topic, "b/down");
+    /* a topic the bridge does not name stays on the child */
+    while (eai_transport_recv(top, 300, &m) == EAI_OK) {
+    }
+    assert_int_equal(eai_transport_publish(low, "b/other", "o", 1, 1, false), EAI_OK);
+    assert_int_equal(eai_transport_recv(top, 500, &m), EAI_E_TIMEOUT);
+    eai_transport_destroy(top);
+    eai_transport_destroy(low);
+    eai_broker_destroy(child);
+    eai_broker_opts_t bad = {.extra_conf = "no_such_option 1"};
+    assert_int_equal(eai_broker_start(&bad, &child), EAI_E_IO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_last_will_on_kill),
         cmocka_unit_test(test_broker_restart_mid_stream),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_bridge_extra_conf),
     };
     return cmocka_run_group_tests(tests, start_broker, stop_broker);
 }

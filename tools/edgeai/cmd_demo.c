@@ -330,7 +330,8 @@ static void print_round(const demo_run_t *r, int k)
 
 typedef struct res {
     eai_bus_t *bus;
-    eai_broker_t *broker;
+    eai_broker_t *broker;                 /* --mqtt: the regional tier's broker */
+    eai_broker_t *site_b[DEMO_MAX_SITES]; /* --mqtt: each site's gateway broker */
     eai_transport_t *dev[DEMO_MAX_SITES], *gw[DEMO_MAX_SITES], *flc[DEMO_MAX_SITES], *fls;
     eai_server_t *cloud;
     demo_fl_t *fl;
@@ -347,36 +348,82 @@ static void res_free(res_t *x)
     eai_transport_destroy(x->fls);
     eai_server_destroy(x->cloud);
     eai_bus_destroy(x->bus);
+    for (int i = 0; i < DEMO_MAX_SITES; i++)
+        eai_broker_destroy(x->site_b[i]);
     eai_broker_destroy(x->broker);
 }
 
-static eai_status_t endpoint(res_t *x, const char *id, eai_transport_t **out)
+/* An endpoint on site `site`'s broker (-1: the regional one), or on the bus. */
+static eai_status_t endpoint(res_t *x, int site, const char *id, eai_transport_t **out)
 {
     eai_transport_opts_t to = {.client_id = id, .clean_session = true};
-    if (x->broker) return eai_transport_mqtt("127.0.0.1", eai_broker_port(x->broker), &to, out);
+    eai_broker_t *b = site >= 0 ? x->site_b[site] : x->broker;
+    if (b) return eai_transport_mqtt("127.0.0.1", eai_broker_port(b), &to, out);
     return eai_transport_inproc(x->bus, &to, out);
+}
+
+/* --mqtt: a broker for the regional tier, then one per site (its gateway
+ * tier) bridged to it: updates go up, the global model comes down. */
+static eai_status_t start_brokers(const opts_t *o, res_t *x)
+{
+    eai_status_t st = eai_broker_start(NULL, &x->broker);
+    if (st == EAI_E_UNAVAILABLE)
+        return eai_fail(st, "demo: --mqtt needs mosquitto (scripts/install-deps.sh)");
+    EAI_TRY(st);
+    for (int i = 0; i < o->sites; i++) {
+        char conf[512];
+        snprintf(conf, sizeof conf,
+                 "connection demo-site-%d\n"
+                 "address 127.0.0.1:%d\n"
+                 "topic edgeai/demo/fl/update out 1\n"
+                 "topic edgeai/demo/fl/model in 1\n"
+                 "cleansession true\n"
+                 "restart_timeout 1\n",
+                 i + 1, eai_broker_port(x->broker));
+        eai_broker_opts_t bo = {.extra_conf = conf};
+        EAI_TRY(eai_broker_start(&bo, &x->site_b[i]));
+    }
+    return EAI_OK;
+}
+
+/* --mqtt: waits until every site's bridge carries the regional broker's
+ * messages down (a bridge connects a moment after its broker starts). The
+ * probes are not flmsg frames: the federated receivers skip them. */
+static eai_status_t wait_bridges(const opts_t *o, res_t *x)
+{
+    for (int i = 0; i < o->sites; i++) {
+        bool ok = false;
+        for (int k = 0; k < 100 && !ok; k++) {
+            EAI_TRY(eai_transport_publish(x->fls, "edgeai/demo/fl/model", "probe", 5, 1, false));
+            eai_transport_msg_t m;
+            ok = eai_transport_recv(x->flc[i], 200, &m) == EAI_OK;
+        }
+        if (!ok)
+            return eai_fail(EAI_E_TIMEOUT,
+                            "demo: the bridge of site-%d to the regional broker "
+                            "carried nothing within 20 s",
+                            i + 1);
+    }
+    return EAI_OK;
 }
 
 static eai_status_t setup(const opts_t *o, const char *models, res_t *x, int *cloud_port)
 {
     if (o->mqtt) {
-        eai_status_t st = eai_broker_start(NULL, &x->broker);
-        if (st == EAI_E_UNAVAILABLE)
-            return eai_fail(st, "demo: --mqtt needs mosquitto (scripts/install-deps.sh)");
-        EAI_TRY(st);
+        EAI_TRY(start_brokers(o, x));
     } else {
         EAI_TRY(eai_bus_create(NULL, &x->bus));
     }
     for (int i = 0; i < o->sites; i++) {
         char id[64];
         snprintf(id, sizeof id, "demo-dev-%d", i + 1);
-        EAI_TRY(endpoint(x, id, &x->dev[i]));
+        EAI_TRY(endpoint(x, i, id, &x->dev[i]));
         snprintf(id, sizeof id, "demo-gw-%d", i + 1);
-        EAI_TRY(endpoint(x, id, &x->gw[i]));
+        EAI_TRY(endpoint(x, i, id, &x->gw[i]));
         snprintf(id, sizeof id, "demo-fl-%d", i + 1);
-        EAI_TRY(endpoint(x, id, &x->flc[i]));
+        EAI_TRY(endpoint(x, i, id, &x->flc[i]));
     }
-    EAI_TRY(endpoint(x, "demo-regional", &x->fls));
+    EAI_TRY(endpoint(x, -1, "demo-regional", &x->fls));
     char cloud_path[PATH_MAX + 32];
     if (snprintf(cloud_path, sizeof cloud_path, "%s/scene/scene_cls_cloud.onnx", models) < 0)
         return eai_fail(EAI_E_INVALID, "demo: bad models path");
@@ -446,11 +493,12 @@ static eai_status_t demo(const opts_t *o)
     if (st == EAI_OK)
         st = demo_fl_create(edge0, o->sites, x.fls, x.flc, o->epochs, o->lr, (uint64_t)o->seed,
                             &x.fl);
+    if (st == EAI_OK && o->mqtt) st = wait_bridges(o, &x);
     if (st == EAI_OK) {
         printf("== edgeai demo: %d intersections, %d rounds of %.1f simulated minutes, "
                "transport %s ==\n",
                o->sites, o->rounds, o->minutes,
-               o->mqtt ? "MQTT (mosquitto on 127.0.0.1)" : "in-process");
+               o->mqtt ? "MQTT (a mosquitto per site, bridged to a regional one)" : "in-process");
         printf("device:   rendered pole camera %.0f fps -> %s -> ByteTrack -> stop-line counts; "
                "edge classifier %s\n",
                o->fps, det, edge0);

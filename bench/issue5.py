@@ -26,11 +26,11 @@ throughput  wrk, 2 threads, 8 connections, 10 s (3 s with --quick):
             requests/s and latency, without and with dynamic batching
             (--max-batch 8 --max-delay-us 2000), non-2xx responses counted.
 fault       `edgeai route --threshold 1` (every sample wants the cloud) over
-            the 60,000 training images with the edge on the ref backend
-            (while the breaker is open the edge answers alone, and 10,000 test
-            images at ~11 us each would be used up before the server is back);
-            the server is SIGKILLed after 1 s and restarted on the same port
-            1 s later. Pass: zero failed answers seen by the caller (route's
+            the 10,000 test images paced like a camera (--interval-ms 1, so
+            the run lasts over 10 s; unpaced, the edge alone would use up the
+            set while the breaker is open, before the server is back); the
+            server is SIGKILLed after 2 s and restarted on the same port 2 s
+            later. Pass: zero failed answers seen by the caller (route's
             JSON `failed_answers`, and every sample answered by edge, cloud
             or edge_fallback), breaker transitions in route's --log, and the
             run spanning both the kill and the restart.
@@ -403,8 +403,8 @@ def section_fault(a, res, serve_help, tmp):
     cmd = route_cmd(a, srv.url, calib if os.path.exists(calib) else None,
                     ["--data", a.fault_data, "--threshold", str(a.fault_threshold), "--json", jf,
                      "--log", lf_path, "--breaker-cooldown-ms", str(a.breaker_cooldown_ms),
-                     # The portable C kernels (~55 us per edge answer instead of ~11 us):
-                     # a slower device, so the run outlasts the outage.
+                     # a camera's pace, so the run spans the outage and the restart
+                     "--interval-ms", str(a.fault_interval_ms),
                      "--backend", a.fault_edge_backend] + a.fault_args)
     log("  $", " ".join(cmd))
     rlog = os.path.join(tmp, "route_fault.log")
@@ -539,12 +539,13 @@ def main():
     # The 60,000 training images, not the 10,000 test images: while the
     # breaker is open the edge answers in ~20 us, so 10,000 samples would be
     # used up before the server is back and the run would not span the restart.
-    ap.add_argument("--fault-data", default="fashion-mnist:train")
+    ap.add_argument("--fault-data", default="fashion-mnist:test")
+    ap.add_argument("--fault-interval-ms", type=int, default=1)
     ap.add_argument("--fault-arg", dest="fault_args", action="append", default=[],
                     help="extra option for the fault run's edgeai route (repeatable)")
-    ap.add_argument("--kill-after", type=float, default=1.0)
-    ap.add_argument("--down-for", type=float, default=1.0)
-    ap.add_argument("--fault-edge-backend", default="ref")
+    ap.add_argument("--kill-after", type=float, default=2.0)
+    ap.add_argument("--down-for", type=float, default=2.0)
+    ap.add_argument("--fault-edge-backend", default="xnnpack")
     ap.add_argument("--breaker-cooldown-ms", type=int, default=200)
     a = ap.parse_args()
     a.cli = os.path.abspath(os.path.join(ROOT, a.cli))

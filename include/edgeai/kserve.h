@@ -7,7 +7,18 @@
  * "data" may be flat or nested (row-major), as the protocol allows. Tensors
  * are held in native layout, one buffer each, owned by the message.
  * Supported datatypes: BOOL, UINT8, INT8, INT16, INT32, INT64, FP16 (as
- * numbers), FP32, FP64; BYTES is rejected with EAI_E_UNSUPPORTED.
+ * numbers), FP32, FP64; BYTES is rejected with EAI_E_UNSUPPORTED (no model
+ * edgeai runs takes strings).
+ *
+ * Binary tensor data (the extension NVIDIA Triton's clients use by default):
+ * the body is the JSON object followed by raw little-endian tensor bytes; the
+ * HTTP header Inference-Header-Content-Length gives the JSON's length (the
+ * `header_len` below). A tensor sent that way carries
+ * "parameters": {"binary_data_size": N} instead of "data"; a request asks
+ * for binary outputs with "parameters": {"binary_data_output": true} or per
+ * output with {"name": ..., "parameters": {"binary_data": true}}. Binary
+ * data is exact for every dtype (JSON numbers go through double, so INT64
+ * values beyond +-2^53 are refused in JSON rather than rounded).
  */
 #ifndef EDGEAI_KSERVE_H
 #define EDGEAI_KSERVE_H
@@ -30,6 +41,7 @@ typedef struct eai_kserve_tensor {
     int64_t dims[EAI_MAX_RANK];
     void *data; /* numel * eai_dtype_size(dtype) bytes, native order */
     size_t n_bytes;
+    bool binary; /* parsed: it came as binary data; written: write it so */
 } eai_kserve_tensor_t;
 
 /* A request (tensors = inputs, requested = the "outputs" names asked for) or
@@ -42,6 +54,8 @@ typedef struct eai_kserve_msg {
     eai_kserve_tensor_t *tensors;
     int n_requested;
     char **requested;
+    bool binary_output;     /* request: parameters.binary_data_output */
+    bool *requested_binary; /* request: n_requested flags, outputs[i].parameters.binary_data */
 } eai_kserve_msg_t;
 
 typedef struct eai_kserve_limits {
@@ -66,10 +80,29 @@ EAI_API eai_status_t eai_kserve_parse_response(const char *body, size_t n,
                                                eai_kserve_msg_t *out);
 EAI_API void eai_kserve_msg_free(eai_kserve_msg_t *m);
 
+/* The same with binary tensor data: body[0, header_len) is the JSON, the
+ * rest the tensors flagged with binary_data_size, in order; header_len 0
+ * means the whole body is JSON (then binary_data_size is an error). The
+ * binary part must be consumed exactly. */
+EAI_API eai_status_t eai_kserve_parse_request_ex(const char *body, size_t n, size_t header_len,
+                                                 const eai_kserve_limits_t *lim,
+                                                 eai_kserve_msg_t *out);
+EAI_API eai_status_t eai_kserve_parse_response_ex(const char *body, size_t n, size_t header_len,
+                                                  const eai_kserve_limits_t *lim,
+                                                  eai_kserve_msg_t *out);
+
 /* Writes a request / response body; *body is NUL-terminated, free() it.
  * Floats are written with enough digits to round-trip exactly. */
 EAI_API eai_status_t eai_kserve_write_request(const eai_kserve_msg_t *m, char **body, size_t *n);
 EAI_API eai_status_t eai_kserve_write_response(const eai_kserve_msg_t *m, char **body, size_t *n);
+/* The same, writing tensors whose `binary` flag is set as binary data after
+ * the JSON; *header_len is the JSON's length (send it as
+ * Inference-Header-Content-Length), 0 when no tensor is binary. A request
+ * written this way also asks for binary outputs when m->binary_output is set. */
+EAI_API eai_status_t eai_kserve_write_request_ex(const eai_kserve_msg_t *m, char **body, size_t *n,
+                                                 size_t *header_len);
+EAI_API eai_status_t eai_kserve_write_response_ex(const eai_kserve_msg_t *m, char **body, size_t *n,
+                                                  size_t *header_len);
 /* {"error": "<sentence>"} with JSON escaping. */
 EAI_API eai_status_t eai_kserve_write_error(const char *sentence, char **body, size_t *n);
 

@@ -88,11 +88,16 @@ typedef struct eai_router_opts {
      * (written by eai_calib_save / `edgeai calibrate`) when given, else 1. */
     float temperature;
     const char *calib_path;
-    int timeout_ms;                /* per cloud attempt (connect + transfer); 0 means 200 */
-    int retries;                   /* extra attempts after a failure; 0 means 1, negative none */
-    int backoff_ms;                /* wait before retry i is backoff_ms * 2^i; 0 means 10 */
-    int breaker_failures;          /* 0 means 3 */
-    int breaker_cooldown_ms;       /* 0 means 1000 */
+    int timeout_ms;          /* per cloud attempt (connect + transfer); 0 means 200 */
+    int retries;             /* extra attempts after a failure; 0 means 1, negative none */
+    int backoff_ms;          /* wait before retry i is backoff_ms * 2^i; 0 means 10 */
+    int breaker_failures;    /* 0 means 3 */
+    int breaker_cooldown_ms; /* 0 means 1000 */
+    /* Wire format of cloud calls: false sends the input and asks for the
+     * output as binary tensor data (Triton's extension, which `edgeai serve`,
+     * Triton and KServe speak: ~3x fewer bytes, exact floats); true sends
+     * plain JSON for servers without the extension. */
+    bool json_wire;
     eai_breaker_log_fn on_breaker; /* may be NULL; called on the infer thread */
     void *user;
     /* Clock in microseconds (monotonic). NULL: CLOCK_MONOTONIC. Tests inject
@@ -176,6 +181,10 @@ EAI_API eai_status_t eai_calib_load(const char *path, float *temperature);
 typedef struct eai_plot_opts {
     int width, height;
     double x_min, x_max, y_min, y_max;
+    /* Optional text in the built-in 5x7 font (upper case): a title above the
+     * plot, the x label under the axis, the y label above it. Tick values
+     * are always printed. */
+    const char *title, *x_label, *y_label;
 } eai_plot_opts_t;
 EAI_API eai_status_t eai_plot_line_png(const char *path, const double *x, const double *y, int n,
                                        const eai_plot_opts_t *opts);

@@ -1,15 +1,18 @@
 /* A minimal line plot rasterised by hand into an RGB buffer and written with
- * stb_image_write (Debian's libstb): axes, ticks, a light grid and one
- * polyline. No text, since no font is linked; the caller names the axes. */
+ * stb_image_write (Debian's libstb): axes, ticks with their values, a light
+ * grid, one polyline, and optional title and axis labels in vision's 5x7
+ * font. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "stb_image_write.h"
 
 #include "core/core_impl.h"
 #include "edgeai/router.h"
+#include "edgeai/vision.h"
 
-#define MARGIN 40
+#define MARGIN 48
 #define N_TICK 4 /* intervals: ticks at 0, 1/4, .., 1 of each range */
 
 typedef struct canvas {
@@ -82,7 +85,7 @@ eai_status_t eai_plot_line_png(const char *path, const double *x, const double *
     memset(c.px, 255, (size_t)c.w * c.h * 3);
     static const unsigned char grid[3] = {225, 225, 225}, axis[3] = {0, 0, 0},
                                ink[3] = {31, 119, 180};
-    int x0 = MARGIN, x1 = c.w - MARGIN / 2, y0 = c.h - MARGIN, y1 = MARGIN / 2;
+    int x0 = MARGIN, x1 = c.w - MARGIN / 2, y0 = c.h - MARGIN, y1 = MARGIN / 2 + 4;
     for (int t = 0; t <= N_TICK; t++) {
         int gx = x0 + (x1 - x0) * t / N_TICK, gy = y0 + (y1 - y0) * t / N_TICK;
         line(&c, gx, y0, gx, y1, grid, 1);
@@ -92,6 +95,23 @@ eai_status_t eai_plot_line_png(const char *path, const double *x, const double *
     }
     line(&c, x0, y0, x1, y0, axis, 2);
     line(&c, x0, y0, x0, y1, axis, 2);
+    /* tick values: x centred under its tick, y right-aligned left of it */
+    eai_image_t img = {.width = c.w, .height = c.h, .channels = 3, .data = c.px};
+    const eai_rgb_t txt = {0, 0, 0};
+    char v[24];
+    for (int t = 0; t <= N_TICK; t++) {
+        int gx = x0 + (x1 - x0) * t / N_TICK, gy = y0 + (y1 - y0) * t / N_TICK;
+        snprintf(v, sizeof v, "%.3g", o.x_min + (o.x_max - o.x_min) * t / N_TICK);
+        eai_draw_text(&img, gx - (int)strlen(v) * 3, y0 + 9, v, txt, NULL, 1);
+        snprintf(v, sizeof v, "%.3g", o.y_min + (o.y_max - o.y_min) * t / N_TICK);
+        eai_draw_text(&img, x0 - 8 - (int)strlen(v) * 6, gy - 4, v, txt, NULL, 1);
+    }
+    if (o.x_label)
+        eai_draw_text(&img, (x0 + x1) / 2 - (int)strlen(o.x_label) * 3, y0 + 24, o.x_label, txt,
+                      NULL, 1);
+    if (o.y_label) eai_draw_text(&img, 4, 4, o.y_label, txt, NULL, 1);
+    if (o.title)
+        eai_draw_text(&img, (x0 + x1) / 2 - (int)strlen(o.title) * 6, 2, o.title, txt, NULL, 2);
     int px = 0, py = 0;
     for (int i = 0; i < n; i++) {
         double fx = (x[i] - o.x_min) / (o.x_max - o.x_min);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -33,6 +34,8 @@ struct eai_router {
     char *resp; /* response body, grown as needed, capped at MAX_RESPONSE_BYTES */
     size_t resp_n, resp_cap;
     bool resp_overflow;
+    bool json_wire;
+    long resp_ihcl; /* the response's Inference-Header-Content-Length; -1: none */
     uint64_t next_id;
     int64_t (*clock_us)(void *);
     void *clock_user;
@@ -101,6 +104,24 @@ static char *dup_or(const char *s, const char *def)
     return eai__strdup(NULL, s ? s : def);
 }
 
+/* Picks the Inference-Header-Content-Length out of the response headers. */
+static size_t on_header(char *p, size_t size, size_t nmemb, void *user)
+{
+    eai_router_t *r = user;
+    size_t n = size * nmemb;
+    static const char k[] = "Inference-Header-Content-Length:";
+    if (n > sizeof k - 1 && strncasecmp(p, k, sizeof k - 1) == 0) {
+        char v[32];
+        size_t m = n - (sizeof k - 1) < sizeof v - 1 ? n - (sizeof k - 1) : sizeof v - 1;
+        memcpy(v, p + sizeof k - 1, m);
+        v[m] = 0;
+        char *end;
+        long x = strtol(v, &end, 10);
+        r->resp_ihcl = end != v && x >= 0 ? x : -2; /* -2: present but unreadable */
+    }
+    return n;
+}
+
 static eai_status_t resolve_io(eai_router_t *r, const eai_router_opts_t *o)
 {
     if (eai_session_n_inputs(r->sess) < 1 || eai_session_n_outputs(r->sess) < 1)
@@ -155,6 +176,8 @@ static eai_status_t open_cloud(eai_router_t *r, const eai_router_opts_t *o)
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     /* No signals: a timeout must not rely on SIGALRM in a threaded host. */
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
@@ -181,6 +204,7 @@ eai_status_t eai_router_create(const eai_router_opts_t *opts, eai_router_t **out
     r->threshold = o->threshold == 0 ? 0.85f : o->threshold;
     r->temperature = o->temperature > 0 ? o->temperature : 1.0f;
     r->timeout_ms = o->timeout_ms ? o->timeout_ms : 200;
+    r->json_wire = o->json_wire;
     r->retries = o->retries == 0 ? 1 : o->retries < 0 ? 0 : o->retries;
     r->backoff_ms = o->backoff_ms ? o->backoff_ms : 10;
     r->clock_us = o->clock_us ? o->clock_us : mono_clock;
@@ -254,13 +278,16 @@ static eai_status_t read_answer(const eai_router_t *r, const eai_kserve_msg_t *m
     return EAI_OK;
 }
 
-/* One HTTP attempt. *retryable says whether trying again could help. */
-static eai_status_t attempt(eai_router_t *r, const char *body, size_t n, eai_route_result_t *res,
-                            bool *retryable)
+/* One HTTP attempt. *retryable says whether trying again could help.
+ * `hdrs` are this request's headers. */
+static eai_status_t attempt(eai_router_t *r, const char *body, size_t n,
+                            const struct curl_slist *hdrs, eai_route_result_t *res, bool *retryable)
 {
     CURL *c = r->curl;
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     r->resp_n = 0;
     r->resp_overflow = false;
+    r->resp_ihcl = -1;
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
     CURLcode cc = curl_easy_perform(c);
@@ -285,7 +312,12 @@ static eai_status_t attempt(eai_router_t *r, const char *body, size_t n, eai_rou
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     eai_kserve_msg_t m;
-    eai_status_t st = eai_kserve_parse_response(r->resp ? r->resp : "", r->resp_n, NULL, &m);
+    eai_status_t st;
+    if (r->resp_ihcl < -1 || (r->resp_ihcl >= 0 && (size_t)r->resp_ihcl > r->resp_n))
+        st = eai_fail(EAI_E_FORMAT, "router: cloud sent a bad Inference-Header-Content-Length");
+    else
+        st = eai_kserve_parse_response_ex(r->resp ? r->resp : "", r->resp_n,
+                                          r->resp_ihcl > 0 ? (size_t)r->resp_ihcl : 0, NULL, &m);
     if (code != 200) {
         /* 4xx: our request is wrong (model name, shape); retrying cannot fix it. */
         *retryable = code >= 500;
@@ -326,19 +358,44 @@ static eai_status_t ask_cloud(eai_router_t *r, const float *x, int retries, eai_
     };
     memcpy(t.dims, r->in_info.dims, sizeof t.dims);
     char *requested[1] = {r->cloud_out};
-    eai_kserve_msg_t m = {
-        .id = id, .n_tensors = 1, .tensors = &t, .n_requested = 1, .requested = requested};
+    bool want_bin[1] = {!r->json_wire};
+    t.binary = !r->json_wire;
+    eai_kserve_msg_t m = {.id = id,
+                          .n_tensors = 1,
+                          .tensors = &t,
+                          .n_requested = 1,
+                          .requested = requested,
+                          .requested_binary = want_bin};
     char *body;
-    size_t n;
+    size_t n, hl = 0;
     int64_t t0 = mono_us();
-    EAI_TRY(eai_kserve_write_request(&m, &body, &n));
+    EAI_TRY(eai_kserve_write_request_ex(&m, &body, &n, &hl));
+    /* the JSON length differs with the id's digits: one header list per call
+     * (a cloud call allocates its body anyway) */
+    struct curl_slist *hdrs = r->headers, *extra = NULL;
+    if (hl) {
+        char line[80];
+        snprintf(line, sizeof line, "Inference-Header-Content-Length: %zu", hl);
+        const char *lines[] = {"Content-Type: application/octet-stream", "Expect:", line};
+        for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+            struct curl_slist *nx = curl_slist_append(extra, lines[i]);
+            if (!nx) {
+                curl_slist_free_all(extra);
+                free(body);
+                return eai_fail(EAI_E_NOMEM, "router: out of memory");
+            }
+            extra = nx;
+        }
+        hdrs = extra;
+    }
     eai_status_t st = EAI_OK;
     for (int i = 0; i <= retries; i++) {
         if (i > 0) sleep_ms(r->backoff_ms << (i - 1 < 20 ? i - 1 : 20));
         bool retryable;
-        st = attempt(r, body, n, res, &retryable);
+        st = attempt(r, body, n, hdrs, res, &retryable);
         if (st == EAI_OK || !retryable) break;
     }
+    curl_slist_free_all(extra);
     free(body); /* the codec's buffer: plain free, as kserve.h says */
     res->cloud_us = mono_us() - t0;
     res->cloud_status = st;

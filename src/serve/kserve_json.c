@@ -1,7 +1,6 @@
-/* KServe v2 JSON bodies: parsing goes through cJSON (bounded by the limits
- * checked before and during the walk); writing is done by hand into a growing
- * buffer because a tensor of a million floats would otherwise become a
- * million cJSON nodes. */
+/* KServe v2 bodies, the parsing half: the JSON goes through cJSON (bounded
+ * by the limits checked before and during the walk); binary tensor data
+ * after it is claimed tensor by tensor. Writing is in kserve_write.c. */
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,6 +12,7 @@
 
 #include "core/core_impl.h"
 #include "edgeai/kserve.h"
+#include "serve/serve_impl.h"
 
 #define DEF_MAX_BODY     ((size_t)64 << 20)
 #define DEF_MAX_TENSORS  64
@@ -58,6 +58,7 @@ void eai_kserve_msg_free(eai_kserve_msg_t *m)
     for (int i = 0; i < m->n_requested; i++)
         free(m->requested[i]);
     free(m->requested);
+    free(m->requested_binary);
     free(m->id);
     free(m->model_name);
     free(m->model_version);
@@ -88,6 +89,26 @@ static char *dup_str(const char *s)
     if (p) memcpy(p, s, n);
     return p;
 }
+
+void eai__kserve_le(void *data, size_t n_bytes, size_t es)
+{
+    const uint16_t one = 1;
+    if (*(const uint8_t *)&one == 1 || es < 2) return;
+    uint8_t *p = data;
+    for (size_t i = 0; i + es <= n_bytes; i += es)
+        for (size_t a = 0, b = es - 1; a < b; a++, b--) {
+            uint8_t x = p[i + a];
+            p[i + a] = p[i + b];
+            p[i + b] = x;
+        }
+}
+
+/* The binary part of a body: tensors claim their bytes in order. */
+typedef struct {
+    const uint8_t *p;
+    size_t n, at;
+    bool present; /* the body has a header length, so binary data may follow */
+} bin_t;
 
 /* Counts the leaves of a (possibly nested) data array; false on a non-array
  * non-leaf or when the count passes `cap` (stops early so a hostile body
@@ -165,6 +186,13 @@ static eai_status_t put_value(fill_t *f, const cJSON *v)
             return eai_fail(EAI_E_FORMAT,
                             "kserve: %s \"%s\": data[%lld] = %.17g is out of range for %s",
                             f->where, t->name, (long long)i, d, eai_kserve_dtype_name(t->dtype));
+        /* JSON numbers arrive as doubles: past 2^53 the value may already be
+         * rounded, so refuse it rather than pass on a different integer */
+        if (t->dtype == EAI_I64 && fabs(d) > 9007199254740992.0)
+            return eai_fail(EAI_E_FORMAT,
+                            "kserve: %s \"%s\": data[%lld] = %.17g is beyond 2^53, where JSON "
+                            "numbers lose precision; send INT64 this large as binary data",
+                            f->where, t->name, (long long)i, d);
     }
     switch (t->dtype) {
     case EAI_F32:
@@ -216,8 +244,49 @@ static eai_status_t fill(fill_t *f, const cJSON *a)
     return EAI_OK;
 }
 
+/* A tensor sent as binary data: its bytes are the next binary_data_size of
+ * the body's binary part. */
+static eai_status_t take_binary(const cJSON *jb, const char *where, int64_t numel, bin_t *bin,
+                                eai_kserve_tensor_t *t)
+{
+    const char *nm = t->name;
+    if (!bin->present)
+        return eai_fail(EAI_E_FORMAT,
+                        "kserve: %s \"%s\": binary_data_size without an "
+                        "Inference-Header-Content-Length header",
+                        where, nm);
+    if (!cJSON_IsNumber(jb) || jb->valuedouble < 0 || jb->valuedouble != floor(jb->valuedouble))
+        return eai_fail(EAI_E_FORMAT,
+                        "kserve: %s \"%s\": binary_data_size is not a non-negative integer", where,
+                        nm);
+    size_t es = eai_dtype_size(t->dtype), want = (size_t)numel * es;
+    if (jb->valuedouble != (double)want)
+        return eai_fail(EAI_E_FORMAT,
+                        "kserve: %s \"%s\": binary_data_size is %.0f, shape and datatype say %zu",
+                        where, nm, jb->valuedouble, want);
+    if (bin->n - bin->at < want)
+        return eai_fail(EAI_E_FORMAT,
+                        "kserve: %s \"%s\": the body ends %zu bytes into its %zu bytes of binary "
+                        "data",
+                        where, nm, bin->n - bin->at, want);
+    t->n_bytes = want;
+    if (!(t->data = malloc(want ? want : 1)))
+        return eai_fail(EAI_E_NOMEM, "kserve: %s \"%s\": out of memory", where, nm);
+    memcpy(t->data, bin->p + bin->at, want);
+    bin->at += want;
+    t->binary = true;
+    if (t->dtype == EAI_BOOL)
+        for (size_t i = 0; i < want; i++)
+            if (((const uint8_t *)t->data)[i] > 1)
+                return eai_fail(EAI_E_FORMAT,
+                                "kserve: %s \"%s\": binary BOOL byte %zu is %u (must be 0 or 1)",
+                                where, nm, i, ((const uint8_t *)t->data)[i]);
+    eai__kserve_le(t->data, want, es);
+    return EAI_OK;
+}
+
 static eai_status_t parse_tensor(const cJSON *o, int idx, const char *where, const lims_t *L,
-                                 eai_kserve_tensor_t *t)
+                                 bin_t *bin, eai_kserve_tensor_t *t)
 {
     if (!cJSON_IsObject(o))
         return eai_fail(EAI_E_FORMAT, "kserve: %ss[%d] is not an object", where, idx);
@@ -259,6 +328,19 @@ static eai_status_t parse_tensor(const cJSON *o, int idx, const char *where, con
                             (long long)L->max_elems);
     }
     const cJSON *ja = cJSON_GetObjectItemCaseSensitive(o, "data");
+    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(o, "parameters");
+    if (jp && !cJSON_IsObject(jp) && !cJSON_IsNull(jp))
+        return eai_fail(EAI_E_FORMAT, "kserve: %s \"%s\": \"parameters\" is not an object", where,
+                        nm);
+    const cJSON *jb =
+        cJSON_IsObject(jp) ? cJSON_GetObjectItemCaseSensitive(jp, "binary_data_size") : NULL;
+    if (jb) {
+        if (ja)
+            return eai_fail(EAI_E_FORMAT,
+                            "kserve: %s \"%s\": both \"data\" and binary_data_size are given",
+                            where, nm);
+        return take_binary(jb, where, numel, bin, t);
+    }
     if (!ja) return eai_fail(EAI_E_FORMAT, "kserve: %s \"%s\": \"data\" is missing", where, nm);
     if (!cJSON_IsArray(ja)) {
         if (cJSON_IsObject(ja) || cJSON_IsString(ja))
@@ -287,24 +369,44 @@ static eai_status_t parse_tensor(const cJSON *o, int idx, const char *where, con
     return cJSON_IsArray(ja) ? fill(&f, ja) : put_value(&f, ja);
 }
 
-static eai_status_t parse_tensors(const cJSON *arr, const char *where, const lims_t *L,
+static eai_status_t parse_tensors(const cJSON *arr, const char *where, const lims_t *L, bin_t *bin,
                                   eai_kserve_msg_t *m)
 {
     int n = cJSON_GetArraySize(arr);
     if (n > L->max_tensors)
         return eai_fail(EAI_E_INVALID, "kserve: %d %ss (limit %d)", n, where, L->max_tensors);
+    if (n == 0 && bin->at != bin->n)
+        return eai_fail(EAI_E_FORMAT, "kserve: %zu bytes of binary data but no %ss", bin->n, where);
     if (n == 0) return EAI_OK;
     m->tensors = calloc((size_t)n, sizeof *m->tensors);
     if (!m->tensors) return eai_fail(EAI_E_NOMEM, "kserve: out of memory");
     int i = 0;
     for (const cJSON *c = arr->child; c; c = c->next, i++) {
         m->n_tensors = i + 1;
-        EAI_TRY(parse_tensor(c, i, where, L, &m->tensors[i]));
+        EAI_TRY(parse_tensor(c, i, where, L, bin, &m->tensors[i]));
         for (int j = 0; j < i; j++)
             if (strcmp(m->tensors[j].name, m->tensors[i].name) == 0)
                 return eai_fail(EAI_E_FORMAT, "kserve: %s \"%s\" appears twice", where,
                                 m->tensors[i].name);
     }
+    if (bin->at != bin->n)
+        return eai_fail(EAI_E_FORMAT, "kserve: %zu bytes of binary data that no %s claims",
+                        bin->n - bin->at, where);
+    return EAI_OK;
+}
+
+/* An optional boolean member of an optional "parameters" object. */
+static eai_status_t opt_param_bool(const cJSON *o, const char *key, const char *what, bool *out)
+{
+    const cJSON *jp = cJSON_GetObjectItemCaseSensitive(o, "parameters");
+    if (!jp || cJSON_IsNull(jp)) return EAI_OK;
+    if (!cJSON_IsObject(jp))
+        return eai_fail(EAI_E_FORMAT, "kserve: %s: \"parameters\" is not an object", what);
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(jp, key);
+    if (!j) return EAI_OK;
+    if (!cJSON_IsBool(j))
+        return eai_fail(EAI_E_FORMAT, "kserve: %s: parameter %s is not a boolean", what, key);
+    *out = cJSON_IsTrue(j);
     return EAI_OK;
 }
 
@@ -317,13 +419,23 @@ static eai_status_t opt_string(const cJSON *root, const char *key, char **out)
     return EAI_OK;
 }
 
-static eai_status_t parse_root(const char *body, size_t n, const lims_t *L, cJSON **root)
+static eai_status_t parse_root(const char *body, size_t n, size_t header_len, const lims_t *L,
+                               cJSON **root, bin_t *bin)
 {
     *root = NULL;
     if (!body) return eai_fail(EAI_E_INVALID, "kserve: NULL body");
     if (n > L->max_body)
         return eai_fail(EAI_E_INVALID, "kserve: body of %zu bytes exceeds the limit of %zu", n,
                         L->max_body);
+    if (header_len > n)
+        return eai_fail(EAI_E_FORMAT,
+                        "kserve: Inference-Header-Content-Length %zu exceeds the "
+                        "body's %zu bytes",
+                        header_len, n);
+    *bin = (bin_t){.p = (const uint8_t *)body + header_len,
+                   .n = header_len ? n - header_len : 0,
+                   .present = header_len > 0};
+    if (header_len) n = header_len;
     const char *end = NULL;
     cJSON *r = cJSON_ParseWithLengthOpts(body, n, &end, false);
     if (!r) {
@@ -338,13 +450,15 @@ static eai_status_t parse_root(const char *body, size_t n, const lims_t *L, cJSO
     return EAI_OK;
 }
 
-static eai_status_t parse_request(const cJSON *root, const lims_t *L, eai_kserve_msg_t *m)
+static eai_status_t parse_request(const cJSON *root, const lims_t *L, bin_t *bin,
+                                  eai_kserve_msg_t *m)
 {
     EAI_TRY(opt_string(root, "id", &m->id));
+    EAI_TRY(opt_param_bool(root, "binary_data_output", "request", &m->binary_output));
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(root, "inputs");
     if (!cJSON_IsArray(in))
         return eai_fail(EAI_E_FORMAT, "kserve: \"inputs\" is missing or not an array");
-    EAI_TRY(parse_tensors(in, "input", L, m));
+    EAI_TRY(parse_tensors(in, "input", L, bin, m));
     const cJSON *out = cJSON_GetObjectItemCaseSensitive(root, "outputs");
     if (!out || cJSON_IsNull(out)) return EAI_OK;
     if (!cJSON_IsArray(out)) return eai_fail(EAI_E_FORMAT, "kserve: \"outputs\" is not an array");
@@ -353,7 +467,8 @@ static eai_status_t parse_request(const cJSON *root, const lims_t *L, eai_kserve
         return eai_fail(EAI_E_INVALID, "kserve: %d requested outputs (limit %d)", k,
                         L->max_tensors);
     if (k == 0) return EAI_OK;
-    if (!(m->requested = calloc((size_t)k, sizeof *m->requested)))
+    if (!(m->requested = calloc((size_t)k, sizeof *m->requested)) ||
+        !(m->requested_binary = calloc((size_t)k, sizeof *m->requested_binary)))
         return eai_fail(EAI_E_NOMEM, "kserve: out of memory");
     int i = 0;
     for (const cJSON *c = out->child; c; c = c->next, i++) {
@@ -364,25 +479,34 @@ static eai_status_t parse_request(const cJSON *root, const lims_t *L, eai_kserve
         if (!(m->requested[i] = dup_str(jn->valuestring)))
             return eai_fail(EAI_E_NOMEM, "kserve: out of memory");
         m->n_requested = i + 1;
+        EAI_TRY(opt_param_bool(c, "binary_data", "outputs[]", &m->requested_binary[i]));
     }
     return EAI_OK;
 }
 
-eai_status_t eai_kserve_parse_request(const char *body, size_t n, const eai_kserve_limits_t *lim,
-                                      eai_kserve_msg_t *out)
+eai_status_t eai_kserve_parse_request_ex(const char *body, size_t n, size_t header_len,
+                                         const eai_kserve_limits_t *lim, eai_kserve_msg_t *out)
 {
     if (!out) return eai_fail(EAI_E_INVALID, "kserve: NULL output");
     memset(out, 0, sizeof *out);
     lims_t L = lims_of(lim);
     cJSON *root;
-    EAI_TRY(parse_root(body, n, &L, &root));
-    eai_status_t st = parse_request(root, &L, out);
+    bin_t bin;
+    EAI_TRY(parse_root(body, n, header_len, &L, &root, &bin));
+    eai_status_t st = parse_request(root, &L, &bin, out);
     cJSON_Delete(root);
     if (st != EAI_OK) eai_kserve_msg_free(out);
     return st;
 }
 
-static eai_status_t parse_response(const cJSON *root, const lims_t *L, eai_kserve_msg_t *m)
+eai_status_t eai_kserve_parse_request(const char *body, size_t n, const eai_kserve_limits_t *lim,
+                                      eai_kserve_msg_t *out)
+{
+    return eai_kserve_parse_request_ex(body, n, 0, lim, out);
+}
+
+static eai_status_t parse_response(const cJSON *root, const lims_t *L, bin_t *bin,
+                                   eai_kserve_msg_t *m)
 {
     const cJSON *je = cJSON_GetObjectItemCaseSensitive(root, "error");
     if (je) {
@@ -395,240 +519,26 @@ static eai_status_t parse_response(const cJSON *root, const lims_t *L, eai_kserv
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "outputs");
     if (!cJSON_IsArray(o))
         return eai_fail(EAI_E_FORMAT, "kserve: \"outputs\" is missing or not an array");
-    return parse_tensors(o, "output", L, m);
+    return parse_tensors(o, "output", L, bin, m);
 }
 
-eai_status_t eai_kserve_parse_response(const char *body, size_t n, const eai_kserve_limits_t *lim,
-                                       eai_kserve_msg_t *out)
+eai_status_t eai_kserve_parse_response_ex(const char *body, size_t n, size_t header_len,
+                                          const eai_kserve_limits_t *lim, eai_kserve_msg_t *out)
 {
     if (!out) return eai_fail(EAI_E_INVALID, "kserve: NULL output");
     memset(out, 0, sizeof *out);
     lims_t L = lims_of(lim);
     cJSON *root;
-    EAI_TRY(parse_root(body, n, &L, &root));
-    eai_status_t st = parse_response(root, &L, out);
+    bin_t bin;
+    EAI_TRY(parse_root(body, n, header_len, &L, &root, &bin));
+    eai_status_t st = parse_response(root, &L, &bin, out);
     cJSON_Delete(root);
     if (st != EAI_OK) eai_kserve_msg_free(out);
     return st;
 }
 
-/* ---- writing ---- */
-
-typedef struct {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} sbuf_t;
-
-static void sb_reserve(sbuf_t *b, size_t extra)
+eai_status_t eai_kserve_parse_response(const char *body, size_t n, const eai_kserve_limits_t *lim,
+                                       eai_kserve_msg_t *out)
 {
-    if (b->oom) return;
-    if (b->n + extra + 1 <= b->cap) return;
-    size_t c = b->cap ? b->cap : 256;
-    while (c < b->n + extra + 1) {
-        if (c > SIZE_MAX / 2) {
-            b->oom = true;
-            return;
-        }
-        c *= 2;
-    }
-    char *q = realloc(b->p, c);
-    if (!q) {
-        b->oom = true;
-        return;
-    }
-    b->p = q;
-    b->cap = c;
-}
-
-static void sb_put(sbuf_t *b, const char *s, size_t n)
-{
-    sb_reserve(b, n);
-    if (b->oom) return;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void sb_str(sbuf_t *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf_t *b, const char *fmt, ...) EAI_PRINTF(2, 3);
-static void sb_printf(sbuf_t *b, const char *fmt, ...)
-{
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k > 0) sb_put(b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
-}
-
-/* JSON string with escaping of quotes, backslashes and control bytes. */
-static void sb_jstr(sbuf_t *b, const char *s)
-{
-    sb_put(b, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            char e[2] = {'\\', (char)*c};
-            sb_put(b, e, 2);
-        } else if (*c < 0x20) {
-            sb_printf(b, "\\u%04x", *c);
-        } else {
-            sb_put(b, (const char *)c, 1);
-        }
-    }
-    sb_put(b, "\"", 1);
-}
-
-static void sb_double(sbuf_t *b, double d, int digits)
-{
-    if (isnan(d))
-        sb_str(b, "null");
-    else if (isinf(d))
-        sb_str(b, d > 0 ? "1e999" : "-1e999"); /* parses back to +-inf in cJSON and Python */
-    else
-        sb_printf(b, "%.*g", digits, d);
-}
-
-static eai_status_t write_tensor(sbuf_t *b, const eai_kserve_tensor_t *t)
-{
-    const char *dn = eai_kserve_dtype_name(t->dtype);
-    if (!dn)
-        return eai_fail(EAI_E_UNSUPPORTED, "kserve: tensor \"%s\": dtype %s has no KServe name",
-                        t->name ? t->name : "", eai_dtype_name(t->dtype));
-    int64_t numel = 1;
-    for (int i = 0; i < t->rank; i++)
-        numel *= t->dims[i];
-    if (t->rank < 0 || t->rank > EAI_MAX_RANK || numel < 0 ||
-        (size_t)numel * eai_dtype_size(t->dtype) != t->n_bytes || (numel && !t->data))
-        return eai_fail(EAI_E_INVALID, "kserve: tensor \"%s\": shape does not match %zu bytes",
-                        t->name ? t->name : "", t->n_bytes);
-    sb_str(b, "{\"name\":");
-    sb_jstr(b, t->name ? t->name : "");
-    sb_str(b, ",\"datatype\":\"");
-    sb_str(b, dn);
-    sb_str(b, "\",\"shape\":[");
-    for (int i = 0; i < t->rank; i++)
-        sb_printf(b, i ? ",%lld" : "%lld", (long long)t->dims[i]);
-    sb_str(b, "],\"data\":[");
-    /* reserve roughly once so the loop below rarely reallocates */
-    sb_reserve(b, (size_t)numel * 12);
-    for (int64_t i = 0; i < numel && !b->oom; i++) {
-        if (i) sb_put(b, ",", 1);
-        switch (t->dtype) {
-        case EAI_F32:
-            sb_double(b, ((const float *)t->data)[i], 9);
-            break;
-        case EAI_F64:
-            sb_double(b, ((const double *)t->data)[i], 17);
-            break;
-        case EAI_F16:
-            sb_double(b, eai_f16_to_f32(((const uint16_t *)t->data)[i]), 9);
-            break;
-        case EAI_BOOL:
-            sb_str(b, ((const uint8_t *)t->data)[i] ? "true" : "false");
-            break;
-        case EAI_U8:
-            sb_printf(b, "%u", ((const uint8_t *)t->data)[i]);
-            break;
-        case EAI_I8:
-            sb_printf(b, "%d", ((const int8_t *)t->data)[i]);
-            break;
-        case EAI_U16:
-            sb_printf(b, "%u", ((const uint16_t *)t->data)[i]);
-            break;
-        case EAI_I16:
-            sb_printf(b, "%d", ((const int16_t *)t->data)[i]);
-            break;
-        case EAI_I32:
-            sb_printf(b, "%d", ((const int32_t *)t->data)[i]);
-            break;
-        case EAI_I64:
-            sb_printf(b, "%lld", (long long)((const int64_t *)t->data)[i]);
-            break;
-        default:
-            break;
-        }
-    }
-    sb_str(b, "]}");
-    return EAI_OK;
-}
-
-static eai_status_t finish(sbuf_t *b, eai_status_t st, char **body, size_t *n)
-{
-    if (st == EAI_OK && b->oom) st = eai_fail(EAI_E_NOMEM, "kserve: out of memory writing body");
-    if (st != EAI_OK) {
-        free(b->p);
-        return st;
-    }
-    *body = b->p;
-    if (n) *n = b->n;
-    return EAI_OK;
-}
-
-eai_status_t eai_kserve_write_request(const eai_kserve_msg_t *m, char **body, size_t *n)
-{
-    if (!m || !body) return eai_fail(EAI_E_INVALID, "kserve: NULL argument");
-    sbuf_t b = {0};
-    eai_status_t st = EAI_OK;
-    sb_str(&b, "{");
-    if (m->id) {
-        sb_str(&b, "\"id\":");
-        sb_jstr(&b, m->id);
-        sb_str(&b, ",");
-    }
-    sb_str(&b, "\"inputs\":[");
-    for (int i = 0; i < m->n_tensors && st == EAI_OK; i++) {
-        if (i) sb_str(&b, ",");
-        st = write_tensor(&b, &m->tensors[i]);
-    }
-    sb_str(&b, "]");
-    if (m->n_requested > 0) {
-        sb_str(&b, ",\"outputs\":[");
-        for (int i = 0; i < m->n_requested; i++) {
-            sb_str(&b, i ? ",{\"name\":" : "{\"name\":");
-            sb_jstr(&b, m->requested[i] ? m->requested[i] : "");
-            sb_str(&b, "}");
-        }
-        sb_str(&b, "]");
-    }
-    sb_str(&b, "}");
-    return finish(&b, st, body, n);
-}
-
-eai_status_t eai_kserve_write_response(const eai_kserve_msg_t *m, char **body, size_t *n)
-{
-    if (!m || !body) return eai_fail(EAI_E_INVALID, "kserve: NULL argument");
-    sbuf_t b = {0};
-    eai_status_t st = EAI_OK;
-    sb_str(&b, "{\"model_name\":");
-    sb_jstr(&b, m->model_name ? m->model_name : "");
-    if (m->model_version) {
-        sb_str(&b, ",\"model_version\":");
-        sb_jstr(&b, m->model_version);
-    }
-    if (m->id) {
-        sb_str(&b, ",\"id\":");
-        sb_jstr(&b, m->id);
-    }
-    sb_str(&b, ",\"outputs\":[");
-    for (int i = 0; i < m->n_tensors && st == EAI_OK; i++) {
-        if (i) sb_str(&b, ",");
-        st = write_tensor(&b, &m->tensors[i]);
-    }
-    sb_str(&b, "]}");
-    return finish(&b, st, body, n);
-}
-
-eai_status_t eai_kserve_write_error(const char *sentence, char **body, size_t *n)
-{
-    if (!body) return eai_fail(EAI_E_INVALID, "kserve: NULL argument");
-    sbuf_t b = {0};
-    sb_str(&b, "{\"error\":");
-    sb_jstr(&b, sentence ? sentence : "");
-    sb_str(&b, "}");
-    return finish(&b, EAI_OK, body, n);
+    return eai_kserve_parse_response_ex(body, n, 0, lim, out);
 }

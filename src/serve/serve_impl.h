@@ -85,4 +85,9 @@ void eai__srv_req_free_outs(const srv_model_t *m, srv_req_t *r);
 
 int64_t eai__srv_now_ns(void);
 
+/* Binary tensor data is little-endian on the wire: on a big-endian host this
+ * swaps each `es`-byte element of data in place; on little-endian it does
+ * nothing. */
+void eai__kserve_le(void *data, size_t n_bytes, size_t es);
+
 #endif

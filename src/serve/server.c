@@ -2,6 +2,7 @@
  * limits, KServe v2 handlers. Inference itself happens on the model workers
  * (worker.c); /metrics is rendered by metrics.c. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -66,9 +67,12 @@ static void count(eai_server_t *s, srv_model_t *m, unsigned code)
     }
 }
 
-/* Queues `body` (malloc'ed, taken) with `code`. */
-static enum MHD_Result reply(eai_server_t *s, struct MHD_Connection *c, srv_model_t *m,
-                             unsigned code, char *body, size_t n, const char *ctype)
+#define HDR_IHCL "Inference-Header-Content-Length"
+
+/* Queues `body` (malloc'ed, taken) with `code`; `ihcl` > 0 is the JSON
+ * length of a body with binary tensor data after it. */
+static enum MHD_Result reply_ex(eai_server_t *s, struct MHD_Connection *c, srv_model_t *m,
+                                unsigned code, char *body, size_t n, const char *ctype, size_t ihcl)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
@@ -76,12 +80,23 @@ static enum MHD_Result reply(eai_server_t *s, struct MHD_Connection *c, srv_mode
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (ihcl) {
+        char v[32];
+        snprintf(v, sizeof v, "%zu", ihcl);
+        MHD_add_response_header(r, HDR_IHCL, v);
+    }
     if (code == 405) /* only the infer route is POST, and only it counts per model */
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, m ? "POST" : "GET, HEAD");
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     count(s, m, code);
     return ret;
+}
+
+static enum MHD_Result reply(eai_server_t *s, struct MHD_Connection *c, srv_model_t *m,
+                             unsigned code, char *body, size_t n, const char *ctype)
+{
+    return reply_ex(s, c, m, code, body, n, ctype, 0);
 }
 
 static enum MHD_Result reply_json(eai_server_t *s, struct MHD_Connection *c, srv_model_t *m,
@@ -178,8 +193,21 @@ static enum MHD_Result do_infer(eai_server_t *s, struct MHD_Connection *c, conn_
 {
     srv_model_t *m = cn->m;
     eai_kserve_limits_t lim = {.max_body_bytes = s->o.max_body_bytes};
+    /* binary tensor data: the header says where the JSON ends */
+    size_t ihcl = 0;
+    const char *hv = MHD_lookup_connection_value(c, MHD_HEADER_KIND, HDR_IHCL);
+    if (hv) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(hv, &end, 10);
+        if (errno || end == hv || *end || hv[0] == '-' || v > cn->n)
+            return reply_err(s, c, m, 400, method, url,
+                             HDR_IHCL " \"%.40s\" is not a length within the %zu-byte body", hv,
+                             cn->n);
+        ihcl = (size_t)v;
+    }
     eai_kserve_msg_t msg;
-    eai_status_t st = eai_kserve_parse_request(cn->buf ? cn->buf : "", cn->n, &lim, &msg);
+    eai_status_t st = eai_kserve_parse_request_ex(cn->buf ? cn->buf : "", cn->n, ihcl, &lim, &msg);
     if (st != EAI_OK)
         return reply_err(s, c, m, st == EAI_E_NOMEM ? 500 : 400, method, url, "%s",
                          eai_last_error());
@@ -203,22 +231,27 @@ static enum MHD_Result do_infer(eai_server_t *s, struct MHD_Connection *c, conn_
     if (code != 200) {
         ret = reply_err(s, c, m, (unsigned)code, method, url, "%s", err);
     } else {
-        /* the "outputs" field selects (and orders) the outputs returned */
+        /* the "outputs" field selects (and orders) the outputs returned,
+         * and each may ask for binary data */
         eai_kserve_tensor_t sel[64];
         eai_kserve_msg_t out = {.id = msg.id, .model_name = m->name, .model_version = "1"};
         if (msg.n_requested > 0) {
             out.tensors = sel;
             for (int q = 0; q < msg.n_requested && q < 64; q++)
                 for (int o = 0; o < m->n_out; o++)
-                    if (strcmp(m->out[o].name, msg.requested[q]) == 0)
-                        sel[out.n_tensors++] = r.outs[o];
+                    if (strcmp(m->out[o].name, msg.requested[q]) == 0) {
+                        sel[out.n_tensors] = r.outs[o];
+                        sel[out.n_tensors++].binary = msg.binary_output || msg.requested_binary[q];
+                    }
         } else {
             out.tensors = r.outs;
             out.n_tensors = m->n_out;
+            for (int o = 0; o < m->n_out; o++)
+                r.outs[o].binary = msg.binary_output;
         }
         char *b;
-        size_t n;
-        if (eai_kserve_write_response(&out, &b, &n) != EAI_OK) {
+        size_t n, hl = 0;
+        if (eai_kserve_write_response_ex(&out, &b, &n, &hl) != EAI_OK) {
             ret = reply_err(s, c, m, 500, method, url, "%s", eai_last_error());
         } else {
             double dt = (double)(eai__srv_now_ns() - cn->t0) * 1e-9;
@@ -230,7 +263,8 @@ static enum MHD_Result do_infer(eai_server_t *s, struct MHD_Connection *c, conn_
             m->lat_sum += dt;
             m->lat_count++;
             pthread_mutex_unlock(&m->mu);
-            ret = reply(s, c, m, 200, b, n, "application/json");
+            ret = reply_ex(s, c, m, 200, b, n, hl ? "application/octet-stream" : "application/json",
+                           hl);
         }
     }
     eai__srv_req_free_outs(m, &r);
@@ -324,7 +358,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case R_META:
         return reply_json(s, c, NULL, 200,
                           "{\"name\":\"edgeai\",\"version\":\"" EAI_VERSION_STRING
-                          "\",\"extensions\":[]}");
+                          "\",\"extensions\":[\"binary_tensor_data\"]}");
     case R_METRICS: {
         size_t n;
         char *b = eai__srv_metrics_text(s->models, s->n_models, s->http_class, &s->mu, &n);

@@ -121,51 +121,61 @@ static eai_router_opts_t base_opts(const fix_t *f)
     };
 }
 
+/* Both wire formats (binary tensor data, the default, and plain JSON) give
+ * the same answers; binary sends fewer bytes. */
 static void test_confident_edge_else_cloud(void **state)
 {
     fix_t *f = *state;
-    eai_router_opts_t o = base_opts(f);
-    o.threshold = 0.99f;
-    eai_router_t *r;
-    assert_int_equal(eai_router_create(&o, &r), EAI_OK);
-    int n_edge = 0, n_cloud = 0;
-    for (int i = 0; i < N_SAMPLES; i++) {
-        eai_route_result_t res;
-        assert_int_equal(eai_router_infer(r, eai_dataset_x(f->ds, i), 784, &res), EAI_OK);
-        assert_int_equal(res.edge_cls, f->edge_cls[i]);
-        assert_float_equal(res.edge_confidence, f->edge_conf[i], 1e-4f);
-        assert_true(res.edge_us > 0);
-        assert_int_equal(res.breaker, EAI_BREAKER_CLOSED);
-        if (f->edge_conf[i] >= 0.99f) {
-            assert_int_equal(res.tier, EAI_ROUTE_EDGE);
-            assert_int_equal(res.cls, f->edge_cls[i]);
-            assert_int_equal(res.cloud_attempts, 0);
-            assert_int_equal(res.bytes_sent, 0);
-            n_edge++;
-        } else {
-            assert_int_equal(res.tier, EAI_ROUTE_CLOUD);
-            assert_int_equal(res.cls, f->cloud_cls[i]);
-            assert_int_equal(res.cloud_cls, f->cloud_cls[i]);
-            assert_int_equal(res.cloud_attempts, 1);
-            assert_int_equal(res.cloud_status, EAI_OK);
-            /* 784 floats as JSON text: several kB out, a short answer back. */
-            assert_true(res.bytes_sent > 784 * 2);
-            assert_true(res.bytes_received > 50);
-            assert_true(res.cloud_us > 0);
-            n_cloud++;
+    int64_t sent[2] = {0, 0};
+    for (int wire = 0; wire < 2; wire++) {
+        eai_router_opts_t o = base_opts(f);
+        o.threshold = 0.99f;
+        o.json_wire = wire == 1;
+        eai_router_t *r;
+        assert_int_equal(eai_router_create(&o, &r), EAI_OK);
+        int n_edge = 0, n_cloud = 0;
+        for (int i = 0; i < N_SAMPLES; i++) {
+            eai_route_result_t res;
+            assert_int_equal(eai_router_infer(r, eai_dataset_x(f->ds, i), 784, &res), EAI_OK);
+            assert_int_equal(res.edge_cls, f->edge_cls[i]);
+            assert_float_equal(res.edge_confidence, f->edge_conf[i], 1e-4f);
+            assert_true(res.edge_us > 0);
+            assert_int_equal(res.breaker, EAI_BREAKER_CLOSED);
+            if (f->edge_conf[i] >= 0.99f) {
+                assert_int_equal(res.tier, EAI_ROUTE_EDGE);
+                assert_int_equal(res.cls, f->edge_cls[i]);
+                assert_int_equal(res.cloud_attempts, 0);
+                assert_int_equal(res.bytes_sent, 0);
+                n_edge++;
+            } else {
+                assert_int_equal(res.tier, EAI_ROUTE_CLOUD);
+                assert_int_equal(res.cls, f->cloud_cls[i]);
+                assert_int_equal(res.cloud_cls, f->cloud_cls[i]);
+                assert_int_equal(res.cloud_attempts, 1);
+                assert_int_equal(res.cloud_status, EAI_OK);
+                /* 784 floats: 3,136 bytes as binary data plus a short JSON
+                 * header, or several kB of JSON text; a short answer back */
+                assert_true(res.bytes_sent > 784 * 4);
+                if (!o.json_wire) assert_true(res.bytes_sent < 784 * 4 + 1024);
+                assert_true(res.bytes_received > 50);
+                assert_true(res.cloud_us > 0);
+                sent[wire] += res.bytes_sent;
+                n_cloud++;
+            }
         }
+        /* The test batch has both kinds at 0.99, else the test proves nothing. */
+        assert_true(n_edge > 0 && n_cloud > 0);
+        /* The cloud model disagrees with the edge on some sample it answered. */
+        int differ = 0;
+        for (int i = 0; i < N_SAMPLES; i++)
+            differ += f->edge_conf[i] < 0.99f && f->edge_cls[i] != f->cloud_cls[i];
+        assert_true(differ > 0);
+        eai_route_result_t c;
+        assert_int_equal(eai_router_cloud_only(r, eai_dataset_x(f->ds, 0), 784, &c), EAI_OK);
+        assert_int_equal(c.cls, f->cloud_cls[0]);
+        eai_router_destroy(r);
     }
-    /* The test batch has both kinds at 0.99, else the test proves nothing. */
-    assert_true(n_edge > 0 && n_cloud > 0);
-    /* The cloud model disagrees with the edge on some sample it answered. */
-    int differ = 0;
-    for (int i = 0; i < N_SAMPLES; i++)
-        differ += f->edge_conf[i] < 0.99f && f->edge_cls[i] != f->cloud_cls[i];
-    assert_true(differ > 0);
-    eai_route_result_t c;
-    assert_int_equal(eai_router_cloud_only(r, eai_dataset_x(f->ds, 0), 784, &c), EAI_OK);
-    assert_int_equal(c.cls, f->cloud_cls[0]);
-    eai_router_destroy(r);
+    assert_true(sent[0] < sent[1]);
 }
 
 typedef struct log_rec {

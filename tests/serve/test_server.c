@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -493,6 +494,106 @@ static void test_fashion_batch_and_outputs(void **st)
     eai_server_destroy(s);
 }
 
+/* Collects the Inference-Header-Content-Length response header. */
+static size_t on_header(char *d, size_t sz, size_t nm, void *u)
+{
+    const char *k = "Inference-Header-Content-Length:";
+    if (sz * nm > strlen(k) && strncasecmp(d, k, strlen(k)) == 0)
+        *(long *)u = strtol(d + strlen(k), NULL, 10);
+    return sz * nm;
+}
+
+/* POSTs a body whose JSON is `ihcl` bytes long (binary tensor data after). */
+static long post_binary(int port, const char *path, const char *body, size_t n, const char *ihcl,
+                        buf_t *out, long *resp_ihcl)
+{
+    CURL *c = curl_easy_init();
+    char url[512], hdr[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    snprintf(hdr, sizeof hdr, "Inference-Header-Content-Length: %s", ihcl);
+    *out = (buf_t){calloc(1, 1), 0};
+    *resp_ihcl = -1;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, resp_ihcl);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    h = curl_slist_append(h, hdr);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+    long code = 0;
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return code;
+}
+
+/* Triton's binary tensor data over HTTP: binary in, binary out, the same
+ * numbers as eai_session; a JSON-only output when not asked; bad lengths. */
+static void test_binary_tensor_data(void **st)
+{
+    (void)st;
+    eai_serve_model_t ms[] = {{.name = "mlp", .path = MLP}};
+    eai_server_opts_t o = {.models = ms, .n_models = 1, .quiet = true};
+    eai_server_t *s = start(&o);
+    int p = eai_server_port(s);
+    char *b;
+    assert_int_equal(get(p, "/v2", &b), 200);
+    assert_non_null(strstr(b, "\"binary_tensor_data\""));
+    free(b);
+    enum { B = 2 };
+    float x[B * 16], y[B * 4];
+    uint32_t seed = 11;
+    for (int i = 0; i < B * 16; i++)
+        x[i] = frand(&seed);
+    reference(MLP, x, B, y, B * 4);
+    eai_kserve_tensor_t t = {.name = "input",
+                             .dtype = EAI_F32,
+                             .rank = 2,
+                             .dims = {B, 16},
+                             .data = x,
+                             .n_bytes = sizeof x,
+                             .binary = true};
+    for (int want_bin = 0; want_bin < 2; want_bin++) {
+        eai_kserve_msg_t rq = {
+            .id = "bin", .n_tensors = 1, .tensors = &t, .binary_output = want_bin};
+        char *req, hl_s[32];
+        size_t n, hl;
+        assert_int_equal(eai_kserve_write_request_ex(&rq, &req, &n, &hl), EAI_OK);
+        assert_int_equal(n - hl, sizeof x);
+        snprintf(hl_s, sizeof hl_s, "%zu", hl);
+        buf_t out;
+        long rhl;
+        assert_int_equal(post_binary(p, "/v2/models/mlp/infer", req, n, hl_s, &out, &rhl), 200);
+        eai_kserve_msg_t r;
+        if (want_bin) {
+            assert_true(rhl > 0 && (size_t)rhl + sizeof y == out.n);
+        } else {
+            assert_int_equal(rhl, -1); /* plain JSON answer: no header */
+            rhl = 0;
+        }
+        assert_int_equal(eai_kserve_parse_response_ex(out.p, out.n, (size_t)rhl, NULL, &r), EAI_OK);
+        assert_int_equal(r.tensors[0].binary, want_bin);
+        check_close(r.tensors[0].data, y, B * 4);
+        eai_kserve_msg_free(&r);
+        free(out.p);
+        /* a header length that is not a number or runs past the body: 400 */
+        const char *bad[] = {"abc", "-5", "999999999"};
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(post_binary(p, "/v2/models/mlp/infer", req, n, bad[k], &out, &rhl),
+                             400);
+            assert_non_null(strstr(out.p, "Inference-Header-Content-Length"));
+            free(out.p);
+        }
+        free(req);
+    }
+    eai_server_destroy(s);
+}
+
 static void test_bad_options(void **st)
 {
     (void)st;
@@ -523,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_batching_on),
         cmocka_unit_test(test_concurrent_pool_mode),
         cmocka_unit_test(test_slow_and_hostile_clients),
+        cmocka_unit_test(test_binary_tensor_data),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

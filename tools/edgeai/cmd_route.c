@@ -18,7 +18,7 @@ typedef struct route_args {
     const char *edge, *cloud, *cloud_model, *data, *json, *csv, *plot, *calib, *log, *backend;
     const char *cloud_in, *cloud_out;
     float threshold, temperature, mean, std;
-    bool sweep, quiet;
+    bool sweep, quiet, json_wire;
     long timeout_ms, max, retries, backoff_ms, fails, cooldown_ms, interval_ms;
 } route_args_t;
 
@@ -31,14 +31,17 @@ static void usage(void)
            "                    [--breaker-failures K] [--breaker-cooldown-ms N] [--mean M] [--std "
            "S]\n"
            "                    [--cloud-input NAME] [--cloud-output NAME] [--interval-ms N]\n"
-           "                    [--log FILE] [--quiet]\n\n"
+           "                    [--backend NAME] [--wire binary|json] [--log FILE] [--quiet]\n\n"
            "Routes each sample: the edge answers when its calibrated confidence >= T (default\n"
            "0.85), else the cloud (KServe v2 at URL/v2/models/NAME/infer) does; when the cloud\n"
            "fails or the breaker is open the edge answers anyway (edge_fallback). --csv writes\n"
            "one row per sample; with --sweep it writes the curve (threshold,offload,accuracy)\n"
            "and --plot draws it (x: offload 0..1, y: accuracy). The calibration file defaults\n"
            "to MODEL.calib.json when it exists. Breaker transitions go to stderr or --log.\n"
-           "--interval-ms paces the samples (a camera at 1000/N fps) instead of back to back.\n");
+           "--interval-ms paces the samples (a camera at 1000/N fps) instead of back to back.\n"
+           "--backend picks the edge session's backend. --wire binary (default) sends the input\n"
+           "and gets the logits as binary tensor data (Triton's extension); json sends plain\n"
+           "KServe v2 JSON, for servers without the extension.\n");
 }
 
 static int parse(int argc, char **argv, route_args_t *a)
@@ -92,6 +95,10 @@ static int parse(int argc, char **argv, route_args_t *a)
         } else if (num) {
             long lo = strcmp(o, "--retries") == 0 || strcmp(o, "--interval-ms") == 0 ? 0 : 1;
             if (!cli_parse_int(argv[0], o, v, lo, 100000000, num)) return 2;
+        } else if (strcmp(o, "--wire") == 0) {
+            if (strcmp(v, "binary") != 0 && strcmp(v, "json") != 0)
+                return cli_fail_usage(argv[0], "--wire: '%s', expected binary or json", v);
+            a->json_wire = strcmp(v, "json") == 0;
         } else if (strcmp(o, "--threshold") == 0) {
             if (!cli_parse_floats(v, &a->threshold, 1) || a->threshold < 0 || a->threshold > 1)
                 return cli_fail_usage(argv[0], "--threshold: '%s', expected 0..1", v);
@@ -301,8 +308,12 @@ static eai_status_t sweep(const route_args_t *a, eai_router_t *r, eai_dataset_t 
                    "(threshold 1), %lld cloud failures, %lld bytes sent\n",
                    (long long)n, ys[0], ys[SWEEP_STEPS], (long long)fails, (long long)bytes);
         if (a->plot) {
-            eai_plot_opts_t po = {
-                .x_min = 0, .x_max = 1, .y_min = ys[0] < ys[SWEEP_STEPS] ? ys[0] : ys[SWEEP_STEPS]};
+            eai_plot_opts_t po = {.x_min = 0,
+                                  .x_max = 1,
+                                  .y_min = ys[0] < ys[SWEEP_STEPS] ? ys[0] : ys[SWEEP_STEPS],
+                                  .title = "HYBRID ACCURACY VS OFFLOAD",
+                                  .x_label = "FRACTION OF SAMPLES SENT TO THE CLOUD",
+                                  .y_label = "ACCURACY"};
             po.y_min = floor(po.y_min * 20 - 1) / 20;
             po.y_max = 1;
             if (po.y_min < 0) po.y_min = 0;
@@ -327,6 +338,7 @@ int cmd_route(int argc, char **argv)
     eai_router_opts_t ro = {
         .edge_path = a.edge,
         .backend = a.backend,
+        .json_wire = a.json_wire,
         .cloud_url = a.cloud,
         .cloud_model = a.cloud_model,
         .cloud_input_name = a.cloud_in,

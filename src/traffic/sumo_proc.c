@@ -1,47 +1,27 @@
-/* SUMO as a child process: fork/exec `sumo --remote-port P` with its output
- * in a log file, connect with retries until a deadline, and stop it by TraCI
- * close, wait, SIGTERM, SIGKILL. The child dies with us (PR_SET_PDEATHSIG)
- * and is always reaped, so no run leaves a stray sumo or a zombie. */
+/* SUMO as a child process: start `sumo --remote-port P` with its output in
+ * a log file, connect with retries until a deadline, and stop it by TraCI
+ * close, wait, SIGTERM, SIGKILL (core/proc_impl.h). The child dies with us
+ * (die_with_parent) and is always reaped, so no run leaves a stray sumo or a
+ * zombie. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/core_impl.h"
+#include "core/proc_impl.h"
 #include "traffic/traci_impl.h"
 
 struct eai_sumo {
     eai_allocator_t alloc;
-    pid_t pid;  /* -1 once reaped */
-    int status; /* waitpid status once reaped */
+    eai__proc_t proc; /* proc.pid 0 once reaped, proc.status then set */
     int port;
     bool tmp_log;
     char log_path[512];
     eai_traci_t *traci;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void nap_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static const char *sumo_binary(const eai_sumo_opts_t *o)
 {
@@ -52,36 +32,8 @@ static const char *sumo_binary(const eai_sumo_opts_t *o)
 
 bool eai_sumo_available(void)
 {
-    const char *b = sumo_binary(NULL);
-    if (strchr(b, '/')) return access(b, X_OK) == 0;
-    const char *path = getenv("PATH");
-    if (!path) return false;
-    char dir[4096];
-    while (*path) {
-        size_t n = strcspn(path, ":");
-        if (n > 0 && n < sizeof dir - 64) {
-            snprintf(dir, sizeof dir, "%.*s/%s", (int)n, path, b);
-            if (access(dir, X_OK) == 0) return true;
-        }
-        path += n + (path[n] == ':');
-    }
-    return false;
-}
-
-/* A port the kernel says is free now (bind 0, read, close). Another process
- * may take it before sumo binds: start retries on that. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
+    char path[4096];
+    return eai__proc_which(sumo_binary(NULL), NULL, path, sizeof path);
 }
 
 /* The most useful line of sumo's log: its last "Error:" line, else the last
@@ -89,16 +41,8 @@ static int free_port(void)
 static void log_hint(const char *path, char *out, size_t n)
 {
     out[0] = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
     char buf[8192];
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long sz = ftell(f);
-        fseek(f, sz > (long)sizeof buf - 1 ? sz - (long)sizeof buf + 1 : 0, SEEK_SET);
-    }
-    size_t k = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[k] = 0;
+    eai__file_tail(path, buf, sizeof buf);
     const char *err = NULL, *last = NULL;
     for (char *line = buf; line && *line;) {
         char *nl = strchr(line, '\n');
@@ -114,56 +58,15 @@ static void log_hint(const char *path, char *out, size_t n)
         out[--m] = 0;
 }
 
-static void describe_exit(int status, char *out, size_t n)
-{
-    if (WIFEXITED(status))
-        snprintf(out, n, "sumo exited with status %d", WEXITSTATUS(status));
-    else if (WIFSIGNALED(status))
-        snprintf(out, n, "sumo was killed by signal %d (%s)", WTERMSIG(status),
-                 strsignal(WTERMSIG(status)));
-    else
-        snprintf(out, n, "sumo ended (status 0x%x)", status);
-}
-
-/* Reaps the child if it has exited, waiting up to `ms`; true once reaped. */
-static bool reap(eai_sumo_t *s, int ms)
-{
-    if (s->pid < 0) return true;
-    int64_t end = now_ms() + ms;
-    for (;;) {
-        int st;
-        pid_t r = waitpid(s->pid, &st, WNOHANG);
-        if (r == s->pid || (r < 0 && errno == ECHILD)) {
-            s->status = r == s->pid ? st : 0;
-            s->pid = -1;
-            return true;
-        }
-        if (now_ms() >= end) return false;
-        nap_ms(10);
-    }
-}
-
 /* peer_hint for the TraCI handle: why did SUMO go away? */
 static void sumo_hint(void *user, char *buf, size_t n)
 {
     eai_sumo_t *s = user;
-    char ex[128] = "sumo is still running", lg[400];
-    if (reap(s, 500)) describe_exit(s->status, ex, sizeof ex);
+    char ex[128], lg[400];
+    (void)eai__proc_wait(&s->proc, 500); /* a message here is overwritten by the caller's */
+    eai__proc_describe(&s->proc, ex, sizeof ex);
     log_hint(s->log_path, lg, sizeof lg);
     snprintf(buf, n, "%s%s%s (log %s)", ex, lg[0] ? ": " : "", lg, s->log_path);
-}
-
-static void kill_and_reap(eai_sumo_t *s)
-{
-    if (s->pid < 0) return;
-    kill(s->pid, SIGTERM);
-    if (reap(s, 2000)) return;
-    kill(s->pid, SIGKILL);
-    int st;
-    while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    s->status = st;
-    s->pid = -1;
 }
 
 #define MAX_ARGS 64
@@ -226,26 +129,6 @@ static int build_argv(const eai_sumo_opts_t *o, int port, const char **argv, cha
 #undef ADD2
 }
 
-/* Forks and execs; the child writes stdout+stderr to log_fd. */
-static pid_t spawn(const char *const *argv, int log_fd)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    /* child: only async-signal-safe calls until exec */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127); /* parent died before prctl */
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    dup2(log_fd, 1);
-    dup2(log_fd, 2);
-    execvp(argv[0], (char *const *)argv);
-    static const char msg[] = "Error: cannot execute sumo binary\n";
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(127);
-}
-
 eai_status_t eai_sumo_start(const eai_sumo_opts_t *o, eai_sumo_t **out)
 {
     if (!o || !out) return eai_fail(EAI_E_INVALID, "sumo: NULL options or output");
@@ -263,18 +146,18 @@ eai_status_t eai_sumo_start(const eai_sumo_opts_t *o, eai_sumo_t **out)
     eai_sumo_t *s = eai__calloc(&o->alloc, 1, sizeof *s);
     if (!s) return eai_fail(EAI_E_NOMEM, "sumo: no memory");
     s->alloc = o->alloc;
-    s->pid = -1;
-    int log_fd;
+    /* the log is opened (and emptied) by each start below; a temporary one
+     * is made here for its unique name */
+    int log_fd = 0;
     if (o->log_path) {
         snprintf(s->log_path, sizeof s->log_path, "%s", o->log_path);
-        log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     } else {
         const char *tmp = getenv("TMPDIR");
         snprintf(s->log_path, sizeof s->log_path, "%s/eai-sumo-XXXXXX.log",
                  tmp && *tmp ? tmp : "/tmp");
         log_fd = mkstemps(s->log_path, 4);
-        if (log_fd >= 0) fcntl(log_fd, F_SETFD, FD_CLOEXEC);
         s->tmp_log = log_fd >= 0;
+        if (log_fd >= 0) close(log_fd);
     }
     if (log_fd < 0) {
         eai_status_t st =
@@ -282,56 +165,52 @@ eai_status_t eai_sumo_start(const eai_sumo_opts_t *o, eai_sumo_t **out)
         eai__free(&s->alloc, s);
         return st;
     }
+    eai__proc_opts_t po = {.name = "sumo",
+                           .log_path = s->log_path,
+                           .log_truncate = true,
+                           .search_path = true,
+                           .die_with_parent = true};
 
     int timeout = o->start_timeout_ms ? o->start_timeout_ms : 30000;
-    int64_t deadline = now_ms() + timeout;
+    int64_t deadline = eai__mono_ms() + timeout;
     eai_status_t st = EAI_E_UNAVAILABLE;
     /* An auto-picked port can be taken between our probe and sumo's bind:
      * then sumo exits with "Could not bind" and we try another. */
     for (int attempt = 0; attempt < 4; attempt++) {
-        s->port = o->port ? o->port : free_port();
-        if (s->port <= 0) {
-            st = eai_fail(EAI_E_IO, "sumo: no free TCP port on 127.0.0.1: %s", strerror(errno));
-            break;
-        }
+        s->port = o->port;
+        if (!s->port && (st = eai__port_free(&s->port)) != EAI_OK) break;
         const char *argv[MAX_ARGS + 1];
         char nums[8][32];
         if (build_argv(o, s->port, argv, nums, MAX_ARGS) < 0) {
             st = eai_fail(EAI_E_INVALID, "sumo: more than %d arguments", MAX_ARGS);
             break;
         }
-        if (attempt > 0 && ftruncate(log_fd, 0) == 0) lseek(log_fd, 0, SEEK_SET);
-        s->pid = spawn(argv, log_fd);
-        if (s->pid < 0) {
-            st = eai_fail(EAI_E_UNAVAILABLE, "sumo: fork: %s", strerror(errno));
-            break;
-        }
+        if ((st = eai__proc_start(&s->proc, (char *const *)argv, &po)) != EAI_OK) break;
         /* connect with retries while sumo loads; stop early if it exits */
         st = EAI_E_TIMEOUT;
         eai_traci_opts_t to = {.timeout_ms = o->timeout_ms, .alloc = o->alloc};
-        while (now_ms() < deadline) {
+        while (eai__mono_ms() < deadline) {
             to.connect_timeout_ms = 0;
             st = eai_traci_connect("127.0.0.1", s->port, &to, &s->traci);
             if (st == EAI_OK || st == EAI_E_NOMEM) break;
-            if (reap(s, 0)) break;
-            nap_ms(25);
+            if (!eai__proc_alive(&s->proc)) break;
+            eai__sleep_ms(25);
         }
         if (st == EAI_OK || st == EAI_E_NOMEM) break;
         char lg[400] = "", ex[128] = "";
         log_hint(s->log_path, lg, sizeof lg);
-        if (s->pid < 0) { /* exited */
-            describe_exit(s->status, ex, sizeof ex);
+        if (s->proc.pid == 0) { /* exited */
+            eai__proc_describe(&s->proc, ex, sizeof ex);
             if (!o->port && strstr(lg, "bind") && attempt < 3) continue;
             st = eai_fail(EAI_E_UNAVAILABLE, "sumo: %s before accepting TraCI%s%s (log %s)", ex,
                           lg[0] ? ": " : "", lg, s->log_path);
         } else {
-            kill_and_reap(s);
+            (void)eai__proc_stop(&s->proc, 2000);
             st = eai_fail(EAI_E_TIMEOUT, "sumo: no TraCI connection on port %d within %d ms%s%s",
                           s->port, timeout, lg[0] ? "; log: " : "", lg);
         }
         break;
     }
-    close(log_fd);
     if (st == EAI_OK) {
         /* SUMO 1.15 accepts the connection before it loads the network, so a
          * bad scenario shows only at the first command: handshake here, with
@@ -346,9 +225,9 @@ eai_status_t eai_sumo_start(const eai_sumo_opts_t *o, eai_sumo_t **out)
     if (st != EAI_OK) {
         eai_traci_destroy(s->traci);
         s->traci = NULL;
-        kill_and_reap(s);
         char keep[600];
         snprintf(keep, sizeof keep, "%s", eai_last_error());
+        (void)eai__proc_stop(&s->proc, 2000);
         eai_sumo_destroy(s);
         return eai_fail(st, "%s", keep); /* destroy must not clobber the message */
     }
@@ -368,7 +247,7 @@ int eai_sumo_port(const eai_sumo_t *s)
 
 int eai_sumo_pid(const eai_sumo_t *s)
 {
-    return s ? (int)s->pid : -1;
+    return s && s->proc.pid > 0 ? (int)s->proc.pid : -1;
 }
 
 const char *eai_sumo_log_path(const eai_sumo_t *s)
@@ -385,18 +264,15 @@ eai_status_t eai_sumo_stop(eai_sumo_t *s, int *exit_code)
         s->traci->peer_hint = NULL;
         (void)eai_traci_close(s->traci);
     }
-    if (!reap(s, 10000)) kill_and_reap(s);
-    if (exit_code)
-        *exit_code = WIFEXITED(s->status)     ? WEXITSTATUS(s->status)
-                     : WIFSIGNALED(s->status) ? 128 + WTERMSIG(s->status)
-                                              : -1;
+    if (eai__proc_wait(&s->proc, 10000) != EAI_OK) (void)eai__proc_stop(&s->proc, 2000);
+    if (exit_code) *exit_code = eai__proc_exit_code(&s->proc);
     return EAI_OK;
 }
 
 void eai_sumo_destroy(eai_sumo_t *s)
 {
     if (!s) return;
-    if (s->pid >= 0) (void)eai_sumo_stop(s, NULL);
+    if (s->proc.pid > 0) (void)eai_sumo_stop(s, NULL);
     eai_traci_destroy(s->traci);
     if (s->tmp_log) unlink(s->log_path);
     eai__free(&s->alloc, s);

@@ -1,90 +1,35 @@
-/* Child processes for the ffmpeg video source and writer. posix_spawnp
- * (fork + execvp without a shell, done by libc) because the pipeline calls
- * this from worker threads, where a hand-written fork must not touch locks
- * or the heap before exec; posix_spawnp also reports a missing program as
- * ENOENT to the parent. Every pipe we make is O_CLOEXEC so that one child
+/* Child processes for the ffmpeg video source and writer, on the shared
+ * core/proc_impl.h: posix_spawnp (no shell, PATH search, safe from the
+ * pipeline's worker threads; a missing program is reported to the parent
+ * as "not installed"). Every pipe we make is O_CLOEXEC so that one child
  * never inherits another's pipe (an encoder would then never see EOF). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/proc_impl.h"
 #include "vision_impl.h"
-
-extern char **environ;
 
 eai_status_t eai__proc_spawn(char *const argv[], int fd_in, int fd_out, int fd_err, pid_t *pid)
 {
-    posix_spawn_file_actions_t fa;
-    if (posix_spawn_file_actions_init(&fa) != 0)
-        return eai_fail(EAI_E_NOMEM, "%s: cannot start (spawn actions)", argv[0]);
-    int fds[3] = {fd_in, fd_out, fd_err};
-    for (int i = 0; i < 3; i++) {
-        if (fds[i] >= 0)
-            posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-        else
-            posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
-    }
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    /* the child starts with default SIGPIPE handling even if we ignore it */
-    sigset_t def;
-    sigemptyset(&def);
-    sigaddset(&def, SIGPIPE);
-    posix_spawnattr_setsigdefault(&at, &def);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    int rc = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (rc == ENOENT)
-        return eai_fail(EAI_E_UNAVAILABLE, "%s: not installed (not found on PATH)", argv[0]);
-    if (rc != 0) return eai_fail(EAI_E_IO, "%s: cannot start: %s", argv[0], strerror(rc));
+    eai__proc_t p;
+    eai__proc_opts_t o = {
+        .use_fds = true, .fd_in = fd_in, .fd_out = fd_out, .fd_err = fd_err, .search_path = true};
+    EAI_TRY(eai__proc_start(&p, argv, &o));
+    *pid = p.pid;
     return EAI_OK;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* waitpid with a deadline: true when reaped. */
-static bool wait_until(pid_t pid, int64_t deadline, int *status)
-{
-    for (;;) {
-        pid_t r = waitpid(pid, status, WNOHANG);
-        if (r == pid || (r < 0 && errno != EINTR)) return true;
-        if (deadline >= 0 && now_ms() >= deadline) return false;
-        struct timespec d = {0, 5 * 1000000};
-        nanosleep(&d, NULL);
-    }
 }
 
 int eai__proc_reap(pid_t pid, int timeout_ms)
 {
-    int status = 0;
     if (pid <= 0) return -1;
-    if (timeout_ms < 0) {
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        }
-        return status;
-    }
-    if (wait_until(pid, now_ms() + timeout_ms, &status)) return status;
-    kill(pid, SIGTERM);
-    if (wait_until(pid, now_ms() + 2000, &status)) return -1;
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    eai__proc_t p = {.pid = pid};
+    if (eai__proc_wait(&p, timeout_ms) == EAI_OK) return p.status;
+    (void)eai__proc_stop(&p, 2000); /* SIGTERM, 2 s, SIGKILL */
     return -1;
 }
 
@@ -115,10 +60,10 @@ eai_status_t eai__proc_capture(char *const argv[], char *buf, size_t cap, int ti
         return st;
     }
     size_t n = 0;
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = eai__mono_ms() + timeout_ms;
     bool timed_out = false;
     for (;;) {
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - eai__mono_ms());
         if (left <= 0) {
             timed_out = true;
             break;

@@ -24,123 +24,54 @@
 
 #include "edgeai/traci.h"
 
-static char g_dir[256];
-static char g_cfg[300];
+#include "sumo_fixture.h"
+
+static sumo_fixture_t g_fx;
 static char g_longid[301];
-static void end_live(void);
 
-static void write_file(const char *name, const char *text)
-{
-    char p[400];
-    snprintf(p, sizeof p, "%s/%s", g_dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
+/* Fixed flows on the shared junction, an E2 detector on NC_0, two
+ * induction loops on WC_0, and a broken network for the start failure. */
 static int setup(void **state)
 {
     (void)state;
-    if (!eai_sumo_available() || system("netconvert --version > /dev/null 2>&1") != 0) return 0;
-    snprintf(g_dir, sizeof g_dir, "/tmp/eai-traci-XXXXXX");
-    if (!mkdtemp(g_dir)) return -1;
-    write_file("n.nod.xml",
-               "<nodes>\n"
-               "  <node id=\"C\" x=\"0\" y=\"0\" type=\"traffic_light\"/>\n"
-               "  <node id=\"N\" x=\"0\" y=\"200\"/><node id=\"S\" x=\"0\" y=\"-200\"/>\n"
-               "  <node id=\"E\" x=\"200\" y=\"0\"/><node id=\"W\" x=\"-200\" y=\"0\"/>\n"
-               "</nodes>\n");
-    write_file("n.edg.xml",
-               "<edges>\n"
-               "  <edge id=\"NC\" from=\"N\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CN\" from=\"C\" to=\"N\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"SC\" from=\"S\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CS\" from=\"C\" to=\"S\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"EC\" from=\"E\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CE\" from=\"C\" to=\"E\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"WC\" from=\"W\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CW\" from=\"C\" to=\"W\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "</edges>\n");
-    /* 20 vehicles per arm, one every 5 s from t = 0; all straight */
-    /* plus one vehicle with a 300-byte id: its commands and replies need
-     * TraCI's extended length form */
+    /* the fixture's four 5 s flows plus one vehicle with a 300-byte id: its commands and replies
+     * need TraCI's extended length form */
     memset(g_longid, 'v', 300);
     g_longid[300] = 0;
     char routes[2048];
     snprintf(routes, sizeof routes,
-             "<routes>\n"
-             "  <vType id=\"car\" length=\"5\" width=\"1.8\" maxSpeed=\"20\"/>\n"
-             "  <flow id=\"ns\" type=\"car\" from=\"NC\" to=\"CS\" begin=\"0\" end=\"100\" "
-             "period=\"5\"/>\n"
-             "  <flow id=\"sn\" type=\"car\" from=\"SC\" to=\"CN\" begin=\"0\" end=\"100\" "
-             "period=\"5\"/>\n"
-             "  <flow id=\"we\" type=\"car\" from=\"WC\" to=\"CE\" begin=\"0\" end=\"100\" "
-             "period=\"5\"/>\n"
-             "  <flow id=\"ew\" type=\"car\" from=\"EC\" to=\"CW\" begin=\"0\" end=\"100\" "
-             "period=\"5\"/>\n"
+             "<routes>\n" SUMO_FIXTURE_FLOWS_5S
              "  <vehicle id=\"%s\" type=\"car\" depart=\"1\"><route edges=\"NC CS\"/></vehicle>\n"
              "</routes>\n",
              g_longid);
-    write_file("r.rou.xml", routes);
-    write_file("d.add.xml",
-               "<additional>\n"
-               "  <laneAreaDetector id=\"e2N\" lane=\"NC_0\" pos=\"90\" endPos=\"-1\" "
-               "freq=\"60\" file=\"NUL\"/>\n"
-               "  <inductionLoop id=\"e1W\" lane=\"WC_0\" pos=\"100\" freq=\"60\" file=\"NUL\"/>\n"
-               "  <inductionLoop id=\"e1Wstop\" lane=\"WC_0\" pos=\"190\" freq=\"60\" "
-               "file=\"NUL\"/>\n"
-               "</additional>\n");
-    write_file("x.sumocfg",
-               "<configuration>\n"
-               "  <input><net-file value=\"net.xml\"/><route-files value=\"r.rou.xml\"/>"
-               "<additional-files value=\"d.add.xml\"/></input>\n"
-               "</configuration>\n");
-    write_file("bad.net.xml", "<net>this is not a network\n");
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && netconvert --node-files n.nod.xml --edge-files n.edg.xml -o net.xml "
-             "--no-turnarounds true > netconvert.log 2>&1",
-             g_dir);
-    if (system(cmd) != 0) return -1;
-    snprintf(g_cfg, sizeof g_cfg, "%s/x.sumocfg", g_dir);
-    return 0;
+    int rc = sumo_fixture_setup(
+        &g_fx, "eai-traci", routes,
+        "<additional>\n"
+        "  <laneAreaDetector id=\"e2N\" lane=\"NC_0\" pos=\"90\" endPos=\"-1\" "
+        "freq=\"60\" file=\"NUL\"/>\n"
+        "  <inductionLoop id=\"e1W\" lane=\"WC_0\" pos=\"100\" freq=\"60\" file=\"NUL\"/>\n"
+        "  <inductionLoop id=\"e1Wstop\" lane=\"WC_0\" pos=\"190\" freq=\"60\" "
+        "file=\"NUL\"/>\n"
+        "</additional>\n");
+    if (rc == 0 && g_fx.dir[0])
+        sumo_fixture_write(&g_fx, "bad.net.xml", "<net>this is not a network\n");
+    return rc;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    end_live();
-    if (g_dir[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-        if (system(cmd) != 0) return -1;
-    }
-    return 0;
+    return sumo_fixture_teardown(&g_fx);
 }
-
-/* The sumo of the running test: a failed assert longjmps out of the test,
- * so the next start (or the group teardown) stops what it left running. */
-static eai_sumo_t *g_live;
 
 static void end_live(void)
 {
-    eai_sumo_destroy(g_live);
-    g_live = NULL;
+    sumo_fixture_end(&g_fx);
 }
 
 static eai_sumo_t *start(eai_sumo_opts_t *o)
 {
-    if (!g_dir[0]) skip();
-    end_live();
-    eai_sumo_t *s = NULL;
-    o->config = g_cfg;
-    o->set_seed = true;
-    o->seed = 42;
-    eai_status_t st = eai_sumo_start(o, &s);
-    if (st != EAI_OK) fail_msg("sumo start: %s", eai_last_error());
-    g_live = s;
-    return s;
+    return sumo_fixture_start(&g_fx, o, 42);
 }
 
 #define OK(x)                                                                                      \
@@ -476,9 +407,9 @@ static void test_killed_sumo(void **state)
 static void test_start_failure_and_outputs(void **state)
 {
     (void)state;
-    if (!g_dir[0]) skip();
+    if (!g_fx.dir[0]) skip();
     char net[300], trip[300];
-    snprintf(net, sizeof net, "%s/bad.net.xml", g_dir);
+    snprintf(net, sizeof net, "%s/bad.net.xml", g_fx.dir);
     eai_sumo_t *s = NULL;
     eai_status_t st = eai_sumo_start(&(eai_sumo_opts_t){.net_file = net}, &s);
     assert_int_equal(st, EAI_E_UNAVAILABLE);
@@ -487,9 +418,15 @@ static void test_start_failure_and_outputs(void **state)
     assert_non_null(strstr(eai_last_error(), "Error:"));
     assert_non_null(strstr(eai_last_error(), "exited with status 1"));
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    /* a binary that does not exist is named, and nothing is left running */
+    st = eai_sumo_start(&(eai_sumo_opts_t){.net_file = net, .binary = "/nonexistent/sumo"}, &s);
+    assert_int_equal(st, EAI_E_UNAVAILABLE);
+    assert_null(s);
+    assert_non_null(strstr(eai_last_error(), "sumo: /nonexistent/sumo: not installed"));
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 
     /* outputs are written on close: run to the end, stop, read tripinfo */
-    snprintf(trip, sizeof trip, "%s/trip.xml", g_dir);
+    snprintf(trip, sizeof trip, "%s/trip.xml", g_fx.dir);
     const char *extra[] = {"--time-to-teleport", "-1"};
     s = start(&(eai_sumo_opts_t){.tripinfo_output = trip,
                                  .extra_args = extra,

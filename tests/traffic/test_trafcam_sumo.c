@@ -18,87 +18,36 @@
 
 #include "edgeai/trafcam.h"
 
-static char g_dir[256];
-static char g_cfg[300];
-static eai_sumo_t *g_live;
+#include "sumo_fixture.h"
 
-static void write_file(const char *name, const char *text)
-{
-    char p[400];
-    snprintf(p, sizeof p, "%s/%s", g_dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+static sumo_fixture_t g_fx;
 
+/* a car flow and a truck flow on the shared junction */
 static int setup(void **state)
 {
     (void)state;
-    if (!eai_sumo_available() || system("netconvert --version > /dev/null 2>&1") != 0) return 0;
-    snprintf(g_dir, sizeof g_dir, "/tmp/eai-trafcam-XXXXXX");
-    if (!mkdtemp(g_dir)) return -1;
-    write_file("n.nod.xml",
-               "<nodes>\n"
-               "  <node id=\"C\" x=\"0\" y=\"0\" type=\"traffic_light\"/>\n"
-               "  <node id=\"N\" x=\"0\" y=\"200\"/><node id=\"S\" x=\"0\" y=\"-200\"/>\n"
-               "  <node id=\"E\" x=\"200\" y=\"0\"/><node id=\"W\" x=\"-200\" y=\"0\"/>\n"
-               "</nodes>\n");
-    write_file("n.edg.xml",
-               "<edges>\n"
-               "  <edge id=\"NC\" from=\"N\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CN\" from=\"C\" to=\"N\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"SC\" from=\"S\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CS\" from=\"C\" to=\"S\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"EC\" from=\"E\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CE\" from=\"C\" to=\"E\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"WC\" from=\"W\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CW\" from=\"C\" to=\"W\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "</edges>\n");
-    write_file("r.rou.xml",
-               "<routes>\n"
-               "  <vType id=\"car\" length=\"4.5\" width=\"1.8\" maxSpeed=\"20\"/>\n"
-               "  <vType id=\"lorry\" vClass=\"truck\" length=\"10\" width=\"2.5\"/>\n"
-               "  <flow id=\"ns\" type=\"car\" from=\"NC\" to=\"CS\" begin=\"0\" end=\"100\" "
-               "period=\"4\"/>\n"
-               "  <flow id=\"we\" type=\"lorry\" from=\"WC\" to=\"CE\" begin=\"0\" end=\"100\" "
-               "period=\"9\"/>\n"
-               "</routes>\n");
-    write_file("x.sumocfg", "<configuration>\n"
-                            "  <input><net-file value=\"net.xml\"/><route-files "
-                            "value=\"r.rou.xml\"/></input>\n"
-                            "</configuration>\n");
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && netconvert --node-files n.nod.xml --edge-files n.edg.xml -o net.xml "
-             "--no-turnarounds true > netconvert.log 2>&1",
-             g_dir);
-    if (system(cmd) != 0) return -1;
-    snprintf(g_cfg, sizeof g_cfg, "%s/x.sumocfg", g_dir);
-    return 0;
+    return sumo_fixture_setup(
+        &g_fx, "eai-trafcam",
+        "<routes>\n"
+        "  <vType id=\"car\" length=\"4.5\" width=\"1.8\" maxSpeed=\"20\"/>\n"
+        "  <vType id=\"lorry\" vClass=\"truck\" length=\"10\" width=\"2.5\"/>\n"
+        "  <flow id=\"ns\" type=\"car\" from=\"NC\" to=\"CS\" begin=\"0\" "
+        "end=\"100\" period=\"4\"/>\n"
+        "  <flow id=\"we\" type=\"lorry\" from=\"WC\" to=\"CE\" begin=\"0\" "
+        "end=\"100\" period=\"9\"/>\n"
+        "</routes>\n",
+        NULL);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    eai_sumo_destroy(g_live);
-    g_live = NULL;
-    if (g_dir[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-        if (system(cmd) != 0) return -1;
-    }
-    return 0;
+    return sumo_fixture_teardown(&g_fx);
 }
 
 static eai_traci_t *start(void)
 {
-    if (!g_dir[0]) skip();
-    eai_sumo_destroy(g_live);
-    g_live = NULL;
-    eai_sumo_opts_t o = {.config = g_cfg, .set_seed = true, .seed = 1};
-    assert_int_equal(eai_sumo_start(&o, &g_live), EAI_OK);
-    return eai_sumo_traci(g_live);
+    return eai_sumo_traci(sumo_fixture_start(&g_fx, NULL, 1));
 }
 
 static void test_getters(void **state)

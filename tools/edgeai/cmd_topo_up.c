@@ -5,27 +5,19 @@
  * by --max-procs), optional scripted kill -9 + restart of named nodes, then
  * the per-node ledger summary. --inproc runs the same topology in this
  * process over the in-process bus instead (eai_node_run_inproc). */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/proc_impl.h"
 #include "edgeai/node.h"
-
-extern char **environ;
 
 #define MAX_KILLS 16
 #define MAX_PROCS 4096
@@ -34,7 +26,7 @@ typedef struct proc {
     char *names; /* comma list */
     char first[64];
     eai_topo_tier_t tier;
-    pid_t pid;
+    eai__proc_t proc;  /* proc.pid 0 while not running */
     double restart_at; /* > 0: start again then */
     int status;        /* exit status of the last run, -1 while running */
 } proc_t;
@@ -63,38 +55,6 @@ static void usage(void)
            "Exit 0 when every node finished and the root holds every sample exactly once.\n");
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-static bool port_accepts(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return false;
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    close(fd);
-    return ok;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static bool find_mosquitto(char *out, size_t n)
 {
     const char *env = getenv("EAI_MOSQUITTO");
@@ -102,44 +62,17 @@ static bool find_mosquitto(char *out, size_t n)
         snprintf(out, n, "%s", env);
         return access(out, X_OK) == 0;
     }
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s:/usr/sbin:/usr/local/sbin", path ? path : "/usr/bin");
-    for (char *sv, *d = strtok_r(buf, ":", &sv); d; d = strtok_r(NULL, ":", &sv)) {
-        snprintf(out, n, "%s/mosquitto", d);
-        if (access(out, X_OK) == 0) return true;
-    }
+    return eai__proc_which("mosquitto", "/usr/sbin:/usr/local/sbin", out, n);
+}
+
+/* Starts av with stdout and stderr appended to log; false (and a message
+ * on stderr) when it cannot. */
+static bool spawn_logged(eai__proc_t *p, char *const *av, const char *log)
+{
+    eai__proc_opts_t o = {.log_path = log};
+    if (eai__proc_start(p, av, &o) == EAI_OK) return true;
+    fprintf(stderr, "edgeai topo up: %s\n", eai_last_error());
     return false;
-}
-
-static pid_t spawn_logged(char *const *av, const char *log)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid = -1;
-    int rc = posix_spawn(&pid, av[0], &fa, NULL, av, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-        fprintf(stderr, "edgeai topo up: spawn %s: %s\n", av[0], strerror(rc));
-        return -1;
-    }
-    return pid;
-}
-
-/* SIGTERM, then SIGKILL after ms; reaps. */
-static void stop_pid(pid_t pid, int ms, int *status)
-{
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < ms / 20; i++) {
-        if (waitpid(pid, status, WNOHANG) == pid) return;
-        sleep_ms(20);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, status, 0);
 }
 
 /* Prints one node's ledger header; returns its sample count (or -1). */
@@ -215,7 +148,7 @@ typedef struct up {
     const char *config, *self;
     char dir[512], mosq[512];
     int port[EAI_TOPO_N_TIERS];
-    pid_t broker[EAI_TOPO_N_TIERS];
+    eai__proc_t broker[EAI_TOPO_N_TIERS];
     proc_t *procs;
     int n_procs;
     double seconds, timeout;
@@ -223,7 +156,7 @@ typedef struct up {
     int resend_ms;
 } up_t;
 
-static pid_t start_node(up_t *u, proc_t *p)
+static bool start_node(up_t *u, proc_t *p)
 {
     char mq[64], secs[32], tmo[32], sd[600], ld[600], log[700], rs[32];
     snprintf(mq, sizeof mq, "127.0.0.1:%d", u->port[p->tier]);
@@ -261,7 +194,7 @@ static pid_t start_node(up_t *u, proc_t *p)
     if (u->emulate) av[k++] = "--emulate-links";
     av[k] = NULL;
     p->status = -1;
-    return spawn_logged(av, log);
+    return spawn_logged(&p->proc, av, log);
 }
 
 static eai_status_t plan_procs(up_t *u, const eai_topo_t *t, int max_procs)
@@ -323,33 +256,21 @@ static int run_mqtt(up_t *u, const eai_topo_t *t, const eai_node_fault_t *kills,
         snprintf(log, sizeof log, "%s/logs/broker-%s.log", u->dir, tn);
         mkdir(bdir, 0755);
         bool up = false;
+        /* a free port can be taken before mosquitto binds it: try others */
         for (int attempt = 0; attempt < 5 && !up; attempt++) {
-            int port = free_port();
-            if (port <= 0) break;
+            int port;
+            if (eai__port_free(&port) != EAI_OK) break;
             if (eai_node_write_broker_conf(t, (eai_topo_tier_t)tier, NULL, port, parent_port, bdir,
                                            conf) != EAI_OK)
                 return cli_fail_status("topo");
             char *av[] = {u->mosq, "-c", conf, NULL};
-            u->broker[tier] = spawn_logged(av, log);
-            for (int i = 0; i < 250 && u->broker[tier] > 0; i++) {
-                if (port_accepts(port)) {
-                    up = true;
-                    break;
-                }
-                int st;
-                if (waitpid(u->broker[tier], &st, WNOHANG) == u->broker[tier]) {
-                    u->broker[tier] = 0;
-                    break;
-                }
-                sleep_ms(20);
-            }
+            eai__proc_t *b = &u->broker[tier];
+            if (!spawn_logged(b, av, log)) break;
+            up = eai__port_wait(port, 5000, b) == EAI_OK;
             if (up)
                 u->port[tier] = port;
-            else if (u->broker[tier] > 0) {
-                int st;
-                stop_pid(u->broker[tier], 1000, &st);
-                u->broker[tier] = 0;
-            }
+            else
+                (void)eai__proc_stop(b, 1000);
         }
         if (!up) {
             fprintf(stderr, "edgeai topo up: the %s broker did not start (see %s)\n", tn, log);
@@ -360,7 +281,7 @@ static int run_mqtt(up_t *u, const eai_topo_t *t, const eai_node_fault_t *kills,
         parent_port = u->port[tier];
     }
     for (int i = 0; i < u->n_procs; i++)
-        if ((u->procs[i].pid = start_node(u, &u->procs[i])) <= 0) return 1;
+        if (!start_node(u, &u->procs[i])) return 1;
     printf("started %d node processes\n", u->n_procs);
     fflush(stdout);
 
@@ -374,10 +295,8 @@ static int run_mqtt(up_t *u, const eai_topo_t *t, const eai_node_fault_t *kills,
             if (fired[k] || now < kills[k].at_s) continue;
             fired[k] = true;
             proc_t *p = proc_of(u, kills[k].name);
-            if (p->pid > 0) {
-                kill(p->pid, SIGKILL);
-                waitpid(p->pid, NULL, 0);
-                p->pid = 0;
+            if (p->proc.pid > 0) {
+                (void)eai__proc_kill(&p->proc);
                 p->restart_at = now + kills[k].down_s;
                 printf("%.2f s: killed %s (SIGKILL), restart in %.2f s\n", now, p->first,
                        kills[k].down_s);
@@ -389,20 +308,17 @@ static int run_mqtt(up_t *u, const eai_topo_t *t, const eai_node_fault_t *kills,
         bool running = false;
         for (int i = 0; i < u->n_procs; i++) {
             proc_t *p = &u->procs[i];
-            if (p->pid == 0 && p->restart_at > 0 && now >= p->restart_at) {
+            if (p->proc.pid == 0 && p->restart_at > 0 && now >= p->restart_at) {
                 p->restart_at = 0;
-                if ((p->pid = start_node(u, p)) <= 0) rc = 1;
+                if (!start_node(u, p)) rc = 1;
                 printf("%.2f s: restarted %s\n", now, p->first);
                 fflush(stdout);
             }
-            if (p->pid > 0) {
-                int st;
-                if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-                    p->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-                    p->pid = 0;
-                } else {
+            if (p->proc.pid > 0) {
+                if (eai__proc_alive(&p->proc))
                     running = true;
-                }
+                else
+                    p->status = eai__proc_exit_code(&p->proc);
             }
             if (p->restart_at > 0) running = true;
         }
@@ -417,12 +333,15 @@ static int run_mqtt(up_t *u, const eai_topo_t *t, const eai_node_fault_t *kills,
             }
             break;
         }
-        sleep_ms(20);
+        eai__sleep_ms(20);
     }
     free(fired);
     for (int i = 0; i < u->n_procs; i++) {
         proc_t *p = &u->procs[i];
-        if (p->pid > 0) stop_pid(p->pid, 3000, &p->status);
+        if (p->proc.pid > 0) {
+            (void)eai__proc_stop(&p->proc, 3000);
+            p->status = eai__proc_exit_code(&p->proc);
+        }
         if (p->status != 0) {
             fprintf(stderr, "edgeai topo up: %s exited with %d (log: %s/logs/%s.log)\n", p->first,
                     p->status, u->dir, p->first);
@@ -536,10 +455,8 @@ int cmd_topo_up(int argc, char **argv)
             } else {
                 rc = run_mqtt(&u, t, kills, n_kills);
             }
-            for (int tier = 0; tier < EAI_TOPO_N_TIERS; tier++) {
-                int st;
-                stop_pid(u.broker[tier], 5000, &st);
-            }
+            for (int tier = 0; tier < EAI_TOPO_N_TIERS; tier++)
+                (void)eai__proc_stop(&u.broker[tier], 5000);
             int sr = summary(t, ld, seconds, rc == 0);
             if (rc == 0) rc = sr;
         }

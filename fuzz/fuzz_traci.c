@@ -3,7 +3,10 @@
  * decoded value must point inside the arena. The first input byte picks the
  * request (and so the decoder: plain typed value, traffic-light logics,
  * controlled links, lane links); the rest is the reply after its 4-byte
- * total length. Corpus: fuzz/corpus/traci (replies as SUMO 1.15 sends them). */
+ * total length. The same bytes then go through the subscription-result
+ * decoders (a simulationStep reply and a subscribe reply) and every decoded
+ * string is checked to lie in the table. Corpus: fuzz/corpus/traci (replies
+ * as SUMO 1.15 sends them; sub_*.bin: steps with subscription results). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +35,31 @@ static void touch(const char *s)
     if (!s) abort();
     volatile size_t n = strlen(s); /* ASan checks the string lies in the arena */
     (void)n;
+}
+
+/* Every decoded object and value must point inside the table, and finding
+ * an object by its own key must succeed. */
+static void subs_walk(const eai__traci_subs_t *s)
+{
+    for (int i = 0; i < s->n_objs; i++) {
+        const eai__traci_subobj_t *o = &s->objs[i];
+        if (o->v0 < 0 || o->nv < 0 || o->v0 + o->nv > s->n_vals) abort();
+        if (o->id_off >= s->pool_len) abort();
+        touch(s->pool + o->id_off);
+        if (o->ctx_off != UINT32_MAX) touch(s->pool + o->ctx_off);
+        for (int k = o->v0; k < o->v0 + o->nv; k++) {
+            const eai__traci_subval_t *v = &s->vals[k];
+            if (v->kind == EAI__TRACI_STRING || v->kind == EAI__TRACI_SUB_ERR)
+                touch(s->pool + v->off);
+            if (v->kind == EAI__TRACI_STRLIST) {
+                const char *p = s->pool + v->off;
+                for (uint32_t j = 0; j < v->n; j++, p += strlen(p) + 1)
+                    touch(p);
+            }
+        }
+        if (o->domain && !eai__traci_subs_find(s, o->domain, s->pool + o->id_off, -1, NULL))
+            abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -89,5 +117,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     eai__traci_rd_t r = {data + 1, size - 1, 0, EAI_TRACI_CMD_SIMSTEP, -1, NULL};
     (void)eai__traci_read_status(&r, EAI_TRACI_CMD_SIMSTEP);
     eai__traci_arena_free(&a);
+    /* the same bytes as a simulationStep reply with subscription results, and
+     * as the reply to a vehicle subscription (appending to that table) */
+    eai__traci_subs_t subs = {.alloc = &al};
+    (void)eai__traci_decode_step(data + 1, size - 1, &subs);
+    (void)eai__traci_decode_subscribe(data + 1, size - 1, &subs, EAI_TRACI_SUB_VEHICLE, "ns.1");
+    subs_walk(&subs);
+    eai__traci_subs_free(&subs);
     return 0;
 }

@@ -241,8 +241,8 @@ EAI_API bool eai_traci_ok(const eai_traci_t *t);
 EAI_API eai_status_t eai_traci_get_version(eai_traci_t *t, int *api, const char **ident);
 
 /* Runs the simulation until `target_s` (simulation seconds); 0 means exactly
- * one step. A target at or before the current time does nothing. Subscribed
- * variables (see below) are refreshed. */
+ * one step. A target at or before the current time does nothing. The table
+ * of subscription results (see below) is replaced by the step's. */
 EAI_API eai_status_t eai_traci_step(eai_traci_t *t, double target_s);
 
 /* Client order for multi-client runs (--num-clients); call first. */
@@ -396,6 +396,104 @@ EAI_API eai_status_t eai_traci_junction_ids(eai_traci_t *t, eai_traci_strlist_t 
 /* The junction's centre (net coordinates, m). */
 EAI_API eai_status_t eai_traci_junction_position(eai_traci_t *t, const char *id, double *x,
                                                  double *y);
+
+/* ---- subscriptions ------------------------------------------------------ */
+/* A subscription asks SUMO to append chosen variables of an object to every
+ * simulationStep reply, so reading them costs no round trip. eai_traci_step
+ * replaces the handle's table of results with the step's; eai_traci_sub_*
+ * read it. An object is in the table when the last step (or the subscribe
+ * call since) reported it: SUMO ends a vehicle's subscription when the
+ * vehicle leaves, and an object the step did not report is gone from the
+ * table (eai_traci_sub_has is false, the getters return EAI_E_UNAVAILABLE).
+ * Strings from the table stay valid until the next eai_traci_step or
+ * (un)subscribe on the handle; getters and sets in between do not touch
+ * them. The table grows to the largest step seen and is then reused.
+ *
+ *   const int vars[] = {EAI_TRACI_VAR_POSITION, EAI_TRACI_VAR_SPEED};
+ *   EAI_TRY(eai_traci_subscribe(t, EAI_TRACI_SUB_VEHICLE, "veh0", vars, 2));
+ *   EAI_TRY(eai_traci_step(t, 0));
+ *   double x, y;
+ *   if (eai_traci_sub_pos2d(t, EAI_TRACI_SUB_VEHICLE, "veh0", EAI_TRACI_VAR_POSITION, &x, &y)
+ *       == EAI_E_UNAVAILABLE) { ... veh0 has left ... }
+ *
+ * Variable subscriptions: the get domain + 0x30 (SUMO's
+ * CMD_SUBSCRIBE_*_VARIABLE); the results come back as domain + 0x10. */
+#define EAI_TRACI_SUB_INDUCTIONLOOP 0xd0
+#define EAI_TRACI_SUB_TL            0xd2
+#define EAI_TRACI_SUB_LANE          0xd3
+#define EAI_TRACI_SUB_VEHICLE       0xd4
+#define EAI_TRACI_SUB_JUNCTION      0xd9
+#define EAI_TRACI_SUB_EDGE          0xda
+#define EAI_TRACI_SUB_SIM           0xdb
+#define EAI_TRACI_SUB_LANEAREA      0xdd
+/* Context subscriptions: the objects of a get domain within a range of an
+ * object of this domain (SUMO's CMD_SUBSCRIBE_*_CONTEXT = get - 0x20). */
+#define EAI_TRACI_CTX_INDUCTIONLOOP 0x80
+#define EAI_TRACI_CTX_LANE          0x83
+#define EAI_TRACI_CTX_VEHICLE       0x84
+#define EAI_TRACI_CTX_JUNCTION      0x89
+#define EAI_TRACI_CTX_EDGE          0x8a
+#define EAI_TRACI_CTX_LANEAREA      0x8d
+/* SUMO's INVALID_DOUBLE_VALUE: as begin, "from now"; as end, "never". */
+#define EAI_TRACI_SUB_DEFAULT_TIME (-1073741824.0)
+
+/* Subscribes `vars` (n_vars of 1..255 variable codes, copied) of object `id`
+ * ("" for the simulation domain; "" with EAI_TRACI_VAR_ID_LIST subscribes a
+ * domain's id list) in `domain` (EAI_TRACI_SUB_*), for the whole run. The
+ * reply's current values go into the table at once. Subscribing an object
+ * again replaces its entry. EAI_E_INVALID (arguments; SUMO's error, e.g. an
+ * unknown id, with its sentence: the handle stays usable), transport errors
+ * as for any call. Variables that need parameters are not supported. */
+EAI_API eai_status_t eai_traci_subscribe(eai_traci_t *t, int domain, const char *id,
+                                         const int *vars, int n_vars);
+/* The same, limited to simulation times [begin_s, end_s]
+ * (EAI_TRACI_SUB_DEFAULT_TIME: from now / no end). */
+EAI_API eai_status_t eai_traci_subscribe_range(eai_traci_t *t, int domain, const char *id,
+                                               const int *vars, int n_vars, double begin_s,
+                                               double end_s);
+/* Ends the subscription of `id` in `domain` and drops it from the table. */
+EAI_API eai_status_t eai_traci_unsubscribe(eai_traci_t *t, int domain, const char *id);
+
+/* Context subscription: every object of `get_domain` (EAI_TRACI_GET_*,
+ * e.g. vehicles) within `range_m` of object `id` of context domain `ctx`
+ * (EAI_TRACI_CTX_*, e.g. a junction), with `vars` of each (n_vars 0..255;
+ * 0 reports only the ids). Results are read with ctx as the domain and the
+ * found object's id (eai_traci_sub_double(t, EAI_TRACI_CTX_JUNCTION,
+ * "veh3", ...)); eai_traci_sub_next with ctx_id lists one context's objects.
+ * An object in several contexts of the same domain reads from any one of
+ * them (all hold the same step's values). */
+EAI_API eai_status_t eai_traci_subscribe_context(eai_traci_t *t, int ctx, const char *id,
+                                                 int get_domain, double range_m, const int *vars,
+                                                 int n_vars);
+EAI_API eai_status_t eai_traci_unsubscribe_context(eai_traci_t *t, int ctx, const char *id,
+                                                   int get_domain, double range_m);
+
+/* Whether `id` of `domain` (EAI_TRACI_SUB_* or EAI_TRACI_CTX_*) is in the
+ * latest results. */
+EAI_API bool eai_traci_sub_has(const eai_traci_t *t, int domain, const char *id);
+/* Latest value of `var` of `id`, no round trip. EAI_E_UNAVAILABLE: the
+ * object or variable is not in the latest results (not subscribed, ended,
+ * or the vehicle left). EAI_E_INVALID: NULL arguments, a value of another
+ * type (sub_int accepts int and (u)byte; sub_pos2d 2D and 3D positions), or
+ * SUMO reported an error for this variable (its sentence is the message). */
+EAI_API eai_status_t eai_traci_sub_int(const eai_traci_t *t, int domain, const char *id, int var,
+                                       int *out);
+EAI_API eai_status_t eai_traci_sub_double(const eai_traci_t *t, int domain, const char *id, int var,
+                                          double *out);
+EAI_API eai_status_t eai_traci_sub_pos2d(const eai_traci_t *t, int domain, const char *id, int var,
+                                         double *x, double *y);
+/* *out valid until the next step or (un)subscribe on t. */
+EAI_API eai_status_t eai_traci_sub_string(const eai_traci_t *t, int domain, const char *id, int var,
+                                          const char **out);
+/* out->items valid until the next step, (un)subscribe or sub_strlist on t. */
+EAI_API eai_status_t eai_traci_sub_strlist(eai_traci_t *t, int domain, const char *id, int var,
+                                           eai_traci_strlist_t *out);
+/* Iterates the objects of `domain` in the latest results, in SUMO's order:
+ * start with *pos = 0; each call sets *id (valid as for sub_string) and
+ * returns true, false at the end. ctx_id (context domains only; NULL: all
+ * contexts) keeps the objects found around that context object. */
+EAI_API bool eai_traci_sub_next(const eai_traci_t *t, int domain, const char *ctx_id, int *pos,
+                                const char **id);
 
 /* ---- SUMO as a child process -------------------------------------------- */
 

@@ -229,7 +229,27 @@ static eai_status_t pass1(run_t *r, eai_traci_t *t, FILE *f)
     return EAI_OK;
 }
 
-/* Reads every light's detectors for the step just simulated. */
+/* The detector readings observe() needs: subscribed, SUMO appends them to
+ * every step's reply, so reading them costs no round trip. */
+static const int E2_VARS[] = {EAI_TRACI_VAR_LAST_STEP_HALTING_NUMBER,
+                              EAI_TRACI_VAR_LAST_STEP_VEHICLE_ID_LIST};
+#define SUB_E2 EAI_TRACI_SUB_LANEAREA
+
+static eai_status_t subscribe_detectors(run_t *r, eai_traci_t *t)
+{
+    for (int j = 0; j < r->n_l; j++)
+        for (int l = 0; l < r->L[j].m->n_in; l++) {
+            int a = r->L[j].m->in[l].approach;
+            if (a < 0 || a >= r->L[j].m->n_approaches) continue; /* observe() skips it */
+            eai_status_t st = eai_traci_subscribe(t, SUB_E2, r->L[j].det[l], E2_VARS, 2);
+            /* SUMO's refusal (no such detector): observe()'s getter reports it as before */
+            if (st != EAI_OK && st != EAI_E_INVALID) return st;
+        }
+    return EAI_OK;
+}
+
+/* Reads every light's detectors for the step just simulated: from the
+ * subscription results, or by a getter where there are none. */
 static eai_status_t observe(run_t *r, eai_traci_t *t, eai_traffic_report_t *rep)
 {
     for (int j = 0; j < r->n_l; j++) {
@@ -243,11 +263,17 @@ static eai_status_t observe(run_t *r, eai_traci_t *t, eai_traffic_report_t *rep)
             for (int l = 0; l < m->n_in; l++) {
                 if (m->in[l].approach != a) continue;
                 int h;
-                EAI_TRY(eai_traci_e2_halting_number(t, L->det[l], &h));
+                eai_status_t st = eai_traci_sub_int(t, SUB_E2, L->det[l],
+                                                    EAI_TRACI_VAR_LAST_STEP_HALTING_NUMBER, &h);
+                if (st == EAI_E_UNAVAILABLE) st = eai_traci_e2_halting_number(t, L->det[l], &h);
+                EAI_TRY(st);
                 L->queue[l] = h;
                 qa += h;
                 eai_traci_strlist_t v;
-                EAI_TRY(eai_traci_e2_vehicle_ids(t, L->det[l], &v));
+                st = eai_traci_sub_strlist(t, SUB_E2, L->det[l],
+                                           EAI_TRACI_VAR_LAST_STEP_VEHICLE_ID_LIST, &v);
+                if (st == EAI_E_UNAVAILABLE) st = eai_traci_e2_vehicle_ids(t, L->det[l], &v);
+                EAI_TRY(st);
                 L->n_veh[l] = v.n;
                 for (int i = 0; i < v.n && nid < MAX_IDS; i++) {
                     snprintf(r->ids[nid], EAI_TL_ID_MAX, "%s", v.items[i]);
@@ -309,6 +335,7 @@ static eai_status_t pass2(run_t *r, eai_traci_t *t, eai_traffic_report_t *rep)
         else
             EAI_TRY(eai_traci_tls_set_program(t, r->L[j].m->tls_id, "eai_base"));
     }
+    EAI_TRY(subscribe_detectors(r, t));
     int n_steps = (int)(o->minutes * 60.0 / dt + 0.5);
     double sumo_us = 0, dec_us = 0, obs_us = 0, t_s;
     EAI_TRY(eai_traci_sim_time(t, &t_s));

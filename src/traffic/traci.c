@@ -111,6 +111,7 @@ eai_status_t eai_traci_connect(const char *host, int port, const eai_traci_opts_
     t->timeout_ms = o->timeout_ms ? o->timeout_ms : 60000;
     t->w.alloc = &t->alloc;
     t->arena.alloc = &t->alloc;
+    t->subs.alloc = &t->alloc;
     *out = t;
     return EAI_OK;
 }
@@ -122,6 +123,7 @@ void eai_traci_destroy(eai_traci_t *t)
     eai__traci_wr_free(&t->w);
     eai__free(&t->alloc, t->rbuf);
     eai__traci_arena_free(&t->arena);
+    eai__traci_subs_free(&t->subs);
     eai__free(&t->alloc, t);
 }
 
@@ -293,6 +295,21 @@ static eai_status_t simple_cmd(eai_traci_t *t, int cmd, eai__traci_rd_t *r)
     return check_parse(t, eai__traci_read_status(r, cmd));
 }
 
+eai_status_t eai__traci_check_open(const eai_traci_t *t)
+{
+    return check_open(t);
+}
+
+eai_status_t eai__traci_check_parse(eai_traci_t *t, eai_status_t st)
+{
+    return check_parse(t, st);
+}
+
+void eai__traci_msg_begin(eai_traci_t *t)
+{
+    msg_begin(t);
+}
+
 eai_status_t eai_traci_get_version(eai_traci_t *t, int *api, const char **ident)
 {
     EAI_TRY(check_open(t));
@@ -329,12 +346,9 @@ eai_status_t eai_traci_step(eai_traci_t *t, double target_s)
     size_t c = eai__traci_wr_cmd_begin(&t->w, EAI_TRACI_CMD_SIMSTEP);
     eai__traci_wr_f64(&t->w, target_s); /* raw double, no type byte */
     eai__traci_wr_cmd_end(&t->w, c);
-    eai__traci_rd_t r;
-    EAI_TRY(simple_cmd(t, EAI_TRACI_CMD_SIMSTEP, &r));
-    int32_t n_subs;
-    EAI_TRY(check_parse(t, eai__traci_rd_i32(&r, &n_subs)));
-    /* subscription results follow; this client subscribes to nothing yet */
-    return EAI_OK;
+    EAI_TRY(eai__traci_roundtrip(t));
+    /* status, then the subscription results, which replace the table */
+    return check_parse(t, eai__traci_decode_step(t->rbuf, t->rlen, &t->subs));
 }
 
 eai_status_t eai_traci_set_order(eai_traci_t *t, int order)

@@ -89,6 +89,67 @@ eai_status_t eai__traci_read_value(eai__traci_rd_t *r, eai__traci_arena_t *a, in
 eai_status_t eai__traci_decode_get(const uint8_t *msg, size_t n, eai__traci_arena_t *a, int get,
                                    int var, const char *id, eai__traci_value_t *v);
 
+/* Reads a command length (1 byte, or 0 + 4 bytes) and sets *end to the
+ * offset where the command it announces ends (within the reply). */
+eai_status_t eai__traci_rd_cmd_len(eai__traci_rd_t *r, size_t *end);
+/* Skips a value of type `t` (its type byte already read). */
+eai_status_t eai__traci_skip_value(eai__traci_rd_t *r, uint8_t t);
+
+/* ---- subscription results (traci_sub.c) ---------------------------------- */
+
+/* One variable of one object: the value, or SUMO's error for it. Strings
+ * live in the pool by offset (the pool may move while results are added). */
+typedef struct eai__traci_subval {
+    uint8_t var, kind; /* kind: eai__traci_kind_t, or EAI__TRACI_SUB_ERR */
+    int32_t i;
+    double d, x, y;
+    uint32_t off, n; /* string / error: pool offset; string list: first string, count */
+} eai__traci_subval_t;
+
+#define EAI__TRACI_SUB_ERR 0xff
+
+/* One reported object: a variable subscription's object, or one object
+ * found by a context subscription. */
+typedef struct eai__traci_subobj {
+    uint64_t h;      /* hash of (domain, id) */
+    int domain;      /* the subscribe command (0xd4, 0x89, ...); 0: dropped */
+    uint32_t id_off; /* pool offsets; ctx_off: the context object, or UINT32_MAX */
+    uint32_t ctx_off;
+    int32_t v0, nv; /* its variables: vals[v0 .. v0 + nv) */
+    int32_t next;   /* hash chain */
+} eai__traci_subobj_t;
+
+/* The table of the latest results. Arrays grow to the largest step seen. */
+typedef struct eai__traci_subs {
+    const eai_allocator_t *alloc;
+    eai__traci_subobj_t *objs;
+    int n_objs, cap_objs;
+    eai__traci_subval_t *vals;
+    int n_vals, cap_vals;
+    char *pool;
+    size_t pool_len, pool_cap;
+    int32_t *buckets; /* n_buckets (a power of two) chain heads, -1: empty */
+    int n_buckets;
+    const char **items; /* sub_strlist's pointer array */
+    int cap_items;
+} eai__traci_subs_t;
+
+void eai__traci_subs_clear(eai__traci_subs_t *s);
+void eai__traci_subs_free(eai__traci_subs_t *s);
+/* Decodes a simulationStep reply (after the 4-byte total length): status,
+ * the result count and every subscription result, replacing the table. */
+eai_status_t eai__traci_decode_step(const uint8_t *msg, size_t n, eai__traci_subs_t *s);
+/* Decodes the reply to a subscribe command `cmd` for `id`: status, then (if
+ * any) the current values, added to the table. */
+eai_status_t eai__traci_decode_subscribe(const uint8_t *msg, size_t n, eai__traci_subs_t *s,
+                                         int cmd, const char *id);
+/* Drops (domain, id) from the table (and, for a context, ctx_id's objects). */
+void eai__traci_subs_drop(eai__traci_subs_t *s, int domain, const char *id);
+/* First object (domain, id) having `var` (var < 0: any); NULL if none. */
+const eai__traci_subobj_t *eai__traci_subs_find(const eai__traci_subs_t *s, int domain,
+                                                const char *id, int var,
+                                                const eai__traci_subval_t **val);
+
 /* Growable big-endian writer. */
 typedef struct eai__traci_wr {
     const eai_allocator_t *alloc;
@@ -117,6 +178,7 @@ struct eai_traci {
     uint8_t *rbuf; /* last reply (after the 4-byte length) */
     size_t rcap, rlen;
     eai__traci_arena_t arena;
+    eai__traci_subs_t subs; /* latest subscription results */
     int64_t wait_us, n_rt;
     /* Set by eai_sumo_*: appends why the peer went away (exit status, log
      * line) to transport errors. */
@@ -127,6 +189,13 @@ struct eai_traci {
 /* Sends the message in t->w (prefixing the total length) and reads one reply
  * into t->rbuf. Transport errors break the handle. */
 eai_status_t eai__traci_roundtrip(eai_traci_t *t);
+
+/* For traci_sub.c: the checks and message start traci.c uses. check_parse
+ * breaks the handle on EAI_E_FORMAT (the stream is out of step) and passes
+ * `st` through. */
+eai_status_t eai__traci_check_open(const eai_traci_t *t);
+eai_status_t eai__traci_check_parse(eai_traci_t *t, eai_status_t st);
+void eai__traci_msg_begin(eai_traci_t *t);
 
 /* A get command whose reply must decode to `kind` (the structured getters). */
 eai_status_t eai__traci_get_kind(eai_traci_t *t, int get, int var, const char *id,

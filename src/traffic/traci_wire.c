@@ -58,6 +58,8 @@ static const char *domain_name(int cmd)
         return "lane";
     case 0xa4:
         return "vehicle";
+    case 0xa9:
+        return "junction";
     case 0xaa:
         return "edge";
     case 0xab:
@@ -97,12 +99,18 @@ const char *eai__traci_what(const eai__traci_rd_t *r, char *buf, size_t n)
 {
     const char *dom = domain_name(r->cmd);
     const char *get = (r->cmd & 0xe0) == 0xa0 ? "get " : "";
+    if (r->cmd >= 0xd0 && r->cmd <= 0xef) /* variable subscription and its results */
+        dom = domain_name(0xa0 | (r->cmd & 0x0f)), get = "subscribe ";
+    else if (r->cmd >= 0x80 && r->cmd <= 0x9f) /* context subscription and its results */
+        dom = domain_name(0xa0 | (r->cmd & 0x0f)), get = "context subscribe ";
     if (r->var >= 0 && r->id)
         snprintf(buf, n, "%s%s 0x%02x '%s'", get, dom, r->var, r->id);
     else if (r->var >= 0)
         snprintf(buf, n, "%s%s 0x%02x", get, dom, r->var);
+    else if (r->id)
+        snprintf(buf, n, "%s%s (0x%02x) '%s'", get, dom, r->cmd, r->id);
     else
-        snprintf(buf, n, "%s (0x%02x)", dom, r->cmd);
+        snprintf(buf, n, "%s%s (0x%02x)", get, dom, r->cmd);
     return buf;
 }
 
@@ -536,6 +544,16 @@ eai_status_t eai__traci_read_status(eai__traci_rd_t *r, int cmd)
                         result == 1 ? "does not implement it" : "error", shown, (const char *)s);
     }
     return EAI_OK;
+}
+
+eai_status_t eai__traci_rd_cmd_len(eai__traci_rd_t *r, size_t *end)
+{
+    return cmd_len_(r, end);
+}
+
+eai_status_t eai__traci_skip_value(eai__traci_rd_t *r, uint8_t t)
+{
+    return skip_(r, t, 0);
 }
 
 eai_status_t eai__traci_decode_get(const uint8_t *msg, size_t n, eai__traci_arena_t *a, int get,

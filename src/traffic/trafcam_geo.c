@@ -331,11 +331,24 @@ static bool near_a_camera(const eai_trafcam_t *tc, double x, double y)
     return false;
 }
 
+/* Vehicle reads go through TraCI subscriptions: SUMO appends the id list and
+ * every subscribed vehicle's position and angle to each step's reply, so a
+ * step costs one round trip per newly seen vehicle instead of one per
+ * vehicle and variable. The values are SUMO's for the same step, as the
+ * getters' would be. */
+static const int VEH_VARS[] = {EAI_TRACI_VAR_POSITION, EAI_TRACI_VAR_ANGLE, EAI_TRACI_VAR_LENGTH,
+                               EAI_TRACI_VAR_WIDTH, EAI_TRACI_VAR_VEHICLECLASS};
+#define N_VEH_VARS ((int)(sizeof VEH_VARS / sizeof VEH_VARS[0]))
+static const int ID_LIST[] = {EAI_TRACI_VAR_ID_LIST};
+#define SUB_VEH EAI_TRACI_SUB_VEHICLE
+
 eai_status_t eai__tc_fetch(eai_trafcam_t *tc, eai_traci_t *t, double t_s)
 {
     eai_traci_strlist_t ids;
-    EAI_TRY(eai_traci_veh_ids(t, &ids));
-    /* copy: the next getter reuses the reply arena */
+    if (!eai_traci_sub_has(t, SUB_VEH, ""))
+        EAI_TRY(eai_traci_subscribe(t, SUB_VEH, "", ID_LIST, 1));
+    EAI_TRY(eai_traci_sub_strlist(t, SUB_VEH, "", EAI_TRACI_VAR_ID_LIST, &ids));
+    /* copy: subscribing a new vehicle below adds to the results table */
     size_t need = 0;
     for (int i = 0; i < ids.n; i++)
         need += strlen(ids.items[i]) + 1;
@@ -359,7 +372,11 @@ eai_status_t eai__tc_fetch(eai_trafcam_t *tc, eai_traci_t *t, double t_s)
     for (int i = 0; i < n; i++, id += strlen(id) + 1) {
         if (strlen(id) >= EAI_TL_ID_MAX) continue; /* such ids are rejected everywhere else */
         double x, y;
-        EAI_TRY(eai_traci_veh_position(t, id, &x, &y));
+        /* a vehicle SUMO did not report last step is new: subscribe it (the
+         * reply carries its current values) */
+        if (!eai_traci_sub_has(t, SUB_VEH, id))
+            EAI_TRY(eai_traci_subscribe(t, SUB_VEH, id, VEH_VARS, N_VEH_VARS));
+        EAI_TRY(eai_traci_sub_pos2d(t, SUB_VEH, id, EAI_TRACI_VAR_POSITION, &x, &y));
         uint64_t h = hash_id(id);
         tc_veh_t *v = lookup(tc->veh, id, h, false);
         if (!near_a_camera(tc, x, y)) {
@@ -392,9 +409,17 @@ static eai_status_t read_static(eai_traci_t *t, tc_veh_t *v)
 {
     double len, wid;
     const char *vc;
-    EAI_TRY(eai_traci_veh_length(t, v->id, &len));
-    EAI_TRY(eai_traci_veh_width(t, v->id, &wid));
-    EAI_TRY(eai_traci_veh_vclass(t, v->id, &vc));
+    /* subscribed with the position (a few bytes a step instead of three
+     * round trips per vehicle); the getters if the results lack them */
+    eai_status_t st = eai_traci_sub_double(t, SUB_VEH, v->id, EAI_TRACI_VAR_LENGTH, &len);
+    if (st == EAI_OK) st = eai_traci_sub_double(t, SUB_VEH, v->id, EAI_TRACI_VAR_WIDTH, &wid);
+    if (st == EAI_OK) st = eai_traci_sub_string(t, SUB_VEH, v->id, EAI_TRACI_VAR_VEHICLECLASS, &vc);
+    if (st == EAI_E_UNAVAILABLE) {
+        EAI_TRY(eai_traci_veh_length(t, v->id, &len));
+        EAI_TRY(eai_traci_veh_width(t, v->id, &wid));
+        st = eai_traci_veh_vclass(t, v->id, &vc);
+    }
+    EAI_TRY(st);
     v->len = (float)len, v->wid = (float)wid;
     v->cls = (int)eai_scene_class_from_sumo(vc);
     v->have_static = true;
@@ -433,7 +458,9 @@ eai_status_t eai__tc_gather(eai_trafcam_t *tc, eai_traci_t *t, tc_cam_t *c, int 
         if (!v->have_static) EAI_TRY(read_static(t, v));
         if (v->ang_step != tc->step) {
             double a;
-            EAI_TRY(eai_traci_veh_angle(t, v->id, &a));
+            eai_status_t st = eai_traci_sub_double(t, SUB_VEH, v->id, EAI_TRACI_VAR_ANGLE, &a);
+            if (st == EAI_E_UNAVAILABLE) st = eai_traci_veh_angle(t, v->id, &a); /* not fetched */
+            EAI_TRY(st);
             v->ca = a;
             v->ang_step = tc->step;
         }

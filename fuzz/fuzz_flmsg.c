@@ -6,7 +6,8 @@
  * reassembler; clear: frames go in as they are (what corruption looks like).
  * The reassembler runs with small caps (4 partial messages, 1 MiB) through
  * the capped allocator. Any input must give statuses, never a crash, leak or
- * sanitizer report, and a completed message must match its header.
+ * sanitizer report, and a completed message must match its header
+ * (including version 2's second block: flags 1, 1 <= n_block2 <= total / 4).
  * Corpus: fuzz/corpus/flmsg (fuzz/gen_flmsg_corpus.py). */
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (h.chunk_bytes != n - EAI_FLMSG_HEADER_BYTES || h.chunk_index >= h.chunk_count ||
                 h.total_bytes > EAI_FLMSG_MAX_TOTAL)
                 abort();
+            const bool b2 = h.flags == EAI_FLMSG_FLAG_BLOCK2;
+            if (b2 != (h.version == EAI_FLMSG_VERSION_BLOCK2) || (b2 && h.n_block2 == 0) ||
+                (!b2 && (h.flags || h.n_block2)) || h.n_block2 > h.total_bytes / 4)
+                abort();
         } else if (pl || h.type || h.total_bytes) { /* the header promises a zeroed result */
             abort();
         }
@@ -80,7 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bool done = false;
         st = eai_flmsg_asm_add(a, frame, n, &m, &done);
         if (st == EAI_OK && done) {
-            if (m.n_bytes != m.hdr.total_bytes || (m.n_bytes && !m.data)) abort();
+            if (m.n_bytes != m.hdr.total_bytes || (m.n_bytes && !m.data) ||
+                m.hdr.n_block2 > m.n_bytes / 4)
+                abort();
             volatile uint8_t sum = 0; /* touch every byte so ASan checks the block */
             for (size_t i = 0; i < m.n_bytes; i++)
                 sum += m.data[i];

@@ -31,15 +31,18 @@ MANIFEST, MODEL, UPDATE, JOIN, ACK, OPEN, CLOSE = range(1, 8)
 
 
 def frames(typ, payload, rnd=1, client=0, sender=0, stride=262144, n_samples=0, steps=0,
-           loss=0.0):
+           loss=0.0, block2=0):
+    """block2 > 0: a version-2 frame whose payload ends with block2 floats of a
+    second block (flags 1, bytes 72..75 = block2)."""
     total = len(payload)
     count = max(1, -(-total // stride)) if total else 1
     res = []
     for i in range(count):
         chunk = payload[i * stride:(i + 1) * stride]
-        head = struct.pack("<4sHBBIIIIIIQII", b"EAFL", 1, typ, 0, rnd, client, sender, i,
-                           count, stride, total, len(chunk), crc32c(chunk))
-        head += struct.pack("<qqdI", n_samples, steps, loss, 0)
+        head = struct.pack("<4sHBBIIIIIIQII", b"EAFL", 2 if block2 else 1, typ,
+                           1 if block2 else 0, rnd, client, sender, i, count, stride, total,
+                           len(chunk), crc32c(chunk))
+        head += struct.pack("<qqdI", n_samples, steps, loss, block2)
         assert len(head) == 76
         head += struct.pack("<I", crc32c(head))
         res.append(head + chunk)
@@ -83,4 +86,14 @@ write("header_only", [upd[0][:80]], mode=1)
 write("many_partials_fixcrc",
       [frames(UPDATE, floats(64), rnd=r, client=c, sender=c, stride=16)[0]
        for r in range(3) for c in range(3)], mode=1)
+# version 2: a model and its SCAFFOLD control (37 + 30 floats), an update
+# with its control delta; one v1 and one v2 message interleaved
+write("update_block2", frames(UPDATE, floats(40), rnd=4, client=1, sender=1, stride=32,
+                              n_samples=300, steps=9, loss=0.5, block2=12))
+both = frames(MODEL, floats(67), rnd=2, client=0xFFFFFFFF, stride=64, block2=30)
+write("model_block2_fixcrc", both, mode=1)
+write("v1_v2_interleaved", [x for pair in zip(upd, both) for x in pair] + upd[len(both):])
+bad = bytearray(both[0])
+bad[72] = 200  # second block longer than the message
+write("block2_overlong_fixcrc", [bytes(bad)], mode=1)
 print("wrote", len(os.listdir(out)), "files to", out)

@@ -131,6 +131,19 @@ typedef struct eai_fl_server_opts {
     /* Checkpoint file written atomically after every completed round; NULL:
      * none. eai_fl_server_create resumes from it when it exists. */
     const char *checkpoint;
+    /* User-level DP (DP-FedAvg, McMahan et al. 2018) inside the server, for
+     * transports that hand it every client's update: each accepted update's
+     * delta from the global model is clipped to L2 norm dp_clip (0: 1), the
+     * clipped deltas summed in client-id order and divided by the number
+     * sampled m, and N(0, (sigma dp_clip / m)^2) noise added (seeded by seed,
+     * round and attempt), sigma the smallest noise multiplier that keeps
+     * dp_rounds rounds within (dp_epsilon, dp_delta (0: 1e-5)) by the RDP
+     * accountant at q = m / n_clients. This is eai_fl_simulate's DP path bit
+     * for bit. dp_epsilon 0: off. Not with SCAFFOLD or FedNova. */
+    float dp_epsilon;
+    double dp_delta;
+    float dp_clip;
+    int dp_rounds;
 } eai_fl_server_opts_t;
 
 typedef struct eai_fl_server eai_fl_server_t;
@@ -162,6 +175,11 @@ EAI_API bool eai_fl_server_quorum(const eai_fl_server_t *s);
 /* Closes the round: aggregates (sorted by client id), checkpoints, advances.
  * Below quorum: EAI_E_UNAVAILABLE, global unchanged, the round is retried. */
 EAI_API eai_status_t eai_fl_server_finish_round(eai_fl_server_t *s, eai_fl_round_report_t *rep);
+
+/* DP (opts.dp_epsilon > 0): the noise multiplier in use, and the epsilon
+ * spent by the rounds completed so far (at opts.dp_delta). 0 without DP. */
+EAI_API double eai_fl_server_dp_sigma(const eai_fl_server_t *s);
+EAI_API double eai_fl_server_dp_epsilon(const eai_fl_server_t *s);
 
 /* ---- simulation (in-process transport) ---- */
 
@@ -198,6 +216,7 @@ typedef struct eai_fl_sim_opts {
     void (*on_round)(const eai_fl_sim_round_t *r, void *user);
     void *user;
     int64_t max_train_samples, max_test_samples; /* first N samples of each; 0: all */
+    const char *out_model; /* non-NULL: the final global model is written there as ONNX */
 } eai_fl_sim_opts_t;
 
 typedef struct eai_fl_sim_result {

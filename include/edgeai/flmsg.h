@@ -20,11 +20,11 @@
  *
  * Header (all integers little-endian, offsets in bytes):
  *    0  4  magic "EAFL"            40  4  chunk_bytes (payload of this frame)
- *    4  2  version (1)             44  4  CRC-32C of this frame's payload
+ *    4  2  version (1 or 2)        44  4  CRC-32C of this frame's payload
  *    6  1  type (eai_flmsg_type_t) 48  8  n_samples (int64, >= 0)
- *    7  1  flags (0)               56  8  local_steps (int64, >= 0)
+ *    7  1  flags (v1: 0; v2: 1)    56  8  local_steps (int64, >= 0)
  *    8  4  round                   64  8  train_loss (IEEE-754 binary64, finite)
- *   12  4  client                  72  4  reserved (0)
+ *   12  4  client                  72  4  v1: reserved (0); v2: n_block2
  *   16  4  sender                  76  4  CRC-32C of header bytes 0..75
  *   20  4  chunk_index
  *   24  4  chunk_count = ceil(total_bytes / chunk_stride) (1 when total is 0)
@@ -34,6 +34,15 @@
  * vectors are IEEE-754 binary32 little-endian. Control messages (JOIN, ACK,
  * ROUND_OPEN, ROUND_CLOSE, MODEL_MANIFEST) are one chunk with an
  * application-defined payload.
+ *
+ * Version 2 (a float message carrying a second vector, e.g. SCAFFOLD's
+ * control variate with the model) differs from version 1 only in flags =
+ * EAI_FLMSG_FLAG_BLOCK2 and bytes 72..75 = n_block2 (1 <= n_block2 <=
+ * total_bytes / 4): the payload is two float blocks, the first
+ * total_bytes / 4 - n_block2 floats, then n_block2 floats, chunked and CRC'd
+ * as one payload. Encoders write version 1 whenever flags is 0, so every
+ * message without a second block is byte-identical to what version-1 peers
+ * send and read; decoders read both versions.
  */
 #ifndef EDGEAI_FLMSG_H
 #define EDGEAI_FLMSG_H
@@ -49,12 +58,14 @@
 extern "C" {
 #endif
 
-#define EAI_FLMSG_VERSION       1
-#define EAI_FLMSG_HEADER_BYTES  80
-#define EAI_FLMSG_DEFAULT_CHUNK (256u * 1024u)
-#define EAI_FLMSG_MAX_CHUNK     (64u << 20)         /* largest stride a decoder accepts */
-#define EAI_FLMSG_MAX_TOTAL     ((uint64_t)4 << 30) /* largest message */
-#define EAI_FLMSG_BROADCAST     0xffffffffu         /* client id of server-to-all messages */
+#define EAI_FLMSG_VERSION        1  /* frames without a second block */
+#define EAI_FLMSG_VERSION_BLOCK2 2  /* frames with flags = EAI_FLMSG_FLAG_BLOCK2 */
+#define EAI_FLMSG_FLAG_BLOCK2    1u /* float payload = first block, then n_block2 floats */
+#define EAI_FLMSG_HEADER_BYTES   80
+#define EAI_FLMSG_DEFAULT_CHUNK  (256u * 1024u)
+#define EAI_FLMSG_MAX_CHUNK      (64u << 20)         /* largest stride a decoder accepts */
+#define EAI_FLMSG_MAX_TOTAL      ((uint64_t)4 << 30) /* largest message */
+#define EAI_FLMSG_BROADCAST      0xffffffffu         /* client id of server-to-all messages */
 
 typedef enum eai_flmsg_type {
     EAI_FLMSG_MODEL_MANIFEST = 1, /* announces the round's global model (retained) */
@@ -69,9 +80,9 @@ typedef enum eai_flmsg_type {
 /* "model_manifest", "model_chunk", ...; "?" for an unknown value. */
 EAI_API const char *eai_flmsg_type_name(int type);
 
-/* A decoded header. For encoding, only type, round, client, sender,
- * n_samples, local_steps and train_loss are read; the chunk fields are
- * computed. */
+/* A decoded header. For encoding, only type, flags, n_block2, round,
+ * client, sender, n_samples, local_steps and train_loss are read; the chunk
+ * fields and the version are computed. */
 typedef struct eai_flmsg_hdr {
     uint16_t version;
     uint8_t type, flags;
@@ -80,6 +91,7 @@ typedef struct eai_flmsg_hdr {
     uint64_t total_bytes;
     int64_t n_samples, local_steps;
     double train_loss;
+    uint32_t n_block2; /* flags & EAI_FLMSG_FLAG_BLOCK2: floats in the second block; else 0 */
 } eai_flmsg_hdr_t;
 
 /* Frames needed for total_bytes in chunks of chunk_bytes (0: the default);
@@ -90,11 +102,15 @@ EAI_API uint32_t eai_flmsg_chunk_count(uint64_t total_bytes, size_t chunk_bytes)
  * (borrowed) into out[0..cap); *n_out = its length (at most
  * EAI_FLMSG_HEADER_BYTES + chunk_bytes). chunk_bytes 0: the default.
  * EAI_E_INVALID (type, index, sizes, cap too small, negative counts,
- * non-finite loss, stride not a multiple of 4 for float types). */
+ * non-finite loss, stride not a multiple of 4 for float types, flags other
+ * than 0 or EAI_FLMSG_FLAG_BLOCK2, a second block on a non-float type or of
+ * 0 or more than total_bytes / 4 floats). */
 EAI_API eai_status_t eai_flmsg_encode(const eai_flmsg_hdr_t *h, const void *data,
                                       uint64_t total_bytes, size_t chunk_bytes, uint32_t index,
                                       uint8_t *out, size_t cap, size_t *n_out);
-/* The same for n floats (written little-endian whatever the host). */
+/* The same for n floats (written little-endian whatever the host). With
+ * h->flags = EAI_FLMSG_FLAG_BLOCK2, v holds both blocks back to back
+ * (n includes h->n_block2). */
 EAI_API eai_status_t eai_flmsg_encode_floats(const eai_flmsg_hdr_t *h, const float *v, size_t n,
                                              size_t chunk_bytes, uint32_t index, uint8_t *out,
                                              size_t cap, size_t *n_out);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "edgeai/fl.h"
+#include "fl/fl_impl.h"
 
 double eai_dp_clip(float *v, size_t n, float clip)
 {
@@ -90,4 +91,23 @@ void eai_dp_gaussian(float *v, size_t n, double sigma, uint64_t seed)
             i++;
         }
     }
+}
+
+void eai__fl_dp_row(const float *g, const float *x, size_t n, double clip, float *row)
+{
+    for (size_t j = 0; j < n; j++)
+        row[j] = (float)((double)x[j] - (double)g[j]);
+    eai_dp_clip(row, n, (float)clip);
+}
+
+void eai__fl_dp_model(const float *g, const float *sum, size_t n, int m, double sigma, double clip,
+                      uint64_t seed, float *x)
+{
+    /* fixed denominator: the expected number of clients, m = q N */
+    const double denom = (double)m;
+    for (size_t j = 0; j < n; j++)
+        x[j] = (float)((double)sum[j] / denom);
+    eai_dp_gaussian(x, n, sigma * clip / denom, seed);
+    for (size_t j = 0; j < n; j++)
+        x[j] = (float)((double)g[j] + (double)x[j]);
 }

@@ -46,4 +46,28 @@ eai_status_t eai__fl_server_set_global(eai_fl_server_t *s, const float *global);
  * min_clients, at most n_clients. */
 int eai__fl_server_n_sample(const eai_fl_server_t *s);
 
+/* DP-FedAvg's two steps, shared by the simulator's private path and the
+ * server's DP mode so both compute the same bits. row = clip(x - g) to L2
+ * norm clip; x = g + sum / m + N(0, (sigma clip / m)^2) from `seed`. */
+void eai__fl_dp_row(const float *g, const float *x, size_t n, double clip, float *row);
+void eai__fl_dp_model(const float *g, const float *sum, size_t n, int m, double sigma, double clip,
+                      uint64_t seed, float *x);
+/* The noise seed of round `round`, attempt `attempt` at aggregation node
+ * `node` (0 when flat). */
+static inline uint64_t eai__fl_dp_noise_seed(uint64_t seed, uint32_t round, uint32_t node,
+                                             uint32_t attempt)
+{
+    return eai__fl_seed(seed, 0x4e4f4953 /* NOIS */, round, (uint64_t)node * 1024 + attempt);
+}
+
+/* Extra state a checkpoint carries for the code driving the server (the
+ * simulator's SCAFFOLD c_i): `fn` is called while the checkpoint is written
+ * after a completed round and sets *data (valid until its next call) and *n.
+ * Checkpoints with extra bytes are version 2; without, version 1 as before. */
+typedef eai_status_t (*eai__fl_ckpt_extra_fn)(void *user, const void **data, size_t *n);
+void eai__fl_server_set_ckpt_extra(eai_fl_server_t *s, eai__fl_ckpt_extra_fn fn, void *user);
+/* The extra bytes of the checkpoint resumed from (borrowed from s); NULL and
+ * *n = 0 when none. */
+const void *eai__fl_server_ckpt_extra(const eai_fl_server_t *s, size_t *n);
+
 #endif

@@ -46,9 +46,11 @@ static void private_row(eai__fl_sim_t *S, const float *g, const eai_fl_update_t 
     const size_t np = S->np;
     const bool dp = S->o->dp_epsilon > 0;
     const double w = dp ? 1.0 : (double)up->n_samples / (double)S->n_max;
-    for (size_t j = 0; j < np; j++)
-        row[j] = (float)(w * ((double)up->params[j] - (double)g[j]));
-    if (dp) eai_dp_clip(row, np, (float)S->dp_clip);
+    if (dp)
+        eai__fl_dp_row(g, up->params, np, S->dp_clip, row);
+    else
+        for (size_t j = 0; j < np; j++)
+            row[j] = (float)(w * ((double)up->params[j] - (double)g[j]));
     if (S->o->secure_agg) /* secagg's fixed point only holds |x| <= range */
         for (size_t j = 0; j < np; j++)
             row[j] = fmaxf(-(float)SECAGG_RANGE, fminf((float)SECAGG_RANGE, row[j]));
@@ -80,20 +82,16 @@ static eai_status_t private_submit(eai__fl_sim_t *S, eai__fl_node_t *nd, int m, 
     const float *g = eai_fl_server_global(nd->srv);
     float *x = S->prow; /* row 0 is free now: reuse it for the model */
     if (S->o->dp_epsilon > 0) {
-        /* fixed denominator: the expected number of clients, m = q N */
-        const double denom = (double)m;
-        for (size_t j = 0; j < np; j++)
-            x[j] = (float)((double)S->psum[j] / denom);
-        eai_dp_gaussian(x, np, S->sigma * S->dp_clip / denom,
-                        eai__fl_seed(S->o->seed, 0x4e4f4953 /* NOIS */, round,
-                                     (uint64_t)(nd - S->nodes) * 1024 + attempt));
+        eai__fl_dp_model(
+            g, S->psum, np, m, S->sigma, S->dp_clip,
+            eai__fl_dp_noise_seed(S->o->seed, round, (uint32_t)(nd - S->nodes), attempt), x);
     } else {
         const double wsum = S->psum[np] > 0 ? (double)S->psum[np] : 1.0;
         for (size_t j = 0; j < np; j++)
             x[j] = (float)((double)S->psum[j] / wsum);
+        for (size_t j = 0; j < np; j++)
+            x[j] = (float)((double)g[j] + (double)x[j]);
     }
-    for (size_t j = 0; j < np; j++)
-        x[j] = (float)((double)g[j] + (double)x[j]);
     eai_fl_update_t up = {.round = round,
                           .client = first,
                           .n_samples = n_samples,
@@ -158,6 +156,7 @@ eai_status_t eai__fl_node_round(eai__fl_sim_t *S, eai__fl_node_t *nd, int *n_par
          * aggregating, and so without checkpointing, a partial round */
         if (st != EAI_OK && st != EAI_E_UNAVAILABLE) return st;
         eai_fl_round_report_t rep;
+        S->n_pending = n_pending; /* the checkpoint written by finish_round holds them */
         if (st == EAI_OK && got < quorum)
             st = EAI_E_UNAVAILABLE; /* the server would say so too; no need to ask */
         eai_status_t fin = eai_fl_server_finish_round(nd->srv, &rep);
@@ -169,6 +168,7 @@ eai_status_t eai__fl_node_round(eai__fl_sim_t *S, eai__fl_node_t *nd, int *n_par
                 if (!S->ci[gid]) return eai_fail(EAI_E_NOMEM, "fl sim: out of memory for c_i");
                 memcpy(S->ci[gid], S->ci_pending + (size_t)k * S->nt, S->nt * sizeof(float));
             }
+            S->n_pending = 0;
             *n_part += got;
             *loss_sum += loss;
             return EAI_OK;

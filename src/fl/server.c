@@ -19,10 +19,14 @@
 /* Checkpoint file, little-endian as written by the host (x86-64/ARM64):
  *   char magic[8] "EAIFLCK\0" | u32 version | u32 round (next to run)
  *   u32 algo | u32 reserved | u64 n_params | u64 n_trainable | u64 n_state
- *   f32 global[n_params] | f32 state[n_state] | u32 crc32c of all before */
-#define CKPT_MAGIC   "EAIFLCK"
-#define CKPT_VERSION 1u
-#define CKPT_HEADER  48
+ *   f32 global[n_params] | f32 state[n_state] | u32 crc32c of all before
+ * Version 2 (written only when the driver registered extra state, e.g. the
+ * simulator's SCAFFOLD c_i) adds u64 n_extra | u8 extra[n_extra] before the
+ * CRC; version 1 files read as before. */
+#define CKPT_MAGIC         "EAIFLCK"
+#define CKPT_VERSION       1u
+#define CKPT_VERSION_EXTRA 2u
+#define CKPT_HEADER        48
 
 struct eai_fl_server {
     eai_fl_server_opts_t o; /* defaults resolved; checkpoint points at ckpt_path */
@@ -40,6 +44,15 @@ struct eai_fl_server {
     float *slot_control; /* SCAFFOLD: max_sampled * n_trainable */
     eai_fl_update_t *slots, *sorted;
     uint32_t *perm; /* population-sized scratch for sampling */
+    /* DP mode: noise multiplier, clip, sampling rate, delta; row, sum and
+     * the noised model (n_params each) */
+    double dp_sigma, dp_clip, dp_q, dp_delta;
+    float *dp_row, *dp_sum, *dp_x;
+    /* checkpoint extra state: the writer, and what the resumed file held */
+    eai__fl_ckpt_extra_fn extra_fn;
+    void *extra_user;
+    void *extra;
+    size_t n_extra;
 };
 
 static int sample_size(const eai_fl_server_opts_t *o)
@@ -57,7 +70,12 @@ static eai_status_t ckpt_write(const eai_fl_server_t *s)
     size_t n_state = eai_fl_strategy_state_floats(s->strategy);
     const float *state = eai_fl_strategy_state(s->strategy);
     uint8_t h[CKPT_HEADER] = {0};
-    uint32_t u32[4] = {CKPT_VERSION, s->round, (uint32_t)s->o.strategy.algo, 0};
+    const void *extra = NULL;
+    size_t n_extra = 0;
+    if (s->extra_fn) EAI_TRY(s->extra_fn(s->extra_user, &extra, &n_extra));
+    const uint64_t n_extra64 = n_extra;
+    uint32_t u32[4] = {s->extra_fn ? CKPT_VERSION_EXTRA : CKPT_VERSION, s->round,
+                       (uint32_t)s->o.strategy.algo, 0};
     uint64_t u64[3] = {s->n_params, s->n_trainable, n_state};
     memcpy(h, CKPT_MAGIC, 8);
     memcpy(h + 8, u32, sizeof u32);
@@ -65,6 +83,10 @@ static eai_status_t ckpt_write(const eai_fl_server_t *s)
     uint32_t crc = eai__crc32c(0, h, sizeof h);
     crc = eai__crc32c(crc, s->global, s->n_params * sizeof(float));
     if (n_state) crc = eai__crc32c(crc, state, n_state * sizeof(float));
+    if (s->extra_fn) {
+        crc = eai__crc32c(crc, &n_extra64, 8);
+        if (n_extra) crc = eai__crc32c(crc, extra, n_extra);
+    }
 
     size_t plen = strlen(path);
     char *tmp = eai__alloc(NULL, plen + 5);
@@ -80,6 +102,8 @@ static eai_status_t ckpt_write(const eai_fl_server_t *s)
     bool ok = fwrite(h, 1, sizeof h, f) == sizeof h &&
               fwrite(s->global, sizeof(float), s->n_params, f) == s->n_params &&
               (!n_state || fwrite(state, sizeof(float), n_state, f) == n_state) &&
+              (!s->extra_fn || fwrite(&n_extra64, 8, 1, f) == 1) &&
+              (!n_extra || fwrite(extra, 1, n_extra, f) == n_extra) &&
               fwrite(&crc, sizeof crc, 1, f) == 1 && fflush(f) == 0 && fsync(fileno(f)) == 0;
     int err = errno;
     ok = (fclose(f) == 0) && ok;
@@ -119,14 +143,24 @@ static eai_status_t ckpt_read(eai_fl_server_t *s, bool *found)
     }
     memcpy(u32, b + 8, sizeof u32);
     memcpy(u64, b + 24, sizeof u64);
-    if (u32[0] != CKPT_VERSION) {
-        st = eai_fail(EAI_E_FORMAT, "fl checkpoint: %s: version %u (this build reads %u)", path,
-                      u32[0], CKPT_VERSION);
+    if (u32[0] != CKPT_VERSION && u32[0] != CKPT_VERSION_EXTRA) {
+        st = eai_fail(EAI_E_FORMAT, "fl checkpoint: %s: version %u (this build reads %u and %u)",
+                      path, u32[0], CKPT_VERSION, CKPT_VERSION_EXTRA);
         goto done;
     }
     /* sizes before the CRC so a truncated file says so rather than "bad CRC" */
-    if (u64[0] > (SIZE_MAX - CKPT_HEADER) / 8 || u64[2] > (SIZE_MAX - CKPT_HEADER) / 8 ||
-        n != CKPT_HEADER + (u64[0] + u64[2]) * sizeof(float) + 4) {
+    const bool v2 = u32[0] == CKPT_VERSION_EXTRA;
+    uint64_t n_extra = 0;
+    const uint64_t fixed =
+        u64[0] <= (SIZE_MAX - CKPT_HEADER) / 8 && u64[2] <= (SIZE_MAX - CKPT_HEADER) / 8
+            ? CKPT_HEADER + (u64[0] + u64[2]) * sizeof(float) + 4
+            : UINT64_MAX;
+    if (v2 && fixed <= n && n - fixed >= 8) {
+        memcpy(&n_extra, b + fixed - 4, 8);
+        if (n_extra != n - fixed - 8) n_extra = UINT64_MAX;
+    }
+    if (fixed == UINT64_MAX || (v2 && (n_extra == UINT64_MAX || fixed > n || n - fixed < 8)) ||
+        (!v2 && n != fixed)) {
         st = eai_fail(EAI_E_FORMAT,
                       "fl checkpoint: %s: %zu bytes, header promises %llu params "
                       "and %llu state floats (truncated or corrupted)",
@@ -156,6 +190,16 @@ static eai_status_t ckpt_read(eai_fl_server_t *s, bool *found)
     if (n_state)
         memcpy(eai_fl_strategy_state(s->strategy), b + CKPT_HEADER + s->n_params * sizeof(float),
                n_state * sizeof(float));
+    if (v2) {
+        eai__free(NULL, s->extra);
+        s->extra = eai__alloc(NULL, n_extra ? (size_t)n_extra : 1);
+        if (!s->extra) {
+            st = eai_fail(EAI_E_NOMEM, "fl checkpoint: out of memory");
+            goto done;
+        }
+        if (n_extra) memcpy(s->extra, b + fixed + 4, (size_t)n_extra);
+        s->n_extra = (size_t)n_extra;
+    }
     s->round = u32[1];
     *found = true;
 done:
@@ -174,6 +218,18 @@ eai_status_t eai_fl_server_create(const eai_fl_server_opts_t *o, const float *in
                         "fl server: n_clients %d must be >= 1, fraction %g in "
                         "[0, 1], min_clients %d and quorum %d >= 0",
                         r.n_clients, (double)r.fraction, r.min_clients, r.quorum);
+    if (!(r.dp_epsilon >= 0) || r.dp_delta < 0 || r.dp_delta >= 1 || r.dp_clip < 0 ||
+        (r.dp_epsilon > 0 && r.dp_rounds < 1))
+        return eai_fail(EAI_E_INVALID,
+                        "fl server: dp_epsilon %g and dp_clip %g must be >= 0, dp_delta %g in "
+                        "[0, 1), dp_rounds %d >= 1 with DP",
+                        (double)r.dp_epsilon, (double)r.dp_clip, r.dp_delta, r.dp_rounds);
+    if (r.dp_epsilon > 0 &&
+        (r.strategy.algo == EAI_FL_SCAFFOLD || r.strategy.algo == EAI_FL_FEDNOVA))
+        return eai_fail(EAI_E_UNSUPPORTED,
+                        "fl server: %s needs each client's update; DP gives the strategy only "
+                        "the noised mean (use fedavg, fedprox or fedadam/yogi/adagrad)",
+                        eai_fl_algo_name(r.strategy.algo));
     if (r.fraction == 0) r.fraction = 1;
     if (r.min_clients == 0) r.min_clients = 1;
     if (r.strategy.population == 0) r.strategy.population = r.n_clients;
@@ -211,6 +267,27 @@ eai_status_t eai_fl_server_create(const eai_fl_server_opts_t *o, const float *in
                         n_params);
     }
     memcpy(s->global, init, n_params * sizeof(float));
+    if (r.dp_epsilon > 0) {
+        s->dp_q = (double)s->max_sampled / r.n_clients;
+        s->dp_delta = r.dp_delta > 0 ? r.dp_delta : 1e-5;
+        s->dp_clip = r.dp_clip > 0 ? r.dp_clip : 1.0;
+        s->dp_sigma = eai_rdp_sigma_for(s->dp_q, r.dp_rounds, s->dp_delta, r.dp_epsilon);
+        s->dp_row = eai__alloc(NULL, (n_params ? n_params : 1) * sizeof(float));
+        s->dp_sum = eai__alloc(NULL, (n_params ? n_params : 1) * sizeof(float));
+        s->dp_x = eai__alloc(NULL, (n_params ? n_params : 1) * sizeof(float));
+        if (!s->dp_row || !s->dp_sum || !s->dp_x) {
+            eai_fl_server_destroy(s);
+            return eai_fail(EAI_E_NOMEM, "fl server: out of memory for DP");
+        }
+        if (!(s->dp_sigma > 0) || !isfinite(s->dp_sigma)) {
+            eai_fl_server_destroy(s);
+            return eai_fail(EAI_E_INVALID,
+                            "fl server: no noise multiplier reaches epsilon %g at delta %g "
+                            "over %d rounds (q %.3f)",
+                            (double)r.dp_epsilon, r.dp_delta > 0 ? r.dp_delta : 1e-5, r.dp_rounds,
+                            (double)s->max_sampled / r.n_clients);
+        }
+    }
     if (s->ckpt_path) {
         bool found;
         st = ckpt_read(s, &found);
@@ -240,6 +317,10 @@ void eai_fl_server_destroy(eai_fl_server_t *s)
     eai__free(NULL, s->sorted);
     eai__free(NULL, s->slot_params);
     eai__free(NULL, s->slot_control);
+    eai__free(NULL, s->dp_row);
+    eai__free(NULL, s->dp_sum);
+    eai__free(NULL, s->dp_x);
+    eai__free(NULL, s->extra);
     eai__free(NULL, s);
 }
 
@@ -268,6 +349,29 @@ eai_status_t eai__fl_server_set_global(eai_fl_server_t *s, const float *global)
 int eai__fl_server_n_sample(const eai_fl_server_t *s)
 {
     return s->max_sampled;
+}
+
+void eai__fl_server_set_ckpt_extra(eai_fl_server_t *s, eai__fl_ckpt_extra_fn fn, void *user)
+{
+    s->extra_fn = fn;
+    s->extra_user = user;
+}
+
+const void *eai__fl_server_ckpt_extra(const eai_fl_server_t *s, size_t *n)
+{
+    *n = s->n_extra;
+    return s->extra;
+}
+
+double eai_fl_server_dp_sigma(const eai_fl_server_t *s)
+{
+    return s ? s->dp_sigma : 0;
+}
+
+double eai_fl_server_dp_epsilon(const eai_fl_server_t *s)
+{
+    if (!s || !(s->dp_sigma > 0) || s->round == 0) return 0;
+    return eai_rdp_epsilon(s->dp_q, s->dp_sigma, (int64_t)s->round, s->dp_delta);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -397,6 +501,32 @@ static int cmp_update(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* DP mode: the strategy sees one update, the noised mean of the clipped
+ * deltas (in client-id order, as the simulator sums its rows), exactly as
+ * the simulator's private path submits it. */
+static eai_status_t dp_aggregate(eai_fl_server_t *s, int n)
+{
+    const size_t np = s->n_params;
+    int64_t n_samples = 0, steps = 0;
+    memset(s->dp_sum, 0, np * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        eai__fl_dp_row(s->global, s->sorted[i].params, np, s->dp_clip, s->dp_row);
+        for (size_t j = 0; j < np; j++)
+            s->dp_sum[j] += s->dp_row[j];
+        n_samples += s->sorted[i].n_samples;
+        steps += s->sorted[i].local_steps;
+    }
+    eai__fl_dp_model(s->global, s->dp_sum, np, s->n_sampled, s->dp_sigma, s->dp_clip,
+                     eai__fl_dp_noise_seed(s->o.seed, s->round, 0, s->attempt), s->dp_x);
+    eai_fl_update_t up = {.round = s->round,
+                          .client = s->sampled[0],
+                          .n_samples = n_samples,
+                          .local_steps = steps / n,
+                          .params = s->dp_x,
+                          .n_params = np};
+    return eai_fl_strategy_aggregate(s->strategy, s->global, &up, 1);
+}
+
 eai_status_t eai_fl_server_finish_round(eai_fl_server_t *s, eai_fl_round_report_t *rep)
 {
     if (!s) return eai_fail(EAI_E_INVALID, "fl server: finish_round: NULL server");
@@ -424,7 +554,10 @@ eai_status_t eai_fl_server_finish_round(eai_fl_server_t *s, eai_fl_round_report_
     }
     /* aggregate into a copy? No: the strategy checks everything it needs
      * before writing, and submit has vetted every update already. */
-    EAI_TRY(eai_fl_strategy_aggregate(s->strategy, s->global, s->sorted, n));
+    if (s->dp_sigma > 0)
+        EAI_TRY(dp_aggregate(s, n));
+    else
+        EAI_TRY(eai_fl_strategy_aggregate(s->strategy, s->global, s->sorted, n));
     s->open = false;
     s->round++;
     s->attempt = 0;

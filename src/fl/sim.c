@@ -54,6 +54,75 @@ static eai_status_t check_opts(const eai_fl_sim_opts_t *o)
     return EAI_OK;
 }
 
+/* SCAFFOLD's c_i in node nd's checkpoint: u32 count, then per client with a
+ * c_i (ascending id) u32 id and n_trainable f32, the round being closed's
+ * pending values included (the checkpoint is written only when it closes). */
+static eai_status_t ckpt_extra(void *user, const void **data, size_t *n)
+{
+    eai__fl_node_t *nd = user;
+    eai__fl_sim_t *S = nd->S;
+    const size_t row = 4 + S->nt * sizeof(float);
+    const size_t need = 4 + (size_t)nd->n * row;
+    if (need > S->ckbuf_cap) {
+        uint8_t *b = eai__alloc(NULL, need);
+        if (!b) return eai_fail(EAI_E_NOMEM, "fl sim: out of memory for the c_i checkpoint");
+        eai__free(NULL, S->ckbuf);
+        S->ckbuf = b;
+        S->ckbuf_cap = need;
+    }
+    uint32_t count = 0;
+    size_t off = 4;
+    for (int k = 0; k < nd->n; k++) {
+        const uint32_t gid = (uint32_t)(nd->base + k);
+        const float *ci = S->ci[gid];
+        for (int p = 0; p < S->n_pending; p++)
+            if (S->ci_pending_id[p] == gid) ci = S->ci_pending + (size_t)p * S->nt;
+        if (!ci) continue;
+        memcpy(S->ckbuf + off, &gid, 4);
+        memcpy(S->ckbuf + off + 4, ci, S->nt * sizeof(float));
+        off += row;
+        count++;
+    }
+    memcpy(S->ckbuf, &count, 4);
+    *data = S->ckbuf;
+    *n = off;
+    return EAI_OK;
+}
+
+/* Restores the c_i a resumed node's checkpoint holds. */
+static eai_status_t ckpt_restore_ci(eai__fl_sim_t *S, eai__fl_node_t *nd)
+{
+    size_t n;
+    const uint8_t *b = eai__fl_server_ckpt_extra(nd->srv, &n);
+    if (!b) {
+        if (eai_fl_server_round(nd->srv) > 0)
+            return eai_fail(EAI_E_FORMAT,
+                            "fl sim: the SCAFFOLD checkpoint has no client control variates "
+                            "(written by an older build): resuming would reset every c_i");
+        return EAI_OK;
+    }
+    const size_t row = 4 + S->nt * sizeof(float);
+    uint32_t count;
+    if (n < 4) return eai_fail(EAI_E_FORMAT, "fl sim: checkpoint c_i block of %zu bytes", n);
+    memcpy(&count, b, 4);
+    if (count > (uint32_t)nd->n || n != 4 + (size_t)count * row)
+        return eai_fail(EAI_E_FORMAT,
+                        "fl sim: checkpoint c_i block: %u clients in %zu bytes (node of %d "
+                        "clients, %zu floats each)",
+                        count, n, nd->n, S->nt);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t gid;
+        memcpy(&gid, b + 4 + i * row, 4);
+        if (gid < (uint32_t)nd->base || gid >= (uint32_t)(nd->base + nd->n) || S->ci[gid])
+            return eai_fail(EAI_E_FORMAT, "fl sim: checkpoint c_i block: client %u out of place",
+                            gid);
+        S->ci[gid] = eai__alloc(NULL, (S->nt ? S->nt : 1) * sizeof(float));
+        if (!S->ci[gid]) return eai_fail(EAI_E_NOMEM, "fl sim: out of memory for c_i");
+        memcpy(S->ci[gid], b + 4 + i * row + 4, S->nt * sizeof(float));
+    }
+    return EAI_OK;
+}
+
 static eai_status_t make_nodes(eai__fl_sim_t *S)
 {
     const eai_fl_sim_opts_t *o = S->o;
@@ -63,6 +132,7 @@ static eai_status_t make_nodes(eai__fl_sim_t *S)
     S->n_nodes = G;
     for (int g = 0; g < G; g++) {
         eai__fl_node_t *nd = &S->nodes[g];
+        nd->S = S;
         nd->base = (int)((int64_t)g * N / G);
         nd->n = (int)((int64_t)(g + 1) * N / G) - nd->base;
         for (int k = 0; k < nd->n; k++) {
@@ -130,6 +200,11 @@ static eai_status_t setup(eai__fl_sim_t *S)
         S->ci_pending_id = eai__alloc(NULL, m * sizeof(uint32_t));
         if (!S->ci || !S->ci_pending || !S->ci_pending_id)
             return eai_fail(EAI_E_NOMEM, "fl sim: out of memory for control variates");
+        /* c_i ride in the checkpoint so a resumed run is the uninterrupted one */
+        for (int g = 0; g < S->n_nodes && o->server.checkpoint; g++) {
+            EAI_TRY(ckpt_restore_ci(S, &S->nodes[g]));
+            eai__fl_server_set_ckpt_extra(S->nodes[g].srv, ckpt_extra, &S->nodes[g]);
+        }
     }
     S->private_agg = o->secure_agg || o->dp_epsilon > 0;
     if (S->private_agg) {
@@ -174,6 +249,7 @@ static void teardown(eai__fl_sim_t *S)
     eai__free(NULL, S->ci);
     eai__free(NULL, S->ci_pending);
     eai__free(NULL, S->ci_pending_id);
+    eai__free(NULL, S->ckbuf);
     eai__free(NULL, S->prow);
     eai__free(NULL, S->psum);
     eai__free(NULL, S->zero);
@@ -239,6 +315,11 @@ static eai_status_t run(eai__fl_sim_t *S, eai_fl_sim_result_t *res)
                             "fl sim: gateway checkpoints disagree (round %u vs "
                             "%u): resume needs all of %s.g*",
                             start, eai_fl_server_round(S->nodes[g].srv), o->server.checkpoint);
+    /* A gateway checkpoints in finish_round, before the tier sync that may
+     * follow: its file holds the pre-sync model. The sync is a pure function
+     * of those, so redoing it puts a resumed run where the uninterrupted one
+     * was. */
+    if (start > 0 && o->n_tiers > 0) EAI_TRY(eai__fl_tier_sync(S, start - 1));
     double q = 0;
     if (o->dp_epsilon > 0)
         for (int g = 0; g < S->n_nodes; g++) {
@@ -275,6 +356,10 @@ static eai_status_t run(eai__fl_sim_t *S, eai_fl_sim_result_t *res)
         eai_train_stats_t st;
         EAI_TRY(evaluate(S, S->model, &st));
         res->final_acc = res->best_acc = st.accuracy;
+    }
+    if (o->out_model) {
+        eai_trainer_set_params(S->t, S->model);
+        EAI_TRY(eai_trainer_save_onnx(S->t, o->out_model));
     }
     if (o->local_baseline) EAI_TRY(local_baseline(S, &res->local_mean_acc));
     return EAI_OK;

@@ -11,7 +11,10 @@
 
 #include "edgeai/fl.h"
 
+struct eai__fl_sim;
+
 typedef struct eai__fl_node {
+    struct eai__fl_sim *S; /* back pointer for the checkpoint hook */
     eai_fl_server_t *srv;
     int base, n;     /* global client ids base .. base + n - 1 */
     int64_t samples; /* sum of its clients' sample counts */
@@ -40,6 +43,9 @@ typedef struct eai__fl_sim {
     float **ci;
     float *ci_pending;
     uint32_t *ci_pending_id;
+    int n_pending;  /* rows of ci_pending of the round being closed */
+    uint8_t *ckbuf; /* the c_i serialised for a node's checkpoint */
+    size_t ckbuf_cap;
     /* secure aggregation / DP: one row of np + 1 floats per sampled client */
     bool private_agg;
     float *prow, *psum, *zero;

@@ -96,6 +96,15 @@ eai_status_t eai_flmsg_encode(const eai_flmsg_hdr_t *h, const void *data, uint64
                         eai_flmsg_type_name(h->type), (unsigned long long)total);
     if (index >= count)
         return eai_fail(EAI_E_INVALID, "flmsg encode: chunk %u of %u", index, count);
+    const bool block2 = h->flags == EAI_FLMSG_FLAG_BLOCK2;
+    if (h->flags != 0 && !block2)
+        return eai_fail(EAI_E_INVALID, "flmsg encode: flags %#x (0 or %#x)", h->flags,
+                        EAI_FLMSG_FLAG_BLOCK2);
+    if (block2 && (!is_float_type(h->type) || h->n_block2 == 0 || h->n_block2 > total / 4))
+        return eai_fail(EAI_E_INVALID,
+                        "flmsg encode: %s: a second block of %u floats in %llu bytes (a float "
+                        "type, 1 to total / 4 floats)",
+                        eai_flmsg_type_name(h->type), h->n_block2, (unsigned long long)total);
     if (h->n_samples < 0 || h->local_steps < 0 || !isfinite(h->train_loss))
         return eai_fail(EAI_E_INVALID, "flmsg encode: n_samples %lld, local_steps %lld, loss %g",
                         (long long)h->n_samples, (long long)h->local_steps, h->train_loss);
@@ -107,9 +116,10 @@ eai_status_t eai_flmsg_encode(const eai_flmsg_hdr_t *h, const void *data, uint64
     const uint8_t *src = (const uint8_t *)data + (uint64_t)index * stride;
     uint8_t *p = out;
     memcpy(p, "EAFL", 4);
-    put16(p + 4, EAI_FLMSG_VERSION);
+    /* version 1 whenever it suffices, so version-1 peers read it */
+    put16(p + 4, block2 ? EAI_FLMSG_VERSION_BLOCK2 : EAI_FLMSG_VERSION);
     p[6] = h->type;
-    p[7] = 0;
+    p[7] = block2 ? (uint8_t)EAI_FLMSG_FLAG_BLOCK2 : 0;
     put32(p + 8, h->round);
     put32(p + 12, h->client);
     put32(p + 16, h->sender);
@@ -125,7 +135,7 @@ eai_status_t eai_flmsg_encode(const eai_flmsg_hdr_t *h, const void *data, uint64
     uint64_t lb;
     memcpy(&lb, &h->train_loss, 8);
     put64(p + 64, lb);
-    put32(p + 72, 0);
+    put32(p + 72, block2 ? h->n_block2 : 0);
     put32(p + 76, eai__crc32c(0, p, 76));
     *n_out = EAI_FLMSG_HEADER_BYTES + len;
     return EAI_OK;
@@ -180,9 +190,9 @@ eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hdr_t *h,
         return eai_fail(EAI_E_FORMAT, "flmsg: bad magic %02x %02x %02x %02x (expected \"EAFL\")",
                         buf[0], buf[1], buf[2], buf[3]);
     uint16_t ver = get16(buf + 4);
-    if (ver != EAI_FLMSG_VERSION)
-        return eai_fail(EAI_E_FORMAT, "flmsg: version %u (this build reads %d)", ver,
-                        EAI_FLMSG_VERSION);
+    if (ver != EAI_FLMSG_VERSION && ver != EAI_FLMSG_VERSION_BLOCK2)
+        return eai_fail(EAI_E_FORMAT, "flmsg: version %u (this build reads %d and %d)", ver,
+                        EAI_FLMSG_VERSION, EAI_FLMSG_VERSION_BLOCK2);
     uint32_t hcrc = get32(buf + 76), want = eai__crc32c(0, buf, 76);
     if (hcrc != want)
         return eai_fail(EAI_E_FORMAT, "flmsg: header CRC-32C %08x, computed %08x", hcrc, want);
@@ -205,11 +215,22 @@ eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hdr_t *h,
     memcpy(&d.train_loss, &lb, 8);
     if (d.type < 1 || d.type > 7) return eai_fail(EAI_E_FORMAT, "flmsg: unknown type %u", d.type);
     const char *tn = eai_flmsg_type_name(d.type);
-    if (d.flags != 0)
-        return eai_fail(EAI_E_FORMAT, "flmsg: %s: flags %#x (expected 0)", tn, d.flags);
-    if (get32(buf + 72) != 0)
-        return eai_fail(EAI_E_FORMAT, "flmsg: %s: reserved field %#x (expected 0)", tn,
-                        get32(buf + 72));
+    const uint32_t w72 = get32(buf + 72);
+    if (ver == EAI_FLMSG_VERSION) {
+        if (d.flags != 0)
+            return eai_fail(EAI_E_FORMAT, "flmsg: %s: flags %#x (expected 0)", tn, d.flags);
+        if (w72 != 0)
+            return eai_fail(EAI_E_FORMAT, "flmsg: %s: reserved field %#x (expected 0)", tn, w72);
+        d.n_block2 = 0;
+    } else {
+        /* version 2 exists only to carry the second block */
+        if (d.flags != EAI_FLMSG_FLAG_BLOCK2 || !is_float_type(d.type))
+            return eai_fail(EAI_E_FORMAT,
+                            "flmsg: %s: version 2 with flags %#x (expected a float type "
+                            "with flags %#x)",
+                            tn, d.flags, EAI_FLMSG_FLAG_BLOCK2);
+        d.n_block2 = w72;
+    }
     if (d.total_bytes > EAI_FLMSG_MAX_TOTAL)
         return eai_fail(EAI_E_FORMAT, "flmsg: %s: total of %llu bytes (max %llu)", tn,
                         (unsigned long long)d.total_bytes, (unsigned long long)EAI_FLMSG_MAX_TOTAL);
@@ -222,6 +243,9 @@ eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hdr_t *h,
     if (is_float_type(d.type) && (d.total_bytes % 4 || d.chunk_stride % 4))
         return eai_fail(EAI_E_FORMAT, "flmsg: %s: total %llu / stride %u not whole floats", tn,
                         (unsigned long long)d.total_bytes, d.chunk_stride);
+    if (ver == EAI_FLMSG_VERSION_BLOCK2 && (d.n_block2 == 0 || d.n_block2 > d.total_bytes / 4))
+        return eai_fail(EAI_E_FORMAT, "flmsg: %s: second block of %u floats in %llu bytes", tn,
+                        d.n_block2, (unsigned long long)d.total_bytes);
     uint64_t want_count = d.total_bytes ? (d.total_bytes + d.chunk_stride - 1) / d.chunk_stride : 1;
     if (d.chunk_count != want_count)
         return eai_fail(EAI_E_FORMAT,
@@ -376,12 +400,13 @@ eai_status_t eai_flmsg_asm_add(eai_flmsg_asm_t *a, const uint8_t *frame, size_t 
         if (f->total_bytes != h.total_bytes || f->chunk_count != h.chunk_count ||
             f->chunk_stride != h.chunk_stride || f->sender != h.sender ||
             f->n_samples != h.n_samples || f->local_steps != h.local_steps ||
-            memcmp(&f->train_loss, &h.train_loss, sizeof h.train_loss) != 0)
+            memcmp(&f->train_loss, &h.train_loss, sizeof h.train_loss) != 0 ||
+            f->flags != h.flags || f->n_block2 != h.n_block2)
             return reject(
                 a, eai_fail(EAI_E_FORMAT,
                             "flmsg: %s round %u client %u: chunk %u disagrees with "
                             "earlier chunks (total %llu/%llu, count %u/%u, stride "
-                            "%u/%u, sender %u/%u, or n_samples/steps/loss)",
+                            "%u/%u, sender %u/%u, or n_samples/steps/loss/block2)",
                             tn, h.round, h.client, h.chunk_index, (unsigned long long)h.total_bytes,
                             (unsigned long long)f->total_bytes, h.chunk_count, f->chunk_count,
                             h.chunk_stride, f->chunk_stride, h.sender, f->sender));

@@ -35,7 +35,8 @@ static void usage(void)
            "  --checkpoint FILE      save the server after every round; resume from it\n"
            "  --max-samples N        use the first N training and test samples\n"
            "  --threads N --seed S   trainer threads (1), seed (0)\n"
-           "  --json FILE            per-round results as JSON ('-': stdout)\n");
+           "  --json FILE            per-round results as JSON ('-': stdout)\n"
+           "  --out FINAL.onnx       write the final global model\n");
 }
 
 static bool parse_double(const char *opt, const char *s, double lo, double hi, double *out)
@@ -200,6 +201,8 @@ static int simulate(int argc, char **argv)
         } else if (!strcmp(a, "--seed")) {
             if (!cli_parse_int("fl", a, NEXT(), 0, INT32_MAX, &v)) return 2;
             o.seed = (uint64_t)v;
+        } else if (!strcmp(a, "--out") || !strcmp(a, "-o")) {
+            if (!(o.out_model = NEXT())) return cli_fail_usage("fl", "--out needs a file");
         } else if (!strcmp(a, "--json")) {
             if (!(json = NEXT())) return cli_fail_usage("fl", "--json needs a file");
         } else {
@@ -237,6 +240,7 @@ static int simulate(int argc, char **argv)
     if (o.dp_epsilon > 0) fprintf(p.out, "; epsilon %.3f", res.epsilon);
     fprintf(p.out, "\nwall %.1f s, peak RSS %.1f MiB\n", cli_now() - t0,
             (double)res.peak_rss_kb / 1024.0);
+    if (o.out_model) fprintf(p.out, "wrote %s\n", o.out_model);
     int rc = 0;
     if (root) {
         cJSON_AddStringToObject(root, "model", o.model);

@@ -9,7 +9,12 @@
  *   update/<k>       client k's update chunks (QoS 1)
  *   status/<k>       client k's JOIN; its last will ("offline") when it dies
  * With the same seed, clients and participants the result equals
- * `edgeai fl simulate`: the server aggregates in client-id order. */
+ * `edgeai fl simulate`: the server aggregates in client-id order.
+ * SCAFFOLD: the model chunks carry the server control c as a second float
+ * block (flmsg version 2), updates carry c_i+ - c_i the same way, and the
+ * manifest lists the clients whose updates the previous round accepted, so
+ * each client commits its new c_i exactly when the simulator would.
+ * DP: the server clips, sums and noises (eai_fl_server_opts_t.dp_*). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,18 +28,22 @@
 
 /* Manifest payload, little-endian: final u32, n_params u32, epochs u32,
  * batch u32, algo u32, lr f32, mu f32, momentum f32, seed u64, attempt u32,
- * n_sampled u32, then n_sampled u32 client ids. */
+ * n_sampled u32, then n_sampled u32 client ids; SCAFFOLD only: n_prev u32
+ * and the n_prev ids whose updates round - 1 aggregated. */
 typedef struct manifest {
-    uint32_t round, final, n_params, epochs, batch, algo, attempt, n_sampled;
+    uint32_t round, final, n_params, epochs, batch, algo, attempt, n_sampled, n_prev;
     float lr, mu, momentum;
     uint64_t seed;
-    uint32_t *ids; /* n_sampled */
+    uint32_t *ids;  /* n_sampled */
+    uint32_t *prev; /* n_prev */
+    bool has_prev;
 } manifest_t;
 
 typedef struct net_opts {
     const char *host, *run, *model, *out, *data, *partition, *test;
     int port, clients, rounds, epochs, batch, quorum, threads, id;
     double fraction, lr, momentum, mu, server_lr, round_timeout, idle_timeout;
+    double dp_epsilon, dp_delta, dp_clip;
     long max_samples, chunk;
     uint64_t seed;
     eai_fl_algo_t algo;
@@ -169,6 +178,12 @@ static int parse(const char *cmd, int argc, char **argv, net_opts_t *o, void (*u
             if (!parse_double(cmd, a, NEXT(), 1e-12, 1e6, &o->mu)) return 2;
         } else if (!strcmp(a, "--server-lr")) {
             if (!parse_double(cmd, a, NEXT(), 1e-12, 1e6, &o->server_lr)) return 2;
+        } else if (!strcmp(a, "--dp-epsilon")) {
+            if (!parse_double(cmd, a, NEXT(), 1e-6, 1e6, &o->dp_epsilon)) return 2;
+        } else if (!strcmp(a, "--dp-delta")) {
+            if (!parse_double(cmd, a, NEXT(), 1e-300, 0.5, &o->dp_delta)) return 2;
+        } else if (!strcmp(a, "--dp-clip")) {
+            if (!parse_double(cmd, a, NEXT(), 1e-9, 1e9, &o->dp_clip)) return 2;
         } else if (!strcmp(a, "--round-timeout")) {
             if (!parse_double(cmd, a, NEXT(), 0, 1e7, &d)) return 2;
             o->round_timeout = d;
@@ -227,7 +242,12 @@ static void server_usage(void)
            "  --run NAME             topic namespace edgeai/fl/NAME/ (default)\n"
            "  --fraction F           clients sampled per round (1)\n"
            "  --strategy S           fedavg | fedprox | fedadam | fedyogi | fedadagrad | "
-           "fednova (fedavg)\n"
+           "scaffold |\n"
+           "                         fednova (fedavg)\n"
+           "  --dp-epsilon E         DP-FedAvg to (E, --dp-delta D (1e-5)), clip --dp-clip C "
+           "(1);\n"
+           "                         the server clips and adds the noise, prints epsilon per "
+           "round\n"
            "  --quorum K             a round closes with K updates (all sampled)\n"
            "  --round-timeout S      close a round after S seconds if it has its quorum (none)\n"
            "  --epochs E --batch B   client training settings sent with each round (1, 32)\n"
@@ -241,8 +261,11 @@ static void server_usage(void)
            "  --seed S               client sampling and training seed (0)\n");
 }
 
+/* The round's model: global[0..np), and with SCAFFOLD the control
+ * ctl[0..nt) as a second block (joined in cat, np + nt floats). */
 static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const manifest_t *m,
-                                  const float *global, size_t np, uint8_t *buf, size_t cap)
+                                  const float *global, size_t np, const float *ctl, size_t nt,
+                                  float *cat, uint8_t *buf, size_t cap)
 {
     char tp[256];
     eai_flmsg_hdr_t h = {.type = EAI_FLMSG_MODEL_CHUNK,
@@ -251,9 +274,21 @@ static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const
                          .sender = EAI_FLMSG_BROADCAST};
     if (!m->final) {
         topic(tp, sizeof tp, o->run, "model/chunk");
-        EAI_TRY(cli_fl_publish_floats(t, tp, true, &h, global, np, (size_t)o->chunk, buf, cap));
+        size_t n = np;
+        if (ctl && nt) {
+            memcpy(cat, global, np * sizeof(float));
+            memcpy(cat + np, ctl, nt * sizeof(float));
+            h.flags = EAI_FLMSG_FLAG_BLOCK2;
+            h.n_block2 = (uint32_t)nt;
+            global = cat;
+            n = np + nt;
+        }
+        EAI_TRY(cli_fl_publish_floats(t, tp, true, &h, global, n, (size_t)o->chunk, buf, cap));
+        h.flags = 0;
+        h.n_block2 = 0;
     }
-    size_t pl_n = MANIFEST_FIXED + 4 * (size_t)m->n_sampled;
+    size_t pl_n =
+        MANIFEST_FIXED + 4 * (size_t)m->n_sampled + (m->has_prev ? 4 + 4 * (size_t)m->n_prev : 0);
     uint8_t *pl = calloc(1, pl_n);
     if (!pl) return eai_fail(EAI_E_NOMEM, "fl server: out of memory");
     put32(pl, m->final);
@@ -270,6 +305,12 @@ static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const
     put32(pl + 44, m->n_sampled);
     for (uint32_t i = 0; i < m->n_sampled; i++)
         put32(pl + MANIFEST_FIXED + 4 * i, m->ids[i]);
+    if (m->has_prev) {
+        uint8_t *q = pl + MANIFEST_FIXED + 4 * (size_t)m->n_sampled;
+        put32(q, m->n_prev);
+        for (uint32_t i = 0; i < m->n_prev; i++)
+            put32(q + 4 + 4 * i, m->prev[i]);
+    }
     h.type = EAI_FLMSG_MODEL_MANIFEST;
     size_t len;
     eai_status_t st = eai_flmsg_encode(&h, pl, pl_n, EAI_FLMSG_MAX_CHUNK, 0, buf, cap, &len);
@@ -283,7 +324,7 @@ static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const
 /* Handles one message during a round: update frames go to the reassembler
  * and, complete, to the server; wills are reported. */
 static void server_handle(const eai_transport_msg_t *msg, eai_flmsg_asm_t *as, eai_fl_server_t *srv,
-                          const char *status_prefix)
+                          const char *status_prefix, size_t nt, uint8_t *accepted, int n_clients)
 {
     if (!strncmp(msg->topic, status_prefix, strlen(status_prefix))) {
         if (msg->n_bytes == 7 && !memcmp(msg->payload, "offline", 7))
@@ -297,23 +338,32 @@ static void server_handle(const eai_transport_msg_t *msg, eai_flmsg_asm_t *as, e
         return;
     }
     if (!done || m.hdr.type != EAI_FLMSG_UPDATE_CHUNK) return;
+    const float *v = (const float *)(const void *)m.data;
+    const size_t n_all = m.n_bytes / 4, n_ctl = m.hdr.n_block2;
+    if (n_ctl && n_ctl != nt) {
+        fprintf(stderr,
+                "fl server: update of client %u rejected: control block of %zu floats, "
+                "expected %zu\n",
+                m.hdr.client, n_ctl, nt);
+        return;
+    }
     eai_fl_update_t up = {.round = m.hdr.round,
                           .client = m.hdr.client,
                           .n_samples = m.hdr.n_samples,
                           .local_steps = m.hdr.local_steps,
-                          .params = (const float *)(const void *)m.data,
+                          .params = v,
+                          .control_delta = n_ctl ? v + (n_all - n_ctl) : NULL,
                           .train_loss = m.hdr.train_loss,
-                          .n_params = m.n_bytes / 4};
+                          .n_params = n_all - n_ctl};
     if (eai_fl_server_submit(srv, &up) != EAI_OK)
         fprintf(stderr, "fl server: update of client %u rejected: %s\n", up.client,
                 eai_last_error());
+    else if (up.client < (uint32_t)n_clients)
+        accepted[up.client] = 1;
 }
 
 static int server_run(const net_opts_t *o)
 {
-    if (o->algo == EAI_FL_SCAFFOLD)
-        return cli_fail_usage("fl server", "scaffold is not available over MQTT yet (its "
-                                           "control variates are not in the wire format)");
     /* the simulator's trainer settings, so --test reports what it reports */
     eai_trainer_opts_t tro = {.batch = o->batch,
                               .loss = EAI_LOSS_XENT,
@@ -325,8 +375,9 @@ static int server_run(const net_opts_t *o)
     eai_fl_server_t *srv = NULL;
     eai_transport_t *t = NULL;
     eai_flmsg_asm_t *as = NULL;
-    uint8_t *buf = NULL;
-    uint32_t *ids = NULL;
+    uint8_t *buf = NULL, *accepted = NULL;
+    uint32_t *ids = NULL, *prev = NULL;
+    float *cat = NULL;
     int rc = 1;
     if (eai_trainer_load(o->model, &tro, &tr) != EAI_OK) goto done;
     eai_dataset_opts_t dso = {.max_samples = o->max_samples};
@@ -343,8 +394,13 @@ static int server_run(const net_opts_t *o)
                                .quorum = o->quorum,
                                .round_timeout_s = o->round_timeout,
                                .seed = o->seed,
-                               .checkpoint = o->checkpoint};
+                               .checkpoint = o->checkpoint,
+                               .dp_epsilon = (float)o->dp_epsilon,
+                               .dp_delta = o->dp_delta,
+                               .dp_clip = (float)o->dp_clip,
+                               .dp_rounds = o->rounds};
     if (eai_fl_server_create(&so, init, np, nt, &srv) != EAI_OK) goto done;
+    const bool scaffold = o->algo == EAI_FL_SCAFFOLD;
     char id[128], tp[256], status_prefix[256];
     snprintf(id, sizeof id, "edgeai-fl-%s-server", o->run);
     if (connect_mqtt(o, id, NULL, &t) != EAI_OK) goto done;
@@ -353,16 +409,23 @@ static int server_run(const net_opts_t *o)
     topic(tp, sizeof tp, o->run, "status/+");
     if (eai_transport_subscribe(t, tp, 1) != EAI_OK) goto done;
     topic(status_prefix, sizeof status_prefix, o->run, "status/");
-    const size_t man = MANIFEST_FIXED + 4 * (size_t)o->clients;
+    const size_t man = MANIFEST_FIXED + 8 * (size_t)o->clients + 4;
     const size_t cap = EAI_FLMSG_HEADER_BYTES + ((size_t)o->chunk > man ? (size_t)o->chunk : man);
     buf = malloc(cap);
     ids = malloc((size_t)o->clients * sizeof *ids);
-    if (!buf || !ids) {
+    prev = malloc((size_t)o->clients * sizeof *prev);
+    accepted = calloc((size_t)o->clients, 1);
+    cat = scaffold ? malloc((np + nt) * sizeof *cat) : NULL;
+    if (!buf || !ids || !prev || !accepted || (scaffold && !cat)) {
         eai_fail(EAI_E_NOMEM, "fl server: out of memory");
         goto done;
     }
     printf("fl server: %s, %d clients, %s, %d rounds, broker %s:%d, run %s\n", o->model, o->clients,
            eai_fl_algo_name(o->algo), o->rounds, o->host, o->port, o->run);
+    if (o->dp_epsilon > 0)
+        printf("fl server: DP to epsilon %g at delta %g, clip %g, noise multiplier %.6f\n",
+               o->dp_epsilon, o->dp_delta > 0 ? o->dp_delta : 1e-5,
+               o->dp_clip > 0 ? o->dp_clip : 1.0, eai_fl_server_dp_sigma(srv));
     manifest_t m = {.n_params = (uint32_t)np,
                     .epochs = (uint32_t)o->epochs,
                     .batch = (uint32_t)o->batch,
@@ -371,7 +434,9 @@ static int server_run(const net_opts_t *o)
                     .mu = (float)o->mu,
                     .momentum = (float)o->momentum,
                     .seed = o->seed,
-                    .ids = ids};
+                    .ids = ids,
+                    .prev = prev,
+                    .has_prev = scaffold};
     uint32_t attempt = 0;
     while (eai_fl_server_round(srv) < (uint32_t)o->rounds) {
         const double t0 = cli_now();
@@ -384,20 +449,27 @@ static int server_run(const net_opts_t *o)
          * messages, not duplicates of the failed attempt's */
         eai_flmsg_asm_destroy(as);
         as = NULL;
-        /* room for every sampled client's update at once: a frame refused
-         * for lack of room would be lost (the broker saw it acknowledged) */
+        /* room for every sampled client's update at once (SCAFFOLD's
+         * carry c_i+ - c_i too): a frame refused for lack of room would be
+         * lost (the broker saw it acknowledged) */
+        const size_t nup = scaffold ? np + nt : np;
         eai_flmsg_asm_opts_t ao = {.max_partial = n < 1       ? 1
                                                   : n > 65536 ? 65536
                                                               : n,
-                                   .max_bytes = (uint64_t)(n > 0 ? n : 1) * (np * 4 + np / 8 + 64)};
+                                   .max_bytes =
+                                       (uint64_t)(n > 0 ? n : 1) * (nup * 4 + nup / 8 + 64)};
         if (eai_flmsg_asm_create(&ao, &as) != EAI_OK) goto done;
-        if (publish_round(t, o, &m, eai_fl_server_global(srv), np, buf, cap) != EAI_OK) goto done;
+        memset(accepted, 0, (size_t)o->clients);
+        const float *ctl = eai_fl_strategy_control(eai_fl_server_strategy(srv));
+        if (publish_round(t, o, &m, eai_fl_server_global(srv), np, ctl, nt, cat, buf, cap) !=
+            EAI_OK)
+            goto done;
         for (;;) {
             if (eai_fl_server_n_received(srv) >= n) break;
             if (o->round_timeout > 0 && cli_now() - t0 > o->round_timeout) break;
             eai_transport_msg_t msg;
             if (eai_transport_recv(t, 200, &msg) == EAI_OK)
-                server_handle(&msg, as, srv, status_prefix);
+                server_handle(&msg, as, srv, status_prefix, nt, accepted, o->clients);
         }
         eai_fl_round_report_t rep;
         eai_status_t st = eai_fl_server_finish_round(srv, &rep);
@@ -408,9 +480,14 @@ static int server_run(const net_opts_t *o)
         }
         if (st != EAI_OK) goto done;
         attempt = 0;
-        printf("round %3u/%d  updates %d/%d (rejected %d)  train loss %.4f  %.1f s\n",
-               rep.round + 1, o->rounds, rep.n_accepted, rep.n_sampled, rep.n_rejected,
-               rep.mean_train_loss, cli_now() - t0);
+        /* the clients whose c_i the server's c now includes */
+        m.n_prev = 0;
+        for (int k = 0; k < o->clients; k++)
+            if (accepted[k]) prev[m.n_prev++] = (uint32_t)k;
+        printf("round %3u/%d  updates %d/%d (rejected %d)  train loss %.4f", rep.round + 1,
+               o->rounds, rep.n_accepted, rep.n_sampled, rep.n_rejected, rep.mean_train_loss);
+        if (o->dp_epsilon > 0) printf("  eps %.6f", eai_fl_server_dp_epsilon(srv));
+        printf("  %.1f s\n", cli_now() - t0);
         if (test) {
             /* the trainer only evaluates here; its own training state is unused */
             eai_train_stats_t ts;
@@ -424,7 +501,7 @@ static int server_run(const net_opts_t *o)
     m.final = 1;
     m.round = eai_fl_server_round(srv);
     m.n_sampled = 0;
-    if (publish_round(t, o, &m, NULL, np, buf, cap) != EAI_OK) goto done;
+    if (publish_round(t, o, &m, NULL, np, NULL, 0, NULL, buf, cap) != EAI_OK) goto done;
     if (o->out) {
         eai_trainer_set_params(tr, eai_fl_server_global(srv));
         if (eai_trainer_save_onnx(tr, o->out) != EAI_OK) goto done;
@@ -436,6 +513,9 @@ done:
     if (rc) cli_fail_status("fl server");
     free(buf);
     free(ids);
+    free(prev);
+    free(accepted);
+    free(cat);
     eai_flmsg_asm_destroy(as);
     eai_transport_destroy(t);
     eai_fl_server_destroy(srv);
@@ -473,7 +553,7 @@ static void client_usage(void)
 }
 
 static bool decode_manifest(const uint8_t *frame, size_t n, manifest_t *m, uint32_t *ids_buf,
-                            uint32_t max_ids)
+                            uint32_t *prev_buf, uint32_t max_ids)
 {
     eai_flmsg_hdr_t h;
     const uint8_t *pl;
@@ -492,11 +572,22 @@ static bool decode_manifest(const uint8_t *frame, size_t n, manifest_t *m, uint3
     m->seed = (uint64_t)get32(pl + 32) | (uint64_t)get32(pl + 36) << 32;
     m->attempt = get32(pl + 40);
     m->n_sampled = get32(pl + 44);
-    if (m->n_sampled > max_ids || h.total_bytes != MANIFEST_FIXED + 4 * (uint64_t)m->n_sampled)
-        return false;
+    const uint64_t base = MANIFEST_FIXED + 4 * (uint64_t)m->n_sampled;
+    if (m->n_sampled > max_ids || h.total_bytes < base) return false;
+    m->has_prev = h.total_bytes > base;
+    m->n_prev = 0;
+    if (m->has_prev) {
+        if (h.total_bytes < base + 4) return false;
+        m->n_prev = get32(pl + base);
+        if (m->n_prev > max_ids || h.total_bytes != base + 4 + 4 * (uint64_t)m->n_prev)
+            return false;
+        for (uint32_t i = 0; i < m->n_prev; i++)
+            prev_buf[i] = get32(pl + base + 4 + 4 * i);
+    }
     for (uint32_t i = 0; i < m->n_sampled; i++)
         ids_buf[i] = get32(pl + MANIFEST_FIXED + 4 * i);
     m->ids = ids_buf;
+    m->prev = prev_buf;
     return true;
 }
 
@@ -506,9 +597,14 @@ typedef struct client_state {
     eai_partition_t *part;
     eai_trainer_t *tr;
     eai_fl_client_t *cl;
-    float *model; /* the latest complete global model, model_n floats */
-    size_t np, model_n, model_cap;
+    float *model; /* the latest complete global model, model_n floats, then ctl_n */
+    size_t np, nt, model_n, ctl_n, model_cap;
     int64_t model_round; /* -1: none */
+    /* SCAFFOLD: c_i as of the last round that aggregated this client (zero
+     * at start, as a restarted client begins), the c_i+ of the update in
+     * flight, its round (-1: none), and the update sent (np + nt floats) */
+    float *ci, *ci_pending, *cat;
+    int64_t pending_round;
 } client_state_t;
 
 /* First manifest: the trainer with the server's settings (as the simulator
@@ -529,7 +625,29 @@ static eai_status_t client_setup(client_state_t *c, const manifest_t *m)
     const int32_t *idx;
     int64_t n;
     EAI_TRY(eai_partition_client(c->part, o->id, &idx, &n));
+    c->nt = eai_trainer_n_trainable(c->tr);
+    if (m->algo == EAI_FL_SCAFFOLD) {
+        c->ci = calloc(c->nt ? c->nt : 1, sizeof(float));
+        c->ci_pending = calloc(c->nt ? c->nt : 1, sizeof(float));
+        c->cat = malloc((c->np + c->nt) * sizeof(float));
+        if (!c->ci || !c->ci_pending || !c->cat)
+            return eai_fail(EAI_E_NOMEM, "fl client: out of memory for control variates");
+    }
     return eai_fl_client_create(c->tr, c->ds, idx, n, (uint32_t)o->id, &c->cl);
+}
+
+/* SCAFFOLD: a manifest of a later round than the update in flight settles
+ * it: c_i+ becomes c_i if the server aggregated it (the simulator commits
+ * exactly then), else c_i stays. */
+static void client_settle(client_state_t *c, const manifest_t *m)
+{
+    if (!c->ci || c->pending_round < 0 || (int64_t)m->round <= c->pending_round) return;
+    bool taken = false;
+    if ((int64_t)m->round == c->pending_round + 1 && m->has_prev)
+        for (uint32_t i = 0; i < m->n_prev; i++)
+            taken |= m->prev[i] == (uint32_t)c->o->id;
+    if (taken) memcpy(c->ci, c->ci_pending, c->nt * sizeof(float));
+    c->pending_round = -1;
 }
 
 static eai_status_t client_train(client_state_t *c, eai_transport_t *t, const manifest_t *m,
@@ -537,7 +655,10 @@ static eai_status_t client_train(client_state_t *c, eai_transport_t *t, const ma
 {
     const net_opts_t *o = c->o;
     const double t0 = cli_now();
+    const bool scaffold = m->algo == EAI_FL_SCAFFOLD;
     EAI_TRY(eai_fl_client_update_global_model(c->cl, c->model));
+    /* a retried round trains again from the committed c_i */
+    if (scaffold) EAI_TRY(eai_fl_client_set_control(c->cl, c->ci));
     eai_fl_round_cfg_t cfg = {.round = m->round,
                               .algo = (eai_fl_algo_t)m->algo,
                               .epochs = (int)m->epochs,
@@ -545,7 +666,8 @@ static eai_status_t client_train(client_state_t *c, eai_transport_t *t, const ma
                               .lr = m->lr,
                               .mu = m->mu,
                               .seed = m->seed,
-                              .momentum = m->momentum};
+                              .momentum = m->momentum,
+                              .server_control = scaffold ? c->model + c->model_n : NULL};
     eai_fl_update_t up;
     EAI_TRY(eai_fl_client_local_training(c->cl, &cfg, &up));
     eai_flmsg_hdr_t h = {.type = EAI_FLMSG_UPDATE_CHUNK,
@@ -555,10 +677,22 @@ static eai_status_t client_train(client_state_t *c, eai_transport_t *t, const ma
                          .n_samples = up.n_samples,
                          .local_steps = up.local_steps,
                          .train_loss = isfinite(up.train_loss) ? up.train_loss : 0};
+    const float *v = up.params;
+    size_t n = c->np;
+    if (scaffold) {
+        memcpy(c->ci_pending, eai_fl_client_control(c->cl), c->nt * sizeof(float));
+        c->pending_round = m->round;
+        memcpy(c->cat, up.params, c->np * sizeof(float));
+        memcpy(c->cat + c->np, up.control_delta, c->nt * sizeof(float));
+        h.flags = EAI_FLMSG_FLAG_BLOCK2;
+        h.n_block2 = (uint32_t)c->nt;
+        v = c->cat;
+        n = c->np + c->nt;
+    }
     char tp[256], what[64];
     snprintf(what, sizeof what, "update/%d", o->id);
     topic(tp, sizeof tp, o->run, what);
-    EAI_TRY(cli_fl_publish_floats(t, tp, false, &h, up.params, c->np, (size_t)o->chunk, buf, cap));
+    EAI_TRY(cli_fl_publish_floats(t, tp, false, &h, v, n, (size_t)o->chunk, buf, cap));
     printf("fl client %d: round %u: %lld samples, loss %.4f, %.1f s\n", o->id, m->round + 1,
            (long long)up.n_samples, up.train_loss, cli_now() - t0);
     fflush(stdout);
@@ -567,11 +701,11 @@ static eai_status_t client_train(client_state_t *c, eai_transport_t *t, const ma
 
 static int client_run(const net_opts_t *o)
 {
-    client_state_t c = {.o = o, .model_round = -1};
+    client_state_t c = {.o = o, .model_round = -1, .pending_round = -1};
     eai_transport_t *t = NULL;
     eai_flmsg_asm_t *as = NULL;
     uint8_t *buf = NULL;
-    uint32_t *ids = NULL;
+    uint32_t *ids = NULL, *prev = NULL;
     int rc = 1;
     eai_dataset_opts_t dso = {.max_samples = o->max_samples};
     if (eai_dataset_load(o->data, &dso, &c.ds) != EAI_OK) goto done;
@@ -590,7 +724,8 @@ static int client_run(const net_opts_t *o)
     const size_t cap = EAI_FLMSG_HEADER_BYTES + (size_t)o->chunk;
     buf = malloc(cap);
     ids = malloc((size_t)o->clients * sizeof *ids);
-    if (!buf || !ids || eai_flmsg_asm_create(NULL, &as) != EAI_OK) {
+    prev = malloc((size_t)o->clients * sizeof *prev);
+    if (!buf || !ids || !prev || eai_flmsg_asm_create(NULL, &as) != EAI_OK) {
         eai_fail(EAI_E_NOMEM, "fl client: out of memory");
         goto done;
     }
@@ -619,7 +754,7 @@ static int client_run(const net_opts_t *o)
         idle_since = cli_now();
         if (!strcmp(msg.topic, manifest_topic)) {
             manifest_t nm;
-            if (!decode_manifest(msg.payload, msg.n_bytes, &nm, ids, (uint32_t)o->clients)) {
+            if (!decode_manifest(msg.payload, msg.n_bytes, &nm, ids, prev, (uint32_t)o->clients)) {
                 fprintf(stderr, "fl client %d: bad manifest ignored\n", o->id);
                 continue;
             }
@@ -627,6 +762,7 @@ static int client_run(const net_opts_t *o)
             have_manifest = true;
             if (m.final) break;
             if (!c.tr && client_setup(&c, &m) != EAI_OK) goto done;
+            client_settle(&c, &m);
         } else {
             eai_flmsg_msg_t fm;
             bool complete;
@@ -646,13 +782,15 @@ static int client_run(const net_opts_t *o)
                     c.model = nm;
                     c.model_cap = fm.n_bytes / 4;
                 }
-                c.model_n = fm.n_bytes / 4;
-                eai_flmsg_get_floats(fm.data, c.model_n, c.model);
+                c.ctl_n = fm.hdr.n_block2;
+                c.model_n = fm.n_bytes / 4 - c.ctl_n;
+                eai_flmsg_get_floats(fm.data, fm.n_bytes / 4, c.model);
                 c.model_round = fm.hdr.round;
                 eai_flmsg_asm_drop_before(as, fm.hdr.round);
             }
         }
         if (!have_manifest || !c.tr || m.round != c.model_round || c.model_n != c.np ||
+            (m.algo == EAI_FL_SCAFFOLD && c.ctl_n != c.nt) ||
             ((int64_t)m.round == done_round && (int64_t)m.attempt == done_attempt))
             continue;
         done_round = m.round;
@@ -670,7 +808,11 @@ done:
     if (rc) cli_fail_status("fl client");
     free(buf);
     free(ids);
+    free(prev);
     free(c.model);
+    free(c.ci);
+    free(c.ci_pending);
+    free(c.cat);
     eai_flmsg_asm_destroy(as);
     eai_transport_destroy(t);
     eai_fl_client_destroy(c.cl);

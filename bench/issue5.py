@@ -14,7 +14,9 @@ accuracy    `edgeai calibrate` fits the edge model's temperature on the
             PNG in bench/results/), the smallest offload whose hybrid accuracy
             is within 0.5 points of cloud-only (target: <= 30%), and the
             default threshold 0.85, both from the sweep and from a real routed
-            run (`edgeai route --threshold 0.85 --json`).
+            run (`edgeai route --threshold 0.85 --json`), repeated with
+            `--wire json` beside the default binary tensor data (bytes per
+            cloud request and cloud latency, same run, same server).
 overhead    p50/p99 of one KServe v2 HTTP+JSON infer on loopback, sequential
             (wrk, 1 connection, one request at a time) minus `edgeai bench`'s
             in-process eai_session_invoke p50 on the same model and image
@@ -275,6 +277,13 @@ def section_accuracy(a, res, serve_help, tmp, val_spec):
         print(p.stdout.rstrip())
         with open(jf) as f:
             out["routed_at_0_85"] = json.load(f)
+        # The same routed run with plain JSON on the wire (the default is
+        # binary tensor data): bytes and cloud latency side by side.
+        jj = os.path.join(tmp, "route_085_json.json")
+        run(route_cmd(a, srv.url, calib, ["--data", "fashion-mnist:test", "--threshold", "0.85",
+                                          "--wire", "json", "--json", jj]), timeout=600)
+        with open(jj) as f:
+            out["routed_at_0_85_json_wire"] = json.load(f)
     finally:
         srv.kill(signal.SIGTERM)
     res["accuracy"] = out
@@ -494,6 +503,16 @@ def table(res):
                 100 * rt["accuracy"], 100 * rt["offload"], rt["failed_answers"]))
             row("routed at 0.85: overall latency p50 / p99", "%.0f / %.0f us" % (
                 rt["overall_us_p50"], rt["overall_us_p99"]))
+            rj = acc.get("routed_at_0_85_json_wire")
+            if rj:
+                def per(r):
+                    return r["bytes_sent"] / max(1, r["cloud_attempts"])
+                row("wire binary vs json: bytes sent per cloud request",
+                    "%.0f vs %.0f (ratio %.2f)" % (per(rt), per(rj), per(rt) / per(rj)))
+                row("wire binary vs json: cloud p50 / p99",
+                    "%.0f / %.0f vs %.0f / %.0f us (p50 ratio %.2f)" % (
+                        rt["cloud_us_p50"], rt["cloud_us_p99"], rj["cloud_us_p50"],
+                        rj["cloud_us_p99"], rt["cloud_us_p50"] / max(1, rj["cloud_us_p50"])))
     ov = res.get("overhead")
     if ov:
         row("in-process eai_session_invoke p50 (edgeai bench)", "%.3f ms" % ov["in_process_p50_ms"])

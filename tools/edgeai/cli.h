@@ -42,6 +42,10 @@ int cli_fail_usage(const char *cmd, const char *fmt, ...) EAI_PRINTF(2, 3);
 bool cli_parse_int(const char *cmd, const char *opt, const char *s, long lo, long hi, long *out);
 /* A finite number in [lo, hi] (the whole string); false otherwise. */
 bool cli_parse_double(const char *s, double lo, double hi, double *out);
+/* cli_parse_double with cli_parse_int's messages: "OPT needs a value",
+ * "OPT: 'S' is not a number in [LO, HI]" (printed for CMD). */
+bool cli_parse_real(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                    double *out);
 /* Peak resident set size of this process in bytes (0 if unknown). */
 int64_t cli_peak_rss(void);
 /* Monotonic clock in seconds. */

@@ -39,22 +39,6 @@ static void usage(void)
            "  --out FINAL.onnx       write the final global model\n");
 }
 
-static bool parse_double(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    if (!s) {
-        cli_fail_usage("fl", "%s needs a value", opt);
-        return false;
-    }
-    double v = strtod(s, &end);
-    if (*s == '\0' || *end != '\0' || !(v >= lo && v <= hi)) {
-        cli_fail_usage("fl", "%s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
 typedef struct progress {
     FILE *out;
     cJSON *rounds;
@@ -124,7 +108,7 @@ static int simulate(int argc, char **argv)
             if (!cli_parse_int("fl", a, NEXT(), 1, 1000000, &v)) return 2;
             o.rounds = (int)v;
         } else if (!strcmp(a, "--fraction")) {
-            if (!parse_double(a, NEXT(), 1e-9, 1, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 1e-9, 1, &d)) return 2;
             o.server.fraction = (float)d;
         } else if (!strcmp(a, "--partition")) {
             if (!(partition = NEXT())) return cli_fail_usage("fl", "--partition needs a kind");
@@ -139,7 +123,7 @@ static int simulate(int argc, char **argv)
             if (!cli_parse_int("fl", a, NEXT(), 1, 1 << 20, &v)) return 2;
             o.batch = (int)v;
         } else if (!strcmp(a, "--lr")) {
-            if (!parse_double(a, NEXT(), 1e-12, 1e6, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 1e-12, 1e6, &d)) return 2;
             o.optim.lr = (float)d;
         } else if (!strcmp(a, "--optim")) {
             if (!val) return cli_fail_usage("fl", "--optim needs sgd, adam or adamw");
@@ -153,13 +137,13 @@ static int simulate(int argc, char **argv)
                 return cli_fail_usage("fl", "--optim: '%s' is not sgd, adam or adamw", val);
             i++;
         } else if (!strcmp(a, "--momentum")) {
-            if (!parse_double(a, NEXT(), 0, 0.999999, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 0, 0.999999, &d)) return 2;
             o.optim.momentum = (float)d;
         } else if (!strcmp(a, "--mu")) {
-            if (!parse_double(a, NEXT(), 1e-12, 1e6, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 1e-12, 1e6, &d)) return 2;
             o.server.strategy.mu = (float)d;
         } else if (!strcmp(a, "--server-lr")) {
-            if (!parse_double(a, NEXT(), 1e-12, 1e6, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 1e-12, 1e6, &d)) return 2;
             o.server.strategy.server_lr = (float)d;
         } else if (!strcmp(a, "--tiers")) {
             char *end;
@@ -174,18 +158,18 @@ static int simulate(int argc, char **argv)
             o.every[0] = (int)every;
             i++;
         } else if (!strcmp(a, "--dropout")) {
-            if (!parse_double(a, NEXT(), 0, 0.99, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 0, 0.99, &d)) return 2;
             o.dropout = (float)d;
         } else if (!strcmp(a, "--secure-agg")) {
             o.secure_agg = true;
         } else if (!strcmp(a, "--dp-epsilon")) {
-            if (!parse_double(a, NEXT(), 1e-6, 1e6, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 1e-6, 1e6, &d)) return 2;
             o.dp_epsilon = (float)d;
         } else if (!strcmp(a, "--dp-delta")) {
-            if (!parse_double(a, NEXT(), 1e-300, 0.5, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 1e-300, 0.5, &d)) return 2;
             o.dp_delta = d;
         } else if (!strcmp(a, "--dp-clip")) {
-            if (!parse_double(a, NEXT(), 1e-9, 1e9, &d)) return 2;
+            if (!cli_parse_real("fl", a, NEXT(), 1e-9, 1e9, &d)) return 2;
             o.dp_clip = (float)d;
         } else if (!strcmp(a, "--local-baseline")) {
             o.local_baseline = true;

@@ -59,6 +59,20 @@ bool cli_parse_double(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+bool cli_parse_real(const char *cmd, const char *opt, const char *s, double lo, double hi,
+                    double *out)
+{
+    if (!s) {
+        cli_fail_usage(cmd, "%s needs a value", opt);
+        return false;
+    }
+    if (!cli_parse_double(s, lo, hi, out)) {
+        cli_fail_usage(cmd, "%s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
+        return false;
+    }
+    return true;
+}
+
 int cli_fail_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;

@@ -24,6 +24,8 @@
 #include "edgeai/traci.h"
 #include "traffic/traci_impl.h"
 
+#include "sumo_fixture.h"
+
 /* ---- byte builders ---------------------------------------------------------- */
 
 typedef struct {
@@ -487,98 +489,30 @@ static void test_captured_replies(void **state)
 
 /* ---- against sumo ---------------------------------------------------------- */
 
-static char g_dir[256];
-static char g_cfg[300];
-static eai_sumo_t *g_live;
+static sumo_fixture_t g_fx;
 
-static void write_file(const char *name, const char *text)
-{
-    char p[400];
-    snprintf(p, sizeof p, "%s/%s", g_dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* The scenario of test_traci_sumo.c (without its long-id vehicle). */
+/* The scenario of test_traci_sumo.c (without its long-id vehicle), with a
+ * lane-area detector on the north arm. */
 static int setup(void **state)
 {
     (void)state;
-    if (!eai_sumo_available() || system("netconvert --version > /dev/null 2>&1") != 0) return 0;
-    snprintf(g_dir, sizeof g_dir, "/tmp/eai-subs-XXXXXX");
-    if (!mkdtemp(g_dir)) return -1;
-    write_file("n.nod.xml",
-               "<nodes>\n"
-               "  <node id=\"C\" x=\"0\" y=\"0\" type=\"traffic_light\"/>\n"
-               "  <node id=\"N\" x=\"0\" y=\"200\"/><node id=\"S\" x=\"0\" y=\"-200\"/>\n"
-               "  <node id=\"E\" x=\"200\" y=\"0\"/><node id=\"W\" x=\"-200\" y=\"0\"/>\n"
-               "</nodes>\n");
-    write_file("n.edg.xml",
-               "<edges>\n"
-               "  <edge id=\"NC\" from=\"N\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CN\" from=\"C\" to=\"N\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"SC\" from=\"S\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CS\" from=\"C\" to=\"S\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"EC\" from=\"E\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CE\" from=\"C\" to=\"E\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"WC\" from=\"W\" to=\"C\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "  <edge id=\"CW\" from=\"C\" to=\"W\" numLanes=\"1\" speed=\"13.9\"/>\n"
-               "</edges>\n");
-    write_file("r.rou.xml",
-               "<routes>\n"
-               "  <vType id=\"car\" length=\"5\" width=\"1.8\" maxSpeed=\"20\"/>\n"
-               "  <flow id=\"ns\" type=\"car\" from=\"NC\" to=\"CS\" begin=\"0\" end=\"100\" "
-               "period=\"5\"/>\n"
-               "  <flow id=\"sn\" type=\"car\" from=\"SC\" to=\"CN\" begin=\"0\" end=\"100\" "
-               "period=\"5\"/>\n"
-               "  <flow id=\"we\" type=\"car\" from=\"WC\" to=\"CE\" begin=\"0\" end=\"100\" "
-               "period=\"5\"/>\n"
-               "  <flow id=\"ew\" type=\"car\" from=\"EC\" to=\"CW\" begin=\"0\" end=\"100\" "
-               "period=\"5\"/>\n"
-               "</routes>\n");
-    write_file("d.add.xml", "<additional>\n"
-                            "  <laneAreaDetector id=\"e2N\" lane=\"NC_0\" pos=\"90\" endPos=\"-1\" "
-                            "freq=\"60\" file=\"NUL\"/>\n"
-                            "</additional>\n");
-    write_file("x.sumocfg",
-               "<configuration>\n"
-               "  <input><net-file value=\"net.xml\"/><route-files value=\"r.rou.xml\"/>"
-               "<additional-files value=\"d.add.xml\"/></input>\n"
-               "</configuration>\n");
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && netconvert --node-files n.nod.xml --edge-files n.edg.xml -o net.xml "
-             "--no-turnarounds true > netconvert.log 2>&1",
-             g_dir);
-    if (system(cmd) != 0) return -1;
-    snprintf(g_cfg, sizeof g_cfg, "%s/x.sumocfg", g_dir);
-    return 0;
+    return sumo_fixture_setup(&g_fx, "eai-subs", "<routes>\n" SUMO_FIXTURE_FLOWS_5S "</routes>\n",
+                              "<additional>\n"
+                              "  <laneAreaDetector id=\"e2N\" lane=\"NC_0\" pos=\"90\" "
+                              "endPos=\"-1\" freq=\"60\" file=\"NUL\"/>\n"
+                              "</additional>\n");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    eai_sumo_destroy(g_live);
-    g_live = NULL;
-    if (g_dir[0]) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-        if (system(cmd) != 0) return -1;
-    }
-    return 0;
+    return sumo_fixture_teardown(&g_fx);
 }
 
 static eai_traci_t *start(void)
 {
-    if (!g_dir[0]) skip();
-    eai_sumo_destroy(g_live);
-    g_live = NULL;
-    eai_sumo_opts_t o = {.config = g_cfg, .set_seed = true, .seed = 42, .timeout_ms = 20000};
-    eai_status_t st = eai_sumo_start(&o, &g_live);
-    if (st != EAI_OK) print_error("sumo start: %s\n", eai_last_error());
-    assert_int_equal(st, EAI_OK);
-    return eai_sumo_traci(g_live);
+    eai_sumo_opts_t o = {.timeout_ms = 20000};
+    return eai_sumo_traci(sumo_fixture_start(&g_fx, &o, 42));
 }
 
 static const int VEH_VARS[] = {EAI_TRACI_VAR_POSITION, EAI_TRACI_VAR_SPEED, EAI_TRACI_VAR_ANGLE};

@@ -39,6 +39,9 @@ typedef struct eai_session_opts {
     /* Value bound to every symbolic input dimension; 0 means 1. */
     int64_t batch;
     eai_allocator_t alloc; /* zero: libc */
+    /* true: every invoke adds each kernel's wall time to the session's
+     * profile (eai_session_profile). false (zero) costs nothing. */
+    bool profile;
 } eai_session_opts_t;
 
 /* Creates a session. `m` must outlive it; `opts` may be NULL and is copied.
@@ -79,6 +82,26 @@ EAI_API size_t eai_session_const_bytes(const eai_session_t *s);
 EAI_API int eai_session_n_kernels(const eai_session_t *s);
 /* Backend the session prefers ("ref"). */
 EAI_API const char *eai_session_backend(const eai_session_t *s);
+
+/* One kernel's profile entry (sessions created with opts.profile). The
+ * strings are borrowed from the session (valid until destroy). */
+typedef struct eai_kernel_profile {
+    const char *op;      /* op type: "Conv", "QLinearConv", "ToNHWC" */
+    const char *domain;  /* "" (ONNX), "com.microsoft", "com.edgeai.nhwc", ... */
+    const char *name;    /* node name ("" when the model has none) */
+    const char *backend; /* backend that runs it: "xnnpack", "ref" */
+    double ms;           /* wall time summed over the profiled invokes */
+} eai_kernel_profile_t;
+
+/* Entry of kernel k (0 <= k < eai_session_n_kernels, in run order).
+ * EAI_E_STATE when the session was created without opts.profile,
+ * EAI_E_INVALID for k out of range. The times sum to at most the invokes'
+ * wall time (the rest is the walk between kernels). */
+EAI_API eai_status_t eai_session_profile(const eai_session_t *s, int k, eai_kernel_profile_t *out);
+/* Invokes profiled since creation or the last reset (0 without opts.profile). */
+EAI_API int64_t eai_session_profile_runs(const eai_session_t *s);
+/* Zeroes the profile (e.g. after warm-up runs). No-op without opts.profile. */
+EAI_API void eai_session_profile_reset(eai_session_t *s);
 
 /* Calls fn(op, user) for every ONNX op the ref backend runs (default domain),
  * in registry order. `op` is a static string. */

@@ -364,10 +364,25 @@ static eai_status_t sink_quant(eai__lay_t *L, int node, unsigned tensors)
     return sink_elementwise(L, node);
 }
 
+/* edgeai's QLinearLut (com.edgeai): elementwise on X (input 0); the table
+ * (input 1, [256]) is no tensor operand and stays as it is. */
+static eai_status_t sink_lut(eai__lay_t *L, int node)
+{
+    eai__graph_t *g = L->g;
+    const eai__node_t *n = &g->nodes[node];
+    if (n->n_in != 2 || n->n_out != 1 || !eai__lay_is4(L, n->out[0])) return EAI_OK;
+    const int x = n->in[0];
+    if (classify(L, x) != OPND_TWIN) return EAI_OK;
+    g->nodes[node].in[0] = L->nhwc[x];
+    return eai__lay_twin_outputs(L, node);
+}
+
 eai_status_t eai__lay_sink(eai__lay_t *L, int node)
 {
     const eai__node_t *n = &L->g->nodes[node];
     const char *op = n->op;
+    if (strcmp(n->domain, "com.edgeai") == 0 && strcmp(op, "QLinearLut") == 0)
+        return sink_lut(L, node);
     /* ONNX Runtime's int8 elementwise ops: scales and zero points are scalars */
     if (strcmp(n->domain, "com.microsoft") == 0 &&
         (strcmp(op, "QLinearAdd") == 0 || strcmp(op, "QLinearMul") == 0))

@@ -30,7 +30,17 @@ struct eai_session {
     /* kernel k is a large ref node right after nodes of the preferred
      * backend: call its idle first (backend_impl.h) */
     bool *idle_before;
+    /* opts.profile: ms per kernel summed over prof_runs invokes; NULL when off */
+    double *prof_ms;
+    int64_t prof_runs;
 };
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
 
 /* Outputs from which a ref node is worth the session pool's threads (and
  * the preferred backend's pool should stop spinning for it). */
@@ -159,6 +169,10 @@ eai_status_t eai_session_create(const eai_model_t *m, const eai_session_opts_t *
         }
     }
     if (st == EAI_OK) st = plan_idle(s);
+    if (st == EAI_OK && o.profile) {
+        s->prof_ms = eai__calloc(&s->alloc, (size_t)s->pass.n_kernels + 1, sizeof(double));
+        if (!s->prof_ms) st = eai_fail(EAI_E_NOMEM, "out of memory");
+    }
     if (st != EAI_OK) {
         eai_session_destroy(s);
         return st;
@@ -178,6 +192,7 @@ void eai_session_destroy(eai_session_t *s)
     eai__free_aligned(&a, s->scratch);
     eai__free(&a, s->input_set);
     eai__free(&a, s->idle_before);
+    eai__free(&a, s->prof_ms);
     eai__free(&a, s);
 }
 
@@ -269,13 +284,56 @@ eai_status_t eai_session_invoke(eai_session_t *s)
                             g->values[g->inputs[i]].name);
     const eai__backend_t *be = s->backend;
     eai_status_t st = EAI_OK;
-    for (int k = 0; k < s->pass.n_kernels && st == EAI_OK; k++) {
-        eai__kernel_t *kr = &s->pass.kernels[k];
-        if (s->idle_before[k]) be->idle(s->backend_ctx);
-        st = kr->backend->eval(&kr->ctx, kr->op, kr->state);
+    if (s->prof_ms) {
+        /* a separate loop, so sessions without a profile pay nothing */
+        for (int k = 0; k < s->pass.n_kernels && st == EAI_OK; k++) {
+            eai__kernel_t *kr = &s->pass.kernels[k];
+            if (s->idle_before[k]) be->idle(s->backend_ctx);
+            const double t0 = now_ms();
+            st = kr->backend->eval(&kr->ctx, kr->op, kr->state);
+            s->prof_ms[k] += now_ms() - t0;
+        }
+        s->prof_runs++;
+    } else {
+        for (int k = 0; k < s->pass.n_kernels && st == EAI_OK; k++) {
+            eai__kernel_t *kr = &s->pass.kernels[k];
+            if (s->idle_before[k]) be->idle(s->backend_ctx);
+            st = kr->backend->eval(&kr->ctx, kr->op, kr->state);
+        }
     }
     if (be->idle) be->idle(s->backend_ctx);
     return st;
+}
+
+eai_status_t eai_session_profile(const eai_session_t *s, int k, eai_kernel_profile_t *out)
+{
+    if (!s || !out) return eai_fail(EAI_E_INVALID, "eai_session_profile: NULL argument");
+    if (!s->prof_ms)
+        return eai_fail(EAI_E_STATE, "%s: the session was created without opts.profile",
+                        s->g->label);
+    if (k < 0 || k >= s->pass.n_kernels)
+        return eai_fail(EAI_E_INVALID, "%s: kernel %d out of range [0, %d)", s->g->label, k,
+                        s->pass.n_kernels);
+    const eai__kernel_t *kr = &s->pass.kernels[k];
+    const eai__node_t *n = &s->g->nodes[kr->node];
+    out->op = n->op;
+    out->domain = n->domain ? n->domain : "";
+    out->name = n->name ? n->name : "";
+    out->backend = kr->backend->name;
+    out->ms = s->prof_ms[k];
+    return EAI_OK;
+}
+
+int64_t eai_session_profile_runs(const eai_session_t *s)
+{
+    return s && s->prof_ms ? s->prof_runs : 0;
+}
+
+void eai_session_profile_reset(eai_session_t *s)
+{
+    if (!s || !s->prof_ms) return;
+    memset(s->prof_ms, 0, sizeof(double) * (size_t)s->pass.n_kernels);
+    s->prof_runs = 0;
 }
 
 eai_status_t eai_session_get_output(const eai_session_t *s, int i, const void **data,

@@ -9,14 +9,22 @@
  *   QLinearAdd / QLinearMul      add_nd_qs8 / multiply_nd_qs8 (broadcast)
  *   QGemm (int8 out)             a 1x1 convolution_qc8 over [M, 1, 1, K]
  *                                 (fully_connected has no per-channel QC8)
+ *   QGemm (float out, VNNI only) the q8conv dense kernel, float stores
  *   QuantizeLinear / Dequantize  convert_nc_f32_qs8 / convert_nc_qs8_f32
+ * On x86 CPUs with AVX512-VNNI, dense (group 1) and depthwise QLinearConvs
+ * run on edgeai's own NHWC kernels instead (src/runtime/nhwc/q8conv.c:
+ * vpdpbusd, which this XNNPACK snapshot does not use) as a step on the
+ * same pthreadpool; elsewhere (ARM: XNNPACK's dot-product kernels) they
+ * stay on XNNPACK.
  * Only int8 activations with int8 weights of zero point 0 map; anything
- * else (uint8, weight zero points, float-output QGemm, QLinearLut,
- * QLinearConcat) stays on ref. Each supports() also checks the scale ratios
- * XNNPACK accepts, so an unusual model falls back instead of failing.
+ * else (uint8, weight zero points, float-output QGemm without VNNI) stays
+ * on ref. QLinearLut and QLinearConcat run the ref kernels as steps here.
+ * Each supports() also checks the scale ratios XNNPACK accepts, so an
+ * unusual model falls back instead of failing.
  */
 #include <math.h>
 
+#include "runtime/nhwc/q8conv_impl.h"
 #include "runtime/ref/quant_impl.h"
 #include "runtime/xnnpack/xnn_impl.h"
 
@@ -146,11 +154,77 @@ static eai_status_t wscales(eai__opctx_t *c, eai__xnn_node_t *st, int iws, int64
     return EAI_OK;
 }
 
+/* The geometry of a 2-D QLinearConv the q8conv kernels run (group 1, or
+ * depthwise with multiplier 1 and at most 7x7 taps); false otherwise. */
+static bool q8c_geom(const eai__qconv_params_t *p, eai__q8c_geom_t *q)
+{
+    const eai__conv_geom_t *g = &p->g;
+    if (g->nsp != 2) return false;
+    memset(q, 0, sizeof *q);
+    q->depthwise = g->group > 1;
+    if (q->depthwise && (g->group != g->c || g->m != g->c || g->k[1] * g->k[2] > 49)) return false;
+    q->n = g->n;
+    q->ih = g->in[1];
+    q->iw = g->in[2];
+    q->c = g->c;
+    q->oh = g->out[1];
+    q->ow = g->out[2];
+    q->m = g->m;
+    q->kh = g->k[1];
+    q->kw = g->k[2];
+    q->sh = g->s[1];
+    q->sw = g->s[2];
+    q->dh = g->d[1];
+    q->dw = g->d[2];
+    q->pt = g->pb[1];
+    q->pl = g->pb[2];
+    return q->n * q->oh * q->ow > 0 && q->m > 0 && q->c > 0;
+}
+
+static void q8c_range(void *arg, size_t begin, size_t count)
+{
+    eai__q8c_run(arg, (int64_t)begin, (int64_t)(begin + count));
+}
+
+/* Runs a q8conv kernel; on a pool, ranges of about 1/8 of a thread's share
+ * (tasks are small: MR pixels x 64 channels, or one output row). With
+ * YIELD_WORKERS like the backend's other steps: left spinning (measured),
+ * the workers starved the ref nodes' own pool on 2 cores (YOLO: 290 ms). */
+static void q8c_step(const void *arg, pthreadpool_t tp)
+{
+    const eai__q8c_t *k = arg;
+    const int64_t n = eai__q8c_n_tasks(k);
+    eai__q8c_begin(k);
+    const size_t nth = tp ? pthreadpool_get_threads_count(tp) : 1;
+    if (nth <= 1 || n < 2) {
+        eai__q8c_run(k, 0, n);
+        return;
+    }
+    size_t tile = (size_t)n / (8 * nth);
+    pthreadpool_parallelize_1d_tile_1d(tp, q8c_range, (void *)(uintptr_t)k, (size_t)n,
+                                       tile ? tile : 1, EAI__XNN_PT_FLAGS);
+}
+
+static eai_status_t q8c_prepare(eai__opctx_t *c, eai__xnn_node_t *st, const eai__q8c_geom_t *q)
+{
+    void *kb, *mem;
+    EAI_TRY(eai__xnn_buffer(c, st, sizeof(eai__q8c_t), NULL, &kb));
+    EAI_TRY(eai__xnn_buffer(c, st, eai__q8c_mem_bytes(q), NULL, &mem));
+    float *ws;
+    EAI_TRY(wscales(c, st, 4, q->m, &ws));
+    eai__q8c_init(kb, q, c->in[3].data, eai__has_in(c, 8) ? c->in[8].data : NULL, ws,
+                  scale_of(c, 1), zp_of(c, 2), scale_of(c, 6), zp_of(c, 7), c->in[0].data,
+                  c->out[0].data, true, mem);
+    return eai__xnn_push_fn(c, st, q8c_step, kb);
+}
+
 static eai_status_t qconv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
 {
     const eai__qconv_params_t *p = qconv_params(c);
     if (EAI_NEVER(!qconv_ok(c, p)))
         return eai__op_fail(c, EAI_E_STATE, "xnnpack: QLinearConv no longer maps");
+    eai__q8c_geom_t q;
+    if (eai__q8c_simd_available() && q8c_geom(p, &q)) return q8c_prepare(c, st, &q);
     float *ws;
     EAI_TRY(wscales(c, st, 4, p->g.m, &ws));
     return push_qc8(c, st, &p->g, c->in[3].data, ws, 1.0f, eai__has_in(c, 8) ? c->in[8].data : NULL,
@@ -179,8 +253,66 @@ static bool qgemm_ok(const eai__opctx_t *c)
     return alpha > 0 && qc8_weights_ok(c, 1, 3, 4, 5, 7, n, alpha);
 }
 
+/* QGemm with a float output (the classifier's logits, no y_scale):
+ * [M, K] x [N, K]^T on the q8conv dense kernel as M one-pixel rows, when
+ * it runs on this CPU (else ref, which computes the same). */
+static bool qgemm_f32_ok(const eai__opctx_t *c)
+{
+    const eai__attr_t *ta = eai__node_attr(c->node, "transA");
+    const eai__attr_t *tb = eai__node_attr(c->node, "transB");
+    if ((ta && ta->i != 0) || !tb || tb->i != 1 || eai__has_in(c, 7)) return false;
+    if (!eai__q8c_simd_available() || !is_i8(c, 0) || c->out[0].dtype != EAI_F32) return false;
+    if (!scalar_const(c, 1) || !scalar_const(c, 2) || !const_input(c, 4)) return false;
+    if (c->in[0].shape.rank != 2 || c->in[3].shape.rank != 2 || !const_input(c, 3) ||
+        c->in[3].dtype != EAI_I8)
+        return false;
+    const int64_t n = c->in[3].shape.d[0];
+    if (eai__shape_numel(&c->in[4].shape) != 1 && eai__shape_numel(&c->in[4].shape) != n)
+        return false;
+    if (eai__has_in(c, 5)) {
+        if (!const_input(c, 5) || c->in[5].dtype != EAI_I8) return false;
+        for (int64_t k = 0; k < eai__shape_numel(&c->in[5].shape); k++)
+            if (eai__q_zp(&c->in[5], k) != 0) return false;
+    }
+    if (eai__has_in(c, 6) && (!const_input(c, 6) || c->in[6].dtype != EAI_I32 ||
+                              c->in[6].shape.rank != 1 || c->in[6].shape.d[0] != n))
+        return false;
+    const eai__attr_t *al = eai__node_attr(c->node, "alpha");
+    return !al || al->type != EAI__A_FLOAT || al->f > 0;
+}
+
+static eai_status_t qgemm_f32_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    const eai__attr_t *al = eai__node_attr(c->node, "alpha");
+    const float alpha = al && al->type == EAI__A_FLOAT ? al->f : 1.0f;
+    eai__q8c_geom_t q;
+    memset(&q, 0, sizeof q);
+    q.n = 1;
+    q.ih = q.oh = c->in[0].shape.d[0];
+    q.iw = q.ow = 1;
+    q.c = c->in[0].shape.d[1];
+    q.m = c->in[3].shape.d[0];
+    q.kh = q.kw = q.sh = q.sw = q.dh = q.dw = 1;
+    void *kb, *mem;
+    EAI_TRY(eai__xnn_buffer(c, st, sizeof(eai__q8c_t), NULL, &kb));
+    EAI_TRY(eai__xnn_buffer(c, st, eai__q8c_mem_bytes(&q), NULL, &mem));
+    float *ws;
+    EAI_TRY(wscales(c, st, 4, q.m, &ws));
+    /* the ref kernel's multiplier: alpha * s_a * s_b[n] / 1 */
+    eai__q8c_init(kb, &q, c->in[3].data, eai__has_in(c, 6) ? c->in[6].data : NULL, ws,
+                  alpha * scale_of(c, 1), zp_of(c, 2), 1.0f, 0, c->in[0].data, NULL, true, mem);
+    ((eai__q8c_t *)kb)->yf = c->out[0].data;
+    return eai__xnn_push_fn(c, st, q8c_step, kb);
+}
+
+static bool qgemm_any_ok(const eai__opctx_t *c)
+{
+    return qgemm_ok(c) || qgemm_f32_ok(c);
+}
+
 static eai_status_t qgemm_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
 {
+    if (!qgemm_ok(c) && qgemm_f32_ok(c)) return qgemm_f32_prepare(c, st);
     if (EAI_NEVER(!qgemm_ok(c)))
         return eai__op_fail(c, EAI_E_STATE, "xnnpack: QGemm no longer maps");
     const eai__attr_t *al = eai__node_attr(c->node, "alpha");
@@ -424,6 +556,53 @@ static eai_status_t dequantize_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
     return convert_prepare(c, st, false);
 }
 
+/* ---- QLinearLut, QLinearConcat: the ref kernels as steps ---- */
+
+/* Both are single-threaded byte lookups / copies. As steps of this backend
+ * they run between XNNPACK operators on the caller's thread; left to ref,
+ * the session would send the pool to sleep before each large one (its idle
+ * hook) and wake it again after, which on 2 threads cost more than the
+ * lookups (mobilenet_v3's and YOLO's activations are QLinearLut). */
+typedef struct ref_step_arg {
+    const eai__opctx_t *c; /* the session's kernel context: stable, final */
+    eai_status_t (*eval)(eai__opctx_t *c);
+} ref_step_arg_t;
+
+static void ref_step(const void *arg, pthreadpool_t tp)
+{
+    (void)tp;
+    const ref_step_arg_t *a = arg;
+    eai__opctx_t c = *a->c;
+    c.pool = NULL;
+    (void)a->eval(&c); /* checked at infer: cannot fail on a planned node */
+}
+
+static bool lut_supports(const eai__opctx_t *c)
+{
+    return c->scratch_bytes == 0 && c->n_out == 1;
+}
+
+static eai_status_t push_ref(eai__opctx_t *c, eai__xnn_node_t *st,
+                             eai_status_t (*eval)(eai__opctx_t *c))
+{
+    void *b;
+    EAI_TRY(eai__xnn_buffer(c, st, sizeof(ref_step_arg_t), NULL, &b));
+    ref_step_arg_t *a = b;
+    a->c = c;
+    a->eval = eval;
+    return eai__xnn_push_fn(c, st, ref_step, a);
+}
+
+static eai_status_t lut_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    return push_ref(c, st, eai__q_lut_eval);
+}
+
+static eai_status_t concat_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
+{
+    return push_ref(c, st, eai__q_concat_eval);
+}
+
 /* ---- layout and table ---- */
 
 bool eai__xnn_q8_wants_nhwc(const eai__opctx_t *c)
@@ -446,7 +625,9 @@ const eai__xnn_op_t eai__xnn_ops_q8[] = {
     {"com.microsoft", "QLinearGlobalAveragePool", gap_ok, gap_prepare, NULL},
     {"com.microsoft", "QLinearAdd", add_supports, add_prepare, NULL},
     {"com.microsoft", "QLinearMul", mul_supports, mul_prepare, NULL},
-    {"com.microsoft", "QGemm", qgemm_ok, qgemm_prepare, NULL},
+    {"com.microsoft", "QGemm", qgemm_any_ok, qgemm_prepare, NULL},
+    {"com.microsoft", "QLinearConcat", lut_supports, concat_prepare, NULL},
+    {"com.edgeai", "QLinearLut", lut_supports, lut_prepare, NULL},
     {"", "QuantizeLinear", quantize_supports, quantize_prepare, NULL},
     {"", "DequantizeLinear", dequantize_supports, dequantize_prepare, NULL},
     {0},

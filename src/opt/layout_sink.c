@@ -377,6 +377,25 @@ static eai_status_t sink_lut(eai__lay_t *L, int node)
     return eai__lay_twin_outputs(L, node);
 }
 
+/* ONNX Runtime's QLinearConcat: Y_scale, Y_zero_point, then (X, scale,
+ * zero point) per input; scales and zero points are scalars, every X must be
+ * a twin, `axis` is remapped as for Concat. */
+static eai_status_t sink_qconcat(eai__lay_t *L, int node)
+{
+    eai__graph_t *g = L->g;
+    const eai__node_t *n = &g->nodes[node];
+    int axis;
+    if (!read_axis(n, 0, false, &axis)) return EAI_OK;
+    if (n->n_out != 1 || !eai__lay_is4(L, n->out[0]) || n->n_in < 5 || (n->n_in - 2) % 3)
+        return EAI_OK;
+    for (int k = 2; k < n->n_in; k += 3)
+        if (classify(L, n->in[k]) != OPND_TWIN) return EAI_OK;
+    for (int k = 2; k < g->nodes[node].n_in; k += 3)
+        g->nodes[node].in[k] = L->nhwc[g->nodes[node].in[k]];
+    EAI_TRY(eai__node_set_int(g, node, "axis", AXIS_NHWC[axis]));
+    return eai__lay_twin_outputs(L, node);
+}
+
 eai_status_t eai__lay_sink(eai__lay_t *L, int node)
 {
     const eai__node_t *n = &L->g->nodes[node];
@@ -387,6 +406,8 @@ eai_status_t eai__lay_sink(eai__lay_t *L, int node)
     if (strcmp(n->domain, "com.microsoft") == 0 &&
         (strcmp(op, "QLinearAdd") == 0 || strcmp(op, "QLinearMul") == 0))
         return sink_quant(L, node, 1u << 0 | 1u << 3); /* A, B */
+    if (strcmp(n->domain, "com.microsoft") == 0 && strcmp(op, "QLinearConcat") == 0)
+        return sink_qconcat(L, node);
     if (n->domain[0] && strcmp(n->domain, "ai.onnx") != 0) return EAI_OK;
     if (strcmp(op, "QuantizeLinear") == 0 || strcmp(op, "DequantizeLinear") == 0)
         return sink_quant(L, node, 1u << 0);

@@ -25,43 +25,8 @@
 #include "traffic/traci_impl.h"
 
 #include "sumo_fixture.h"
+#include "traci_bytes.h"
 
-/* ---- byte builders ---------------------------------------------------------- */
-
-typedef struct {
-    uint8_t b[8192];
-    size_t n;
-} buf_t;
-
-static void u8(buf_t *b, unsigned v)
-{
-    b->b[b->n++] = (uint8_t)v;
-}
-static void i32(buf_t *b, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--)
-        u8(b, (v >> (8 * i)) & 0xff);
-}
-static void f64(buf_t *b, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    for (int i = 7; i >= 0; i--)
-        u8(b, (unsigned)(u >> (8 * i)) & 0xff);
-}
-static void str(buf_t *b, const char *s)
-{
-    i32(b, (uint32_t)strlen(s));
-    memcpy(b->b + b->n, s, strlen(s));
-    b->n += strlen(s);
-}
-static void status(buf_t *b, unsigned cmd, unsigned result, const char *desc)
-{
-    u8(b, (unsigned)(7 + strlen(desc)));
-    u8(b, cmd);
-    u8(b, result);
-    str(b, desc);
-}
 /* A command: opens with a 1-byte length (or the extended form); end_cmd
  * fills it in. */
 static size_t begin_cmd(buf_t *b, bool extended)

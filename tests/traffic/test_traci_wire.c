@@ -19,45 +19,8 @@
 #include <cmocka.h>
 
 #include "edgeai/traci.h"
+#include "traci_bytes.h"
 #include "traffic/traci_impl.h"
-
-/* ---- byte builders ---------------------------------------------------------- */
-
-typedef struct {
-    uint8_t b[4096];
-    size_t n;
-} buf_t;
-
-static void u8(buf_t *b, unsigned v)
-{
-    b->b[b->n++] = (uint8_t)v;
-}
-static void i32(buf_t *b, uint32_t v)
-{
-    for (int i = 3; i >= 0; i--)
-        u8(b, (v >> (8 * i)) & 0xff);
-}
-static void f64(buf_t *b, double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    for (int i = 7; i >= 0; i--)
-        u8(b, (unsigned)(u >> (8 * i)) & 0xff);
-}
-static void str(buf_t *b, const char *s)
-{
-    i32(b, (uint32_t)strlen(s));
-    memcpy(b->b + b->n, s, strlen(s));
-    b->n += strlen(s);
-}
-/* status part: [len][cmd][result][description] */
-static void status(buf_t *b, unsigned cmd, unsigned result, const char *desc)
-{
-    u8(b, (unsigned)(1 + 1 + 1 + 4 + strlen(desc)));
-    u8(b, cmd);
-    u8(b, result);
-    str(b, desc);
-}
 
 /* ---- writer ------------------------------------------------------------------ */
 

@@ -484,8 +484,15 @@ static eai_status_t parse_request(const cJSON *root, const lims_t *L, bin_t *bin
     return EAI_OK;
 }
 
-eai_status_t eai_kserve_parse_request_ex(const char *body, size_t n, size_t header_len,
-                                         const eai_kserve_limits_t *lim, eai_kserve_msg_t *out)
+/* Requests and responses share the envelope: JSON (plus binary tail), a body
+ * parser for the document's kind, and a message left empty on any error. */
+typedef eai_status_t (*body_parser_t)(const cJSON *, const lims_t *, bin_t *, eai_kserve_msg_t *);
+static eai_status_t parse_response(const cJSON *root, const lims_t *L, bin_t *bin,
+                                   eai_kserve_msg_t *m);
+
+static eai_status_t parse_message(const char *body, size_t n, size_t header_len,
+                                  const eai_kserve_limits_t *lim, body_parser_t parse,
+                                  eai_kserve_msg_t *out)
 {
     if (!out) return eai_fail(EAI_E_INVALID, "kserve: NULL output");
     memset(out, 0, sizeof *out);
@@ -493,10 +500,16 @@ eai_status_t eai_kserve_parse_request_ex(const char *body, size_t n, size_t head
     cJSON *root;
     bin_t bin;
     EAI_TRY(parse_root(body, n, header_len, &L, &root, &bin));
-    eai_status_t st = parse_request(root, &L, &bin, out);
+    eai_status_t st = parse(root, &L, &bin, out);
     cJSON_Delete(root);
     if (st != EAI_OK) eai_kserve_msg_free(out);
     return st;
+}
+
+eai_status_t eai_kserve_parse_request_ex(const char *body, size_t n, size_t header_len,
+                                         const eai_kserve_limits_t *lim, eai_kserve_msg_t *out)
+{
+    return parse_message(body, n, header_len, lim, parse_request, out);
 }
 
 eai_status_t eai_kserve_parse_request(const char *body, size_t n, const eai_kserve_limits_t *lim,
@@ -525,16 +538,7 @@ static eai_status_t parse_response(const cJSON *root, const lims_t *L, bin_t *bi
 eai_status_t eai_kserve_parse_response_ex(const char *body, size_t n, size_t header_len,
                                           const eai_kserve_limits_t *lim, eai_kserve_msg_t *out)
 {
-    if (!out) return eai_fail(EAI_E_INVALID, "kserve: NULL output");
-    memset(out, 0, sizeof *out);
-    lims_t L = lims_of(lim);
-    cJSON *root;
-    bin_t bin;
-    EAI_TRY(parse_root(body, n, header_len, &L, &root, &bin));
-    eai_status_t st = parse_response(root, &L, &bin, out);
-    cJSON_Delete(root);
-    if (st != EAI_OK) eai_kserve_msg_free(out);
-    return st;
+    return parse_message(body, n, header_len, lim, parse_response, out);
 }
 
 eai_status_t eai_kserve_parse_response(const char *body, size_t n, const eai_kserve_limits_t *lim,

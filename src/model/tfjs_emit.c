@@ -34,51 +34,6 @@ eai_status_t eai__tfjs_new_tconst(tfj_t *s, int ni, eai_dtype_t dt, const eai__s
     return EAI_OK;
 }
 
-const tfj_lay_t eai__tfjs_nchw = {4, {0, 3, 1, 2}};
-
-void eai__tfjs_lay_norm(tfj_lay_t *l)
-{
-    for (int i = 0; i < l->rank; i++)
-        if (l->p[i] != i) return;
-    l->rank = 0;
-}
-
-bool eai__tfjs_lay_eq(const tfj_lay_t *a, const tfj_lay_t *b)
-{
-    if (tfj_lay_plain(a) || tfj_lay_plain(b)) return tfj_lay_plain(a) && tfj_lay_plain(b);
-    return a->rank == b->rank && memcmp(a->p, b->p, (size_t)a->rank * sizeof a->p[0]) == 0;
-}
-
-int eai__tfjs_lay_find(const tfj_lay_t *l, int tf_axis)
-{
-    for (int i = 0; i < l->rank; i++)
-        if (l->p[i] == tf_axis) return i;
-    return tf_axis;
-}
-
-/* dst = Transpose(src, perm) for a C-order tensor of `rank` dims. */
-void eai__tfjs_permute(const void *src, size_t esize, const eai__shape_t *in, const int *perm,
-                       void *dst)
-{
-    int64_t stride[EAI_MAX_RANK], idx[EAI_MAX_RANK] = {0}, n = eai__shape_numel(in);
-    int r = in->rank;
-    int64_t acc = 1;
-    for (int i = r - 1; i >= 0; i--) {
-        stride[i] = acc;
-        acc *= in->d[i];
-    }
-    for (int64_t o = 0; o < n; o++) {
-        int64_t off = 0;
-        for (int i = 0; i < r; i++)
-            off += idx[i] * stride[perm[i]];
-        memcpy((char *)dst + (size_t)o * esize, (const char *)src + (size_t)off * esize, esize);
-        for (int i = r - 1; i >= 0; i--) { /* odometer over the output dims */
-            if (++idx[i] < in->d[perm[i]]) break;
-            idx[i] = 0;
-        }
-    }
-}
-
 static eai_status_t cache_put(tfj_port_t *p, const tfj_lay_t *lay, int v)
 {
     if (p->n_cache < TFJ_N_CACHE) {
@@ -97,7 +52,7 @@ static eai_status_t const_in_layout(tfj_t *s, int ni, tfj_port_t *p, const tfj_l
     const tfj_node_t *owner = &s->nodes[p->node];
     char buf[512];
     if (!name) {
-        if (tfj_lay_plain(want) && eai__strmap_get(&s->g->names, owner->name) < 0)
+        if (eai__perm_plain(want) && eai__strmap_get(&s->g->names, owner->name) < 0)
             snprintf(buf, sizeof buf, "%s", owner->name);
         else
             snprintf(buf, sizeof buf, "%s#t%d", owner->name, s->uniq++);
@@ -107,7 +62,7 @@ static eai_status_t const_in_layout(tfj_t *s, int ni, tfj_port_t *p, const tfj_l
     size_t es = eai_dtype_size(c->dt);
     void *data = eai__alloc_aligned(&s->g->alloc, (size_t)eai__shape_numel(&sh) * es + 8);
     if (!data) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
-    if (tfj_lay_plain(want)) {
+    if (eai__perm_plain(want)) {
         memcpy(data, c->data, (size_t)eai__shape_numel(&sh) * es);
     } else {
         if (sh.rank > want->rank) {
@@ -121,7 +76,7 @@ static eai_status_t const_in_layout(tfj_t *s, int ni, tfj_port_t *p, const tfj_l
         for (int i = 0; i < pad; i++)
             sh.d[i] = 1;
         sh.rank = want->rank;
-        eai__tfjs_permute(c->data, es, &sh, want->p, data);
+        eai__permute(c->data, es, &sh, want->p, data);
         eai__shape_t out = {.rank = sh.rank};
         for (int i = 0; i < sh.rank; i++)
             out.d[i] = sh.d[want->p[i]];
@@ -138,17 +93,17 @@ static eai_status_t transpose_to(tfj_t *s, int ni, tfj_port_t *p, const tfj_lay_
                                  const char *name, int *v)
 {
     const tfj_lay_t *L = &p->lay;
-    int r = tfj_lay_plain(want) ? L->rank : want->rank;
-    if (!tfj_lay_plain(L) && L->rank != r)
+    int r = eai__perm_plain(want) ? L->rank : want->rank;
+    if (!eai__perm_plain(L) && L->rank != r)
         return eai__tfjs_fail(s, ni, EAI_E_FORMAT,
                               "input '%s' has rank %d here but %d where it was made",
                               s->nodes[p->node].name, r, L->rank);
     int linv[EAI_MAX_RANK];
     int64_t q[EAI_MAX_RANK];
     for (int i = 0; i < r; i++)
-        linv[tfj_lay_plain(L) ? i : L->p[i]] = i;
+        linv[eai__perm_plain(L) ? i : L->p[i]] = i;
     for (int i = 0; i < r; i++)
-        q[i] = linv[tfj_lay_plain(want) ? i : want->p[i]];
+        q[i] = linv[eai__perm_plain(want) ? i : want->p[i]];
     int out;
     if (name)
         EAI_TRY(eai__graph_value(s->g, name, &out));
@@ -163,19 +118,19 @@ static eai_status_t transpose_to(tfj_t *s, int ni, tfj_port_t *p, const tfj_lay_
 eai_status_t eai__tfjs_port_value(tfj_t *s, int ni, tfj_port_t *p, const tfj_lay_t *lay, int *v)
 {
     tfj_lay_t want = lay ? *lay : (tfj_lay_t){0};
-    eai__tfjs_lay_norm(&want);
-    if (p->v >= 0 && eai__tfjs_lay_eq(&p->lay, &want)) {
+    eai__perm_norm(&want);
+    if (p->v >= 0 && eai__perm_eq(&p->lay, &want)) {
         *v = p->v;
         return EAI_OK;
     }
     for (int i = 0; i < p->n_cache; i++)
-        if (eai__tfjs_lay_eq(&p->cache_lay[i], &want)) {
+        if (eai__perm_eq(&p->cache_lay[i], &want)) {
             *v = p->cache_v[i];
             return EAI_OK;
         }
     if (p->c) {
         EAI_TRY(const_in_layout(s, ni, p, &want, NULL, v));
-        if (p->v < 0 && tfj_lay_plain(&want)) {
+        if (p->v < 0 && eai__perm_plain(&want)) {
             p->v = *v;
             p->lay = want;
             return EAI_OK;
@@ -194,12 +149,12 @@ eai_status_t eai__tfjs_port_value(tfj_t *s, int ni, tfj_port_t *p, const tfj_lay
 eai_status_t eai__tfjs_port_plain_named(tfj_t *s, int ni, tfj_port_t *p, const char *name, int *v)
 {
     const tfj_lay_t plain = {0};
-    if (p->v >= 0 && tfj_lay_plain(&p->lay)) {
+    if (p->v >= 0 && eai__perm_plain(&p->lay)) {
         *v = p->v;
         return EAI_OK;
     }
     for (int i = 0; i < p->n_cache; i++)
-        if (tfj_lay_plain(&p->cache_lay[i])) {
+        if (eai__perm_plain(&p->cache_lay[i])) {
             *v = p->cache_v[i];
             return EAI_OK;
         }
@@ -281,7 +236,7 @@ eai_status_t eai__tfjs_new_act(tfj_t *s, int ni, int port, const tfj_lay_t *lay,
     const tfj_node_t *n = &s->nodes[ni];
     const char *on = port >= 0 ? n->ports[port].out_name : NULL;
     char name[512];
-    if (port >= 0 && on && tfj_lay_plain(lay))
+    if (port >= 0 && on && eai__perm_plain(lay))
         snprintf(name, sizeof name, "%s", on);
     else if (port > 0 && !on)
         snprintf(name, sizeof name, "%s:%d", n->name, port);
@@ -355,7 +310,7 @@ eai_status_t eai__tfjs_set_port(tfj_t *s, int ni, int k, int v, const tfj_lay_t 
     tfj_port_t *p = &s->nodes[ni].ports[k];
     p->v = v;
     p->lay = lay ? *lay : (tfj_lay_t){0};
-    eai__tfjs_lay_norm(&p->lay);
+    eai__perm_norm(&p->lay);
     p->dt = dt;
     return EAI_OK;
 }

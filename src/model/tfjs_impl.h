@@ -15,13 +15,11 @@
 #include <cjson/cJSON.h>
 
 #include "edgeai/log.h"
+#include "model/axis_perm.h"
 #include "model/graph.h"
 
 /* IR value = Transpose(TF tensor, p). rank 0: identity (plain), any rank. */
-typedef struct tfj_lay {
-    int rank;
-    int p[EAI_MAX_RANK];
-} tfj_lay_t;
+typedef eai__perm_t tfj_lay_t;
 
 /* A constant known at import time (weights and small int tensors). */
 typedef struct tfj_const {
@@ -160,21 +158,8 @@ eai_status_t eai__tfjs_set_port(tfj_t *s, int ni, int k, int v, const tfj_lay_t 
 /* Plain value of port p; a Transpose or constant it has to create is named
  * `name` (the graph output's). */
 eai_status_t eai__tfjs_port_plain_named(tfj_t *s, int ni, tfj_port_t *p, const char *name, int *v);
-/* dst = Transpose(src, perm) for C-order data of shape `in`. */
-void eai__tfjs_permute(const void *src, size_t esize, const eai__shape_t *in, const int *perm,
-                       void *dst);
 
 /* ---- layouts ---- */
-static inline bool tfj_lay_plain(const tfj_lay_t *l)
-{
-    return !l || l->rank == 0;
-}
-/* Normalises: identity permutations become rank 0. */
-void eai__tfjs_lay_norm(tfj_lay_t *l);
-bool eai__tfjs_lay_eq(const tfj_lay_t *a, const tfj_lay_t *b);
-/* Position i with l->p[i] == tf_axis (tf_axis in [0, rank)). */
-int eai__tfjs_lay_find(const tfj_lay_t *l, int tf_axis);
-extern const tfj_lay_t eai__tfjs_nchw; /* [0,3,1,2]: NCHW IR of an NHWC tensor */
 
 /* ---- tfjs_ops.c ---- */
 /* Maps node ni; its inputs are already mapped. EAI_E_UNSUPPORTED for an op

@@ -513,10 +513,10 @@ static eai_status_t set_outputs(tfj_t *s, const tensor_ref_t *outs, int n_out)
         const char *want = outs[i].name;
         int v = -1;
         int ni = outs[i].node;
-        if (p->v >= 0 && tfj_lay_plain(&p->lay) && strcmp(s->g->values[p->v].name, want) == 0)
+        if (p->v >= 0 && eai__perm_plain(&p->lay) && strcmp(s->g->values[p->v].name, want) == 0)
             v = p->v;
         for (int c = 0; c < p->n_cache && v < 0; c++)
-            if (tfj_lay_plain(&p->cache_lay[c]) &&
+            if (eai__perm_plain(&p->cache_lay[c]) &&
                 strcmp(s->g->values[p->cache_v[c]].name, want) == 0)
                 v = p->cache_v[c];
         if (v < 0 && eai__strmap_get(&s->g->names, want) >= 0)

@@ -42,7 +42,7 @@ void eai__tfjs_common_lay(const tfj_t *s, int ni, int lo, int hi, tfj_lay_t *L)
     for (int k = lo; k < hi; k++) {
         const tfj_port_t *p = eai__tfjs_in(s, ni, k);
         if (p->c || p->v < 0) continue;
-        if (tfj_lay_plain(&p->lay))
+        if (eai__perm_plain(&p->lay))
             plain = true;
         else if (L->rank == 0)
             *L = p->lay;
@@ -192,7 +192,7 @@ static eai_status_t map_binary(tfj_t *s, int ni, const char *onnx)
         EAI_TRY(eai__tfjs_attr_str(s, ni, "data_format", "NHWC", fmt, sizeof fmt));
         tfj_port_t *b = eai__tfjs_in(s, ni, 1);
         if (strcmp(fmt, "NCHW") == 0) { /* bias on dim 1: [C] -> [C,1,1] for rank 4 */
-            if (!b->c || b->c->shape.rank != 1 || !tfj_lay_plain(&L))
+            if (!b->c || b->c->shape.rank != 1 || !eai__perm_plain(&L))
                 return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED,
                                       "NCHW BiasAdd needs a constant "
                                       "1-D bias on a plain input");
@@ -483,7 +483,7 @@ static eai_status_t map_shape(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_attr_type(s, ni, "out_type", EAI_I32, &dt));
     int x, y;
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, L, &x));
-    bool cast = dt != EAI_I64, gather = !tfj_lay_plain(L);
+    bool cast = dt != EAI_I64, gather = !eai__perm_plain(L);
     EAI_TRY(eai__tfjs_emit1(s, ni, "Shape", &x, 1, cast || gather ? -1 : 0, NULL, &y));
     if (gather) {
         int64_t idx[EAI_MAX_RANK];

@@ -74,7 +74,7 @@ static eai_status_t set_window(tfj_t *s, const win_t *w, bool conv)
 
 static const tfj_lay_t *nn_lay(const win_t *w)
 {
-    return w->nchw ? NULL : &eai__tfjs_nchw;
+    return w->nchw ? NULL : &eai__perm_nchw;
 }
 
 /* Conv2D, DepthwiseConv2dNative and their _Fused forms (BiasAdd, then an
@@ -100,7 +100,7 @@ static eai_status_t map_conv(tfj_t *s, int ni, const char *onnx)
         }
         float *buf = eai__alloc_aligned(&s->g->alloc, (size_t)eai__shape_numel(ws) * 4 + 8);
         if (!buf) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
-        eai__tfjs_permute(wp->c->data, 4, ws, dw ? perm_dw : perm_conv, buf);
+        eai__permute(wp->c->data, 4, ws, dw ? perm_dw : perm_conv, buf);
         eai_status_t st =
             eai__tfjs_new_const(s, ni, dw ? "dw" : "oihw", true, EAI_F32, 4, dims, buf, &in[1]);
         eai__free_aligned(&s->g->alloc, buf);
@@ -158,7 +158,7 @@ static eai_status_t map_resize(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_attr_bool(s, ni, "align_corners", false, &ac));
     EAI_TRY(eai__tfjs_attr_bool(s, ni, "half_pixel_centers", false, &hp));
     int x, shp, nc, hw, sizes, y;
-    EAI_TRY(eai__tfjs_in_value(s, ni, 0, &eai__tfjs_nchw, &x));
+    EAI_TRY(eai__tfjs_in_value(s, ni, 0, &eai__perm_nchw, &x));
     EAI_TRY(eai__tfjs_emit1(s, ni, "Shape", &x, 1, -1, NULL, &shp));
     int sl[4] = {shp};
     EAI_TRY(eai__tfjs_i64_const(s, ni, "starts", 1, (int64_t[]){0}, false, &sl[1]));
@@ -168,7 +168,7 @@ static eai_status_t map_resize(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_in_i64(s, ni, 1, &hw));
     EAI_TRY(eai__tfjs_emit1(s, ni, "Concat", (int[]){nc, hw}, 2, -1, NULL, &sizes));
     EAI_TRY(eai__tfjs_set_int(s, "axis", 0));
-    EAI_TRY(eai__tfjs_emit1(s, ni, "Resize", (int[]){x, -1, -1, sizes}, 4, 0, &eai__tfjs_nchw, &y));
+    EAI_TRY(eai__tfjs_emit1(s, ni, "Resize", (int[]){x, -1, -1, sizes}, 4, 0, &eai__perm_nchw, &y));
     EAI_TRY(eai__tfjs_set_str(s, "mode", nearest ? "nearest" : "linear"));
     const char *ctm = ac   ? "align_corners"
                       : hp ? (nearest ? "tf_half_pixel_for_nn" : "half_pixel")
@@ -176,7 +176,7 @@ static eai_status_t map_resize(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_set_str(s, "coordinate_transformation_mode", ctm));
     if (nearest) /* TF: round() with align_corners, else floor() */
         EAI_TRY(eai__tfjs_set_str(s, "nearest_mode", ac ? "round_prefer_ceil" : "floor"));
-    return eai__tfjs_set_port(s, ni, 0, y, &eai__tfjs_nchw, eai__tfjs_out_dt(s, ni));
+    return eai__tfjs_set_port(s, ni, 0, y, &eai__perm_nchw, eai__tfjs_out_dt(s, ni));
 }
 
 /* The input's layout if it has `rank` dims, else plain. */
@@ -199,7 +199,7 @@ static eai_status_t map_pad(tfj_t *s, int ni, const char *onnx)
     int r = n / 2;
     tfj_lay_t L = input_lay(s, ni, 0, r);
     for (int i = 0; i < r; i++) { /* ONNX: all begins, then all ends */
-        int t = tfj_lay_plain(&L) ? i : L.p[i];
+        int t = eai__perm_plain(&L) ? i : L.p[i];
         pads[i] = pd[2 * t];
         pads[r + i] = pd[2 * t + 1];
     }
@@ -228,7 +228,7 @@ static eai_status_t map_concat(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_in_ints(s, ni, lo ? 0 : n, &axis, 1, &na));
     tfj_lay_t L;
     eai__tfjs_common_lay(s, ni, lo, lo + n, &L);
-    if (!tfj_lay_plain(&L)) axis = eai__tfjs_lay_find(&L, (int)(axis < 0 ? axis + L.rank : axis));
+    if (!eai__perm_plain(&L)) axis = eai__perm_find(&L, (int)(axis < 0 ? axis + L.rank : axis));
     int *in = eai__calloc(&s->g->alloc, (size_t)n, sizeof(int));
     if (!in) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
     eai_status_t st = EAI_OK;
@@ -259,7 +259,7 @@ static void reduce_axes(const tfj_lay_t *L, const int64_t *ax, int n, int64_t *i
             rank_of += !gone[t];
         out->p[out->rank++] = rank_of;
     }
-    eai__tfjs_lay_norm(out);
+    eai__perm_norm(out);
 }
 
 /* Mean, Sum, Max, Min, Prod (axes input, keep_dims) and ArgMax/ArgMin. */
@@ -275,11 +275,11 @@ static eai_status_t map_reduce(tfj_t *s, int ni, const char *onnx)
         return eai__tfjs_alias(s, ni);
     const tfj_port_t *p = eai__tfjs_in(s, ni, 0);
     tfj_lay_t L = p->v >= 0 ? p->lay : (tfj_lay_t){0}, outL = {0};
-    for (int i = 0; i < n && !tfj_lay_plain(&L); i++)
+    for (int i = 0; i < n && !eai__perm_plain(&L); i++)
         if (ax[i] < -L.rank || ax[i] >= L.rank)
             return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "axis %lld out of range for rank %d",
                                   (long long)ax[i], L.rank);
-    if (tfj_lay_plain(&L))
+    if (eai__perm_plain(&L))
         memcpy(ir, ax, sizeof(int64_t) * (size_t)n);
     else
         reduce_axes(&L, ax, n, ir, keep ? &(tfj_lay_t){0} : &outL);
@@ -337,17 +337,17 @@ static eai_status_t map_transpose(tfj_t *s, int ni, const char *onnx)
             sh.d[i] = p->c->shape.d[perm[i]], pi[i] = (int)perm[i];
         tfj_const_t *c;
         EAI_TRY(eai__tfjs_new_tconst(s, ni, p->c->dt, &sh, &c));
-        eai__tfjs_permute(p->c->data, eai_dtype_size(c->dt), &p->c->shape, pi, c->data);
+        eai__permute(p->c->data, eai_dtype_size(c->dt), &p->c->shape, pi, c->data);
         out->c = c;
         out->dt = c->dt;
         return EAI_OK;
     }
-    if (!tfj_lay_plain(&p->lay) && p->lay.rank != n)
+    if (!eai__perm_plain(&p->lay) && p->lay.rank != n)
         return eai__tfjs_fail(s, ni, EAI_E_FORMAT, "perm has %d entries for rank %d", n,
                               p->lay.rank);
     tfj_lay_t L = {.rank = n};
     for (int i = 0; i < n; i++)
-        L.p[i] = pinv[tfj_lay_plain(&p->lay) ? i : p->lay.p[i]];
+        L.p[i] = pinv[eai__perm_plain(&p->lay) ? i : p->lay.p[i]];
     return eai__tfjs_set_port(s, ni, 0, p->v, &L, p->dt);
 }
 
@@ -362,7 +362,7 @@ static eai_status_t map_split(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_in_ints(s, ni, v ? 2 : 0, &axis, 1, &na));
     const tfj_port_t *p = eai__tfjs_in(s, ni, v ? 0 : 1);
     tfj_lay_t L = p->v >= 0 ? p->lay : (tfj_lay_t){0};
-    if (!tfj_lay_plain(&L)) axis = eai__tfjs_lay_find(&L, (int)(axis < 0 ? axis + L.rank : axis));
+    if (!eai__perm_plain(&L)) axis = eai__perm_find(&L, (int)(axis < 0 ? axis + L.rank : axis));
     EAI_TRY(eai__tfjs_in_value(s, ni, v ? 0 : 1, &L, &x));
     in[0] = x;
     if (v) {
@@ -390,7 +390,7 @@ static eai_status_t map_last_axis(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_need_inputs(s, ni, topk ? 2 : 1, topk ? 2 : 1));
     const tfj_port_t *p = eai__tfjs_in(s, ni, 0);
     tfj_lay_t L = p->v >= 0 ? p->lay : (tfj_lay_t){0};
-    int64_t axis = tfj_lay_plain(&L) ? -1 : eai__tfjs_lay_find(&L, L.rank - 1);
+    int64_t axis = eai__perm_plain(&L) ? -1 : eai__perm_find(&L, L.rank - 1);
     int in[2], y, idx;
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, &L, &in[0]));
     if (!topk) {
@@ -424,7 +424,7 @@ static eai_status_t map_batchnorm(tfj_t *s, int ni, const char *onnx)
     EAI_TRY(eai__tfjs_attr_float(s, ni, "epsilon", 0.0001f, &eps));
     EAI_TRY(eai__tfjs_attr_str(s, ni, "data_format", "NHWC", fmt, sizeof fmt));
     if (training) return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "is_training (inference only)");
-    const tfj_lay_t *L = strcmp(fmt, "NCHW") == 0 ? NULL : &eai__tfjs_nchw;
+    const tfj_lay_t *L = strcmp(fmt, "NCHW") == 0 ? NULL : &eai__perm_nchw;
     int in[5], y;
     EAI_TRY(eai__tfjs_in_value(s, ni, 0, L, &in[0]));
     for (int k = 1; k < 5; k++)
@@ -452,7 +452,7 @@ static eai_status_t matmul_operand(tfj_t *s, int ni, int k, bool swap, bool batc
         void *buf = eai__alloc_aligned(
             &s->g->alloc, (size_t)eai__shape_numel(&p->c->shape) * eai_dtype_size(p->c->dt) + 8);
         if (!buf) return eai__tfjs_fail(s, ni, EAI_E_NOMEM, "out of memory");
-        eai__tfjs_permute(p->c->data, eai_dtype_size(p->c->dt), &p->c->shape, perm, buf);
+        eai__permute(p->c->data, eai_dtype_size(p->c->dt), &p->c->shape, perm, buf);
         eai_status_t st = eai__tfjs_new_const(s, ni, "t", true, p->c->dt, r, dims, buf, v);
         eai__free_aligned(&s->g->alloc, buf);
         return st;
@@ -506,11 +506,11 @@ static eai_status_t map_depth_space(tfj_t *s, int ni, const char *onnx)
     if (strcmp(fmt, "NHWC") != 0 || bs < 2)
         return eai__tfjs_fail(s, ni, EAI_E_UNSUPPORTED, "needs NHWC and block_size >= 2");
     int x, y;
-    EAI_TRY(eai__tfjs_in_value(s, ni, 0, &eai__tfjs_nchw, &x));
-    EAI_TRY(eai__tfjs_emit1(s, ni, onnx, &x, 1, 0, &eai__tfjs_nchw, &y));
+    EAI_TRY(eai__tfjs_in_value(s, ni, 0, &eai__perm_nchw, &x));
+    EAI_TRY(eai__tfjs_emit1(s, ni, onnx, &x, 1, 0, &eai__perm_nchw, &y));
     EAI_TRY(eai__tfjs_set_int(s, "blocksize", bs));
     if (strcmp(onnx, "DepthToSpace") == 0) EAI_TRY(eai__tfjs_set_str(s, "mode", "DCR"));
-    return eai__tfjs_set_port(s, ni, 0, y, &eai__tfjs_nchw, eai__tfjs_out_dt(s, ni));
+    return eai__tfjs_set_port(s, ni, 0, y, &eai__perm_nchw, eai__tfjs_out_dt(s, ni));
 }
 
 const tfj_map_t eai__tfjs_nn_ops[] = {

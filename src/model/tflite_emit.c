@@ -9,53 +9,6 @@
 
 #include "model/tflite_impl.h"
 
-const tfl_lay_t eai__tfl_nchw = {4, {0, 3, 1, 2}};
-
-/* ---- layouts ---- */
-
-void eai__tfl_lay_norm(tfl_lay_t *l)
-{
-    for (int i = 0; i < l->rank; i++)
-        if (l->p[i] != i) return;
-    l->rank = 0;
-}
-
-bool eai__tfl_lay_eq(const tfl_lay_t *a, const tfl_lay_t *b)
-{
-    if (tfl_lay_plain(a) || tfl_lay_plain(b)) return tfl_lay_plain(a) && tfl_lay_plain(b);
-    return a->rank == b->rank && memcmp(a->p, b->p, (size_t)a->rank * sizeof a->p[0]) == 0;
-}
-
-int eai__tfl_lay_find(const tfl_lay_t *l, int axis)
-{
-    if (tfl_lay_plain(l)) return axis;
-    for (int i = 0; i < l->rank; i++)
-        if (l->p[i] == axis) return i;
-    return axis;
-}
-
-void eai__tfl_permute(const void *src, size_t esize, const eai__shape_t *in, const int *perm,
-                      void *dst)
-{
-    int64_t stride[EAI_MAX_RANK], idx[EAI_MAX_RANK] = {0}, n = eai__shape_numel(in);
-    int r = in->rank;
-    int64_t acc = 1;
-    for (int i = r - 1; i >= 0; i--) {
-        stride[i] = acc;
-        acc *= in->d[i];
-    }
-    for (int64_t o = 0; o < n; o++) {
-        int64_t off = 0;
-        for (int i = 0; i < r; i++)
-            off += idx[i] * stride[perm[i]];
-        memcpy((char *)dst + (size_t)o * esize, (const char *)src + (size_t)off * esize, esize);
-        for (int i = r - 1; i >= 0; i--) { /* odometer over the output dims */
-            if (++idx[i] < in->d[perm[i]]) break;
-            idx[i] = 0;
-        }
-    }
-}
-
 /* ---- names and nodes ---- */
 
 static eai_status_t nomem(const tfl_t *s)
@@ -284,9 +237,9 @@ static eai_status_t cache_put(tfl_tensor_t *t, const tfl_lay_t *lay, bool deq, i
 
 static int cache_get(const tfl_tensor_t *t, const tfl_lay_t *lay, bool deq)
 {
-    if (!deq && t->v >= 0 && eai__tfl_lay_eq(&t->lay, lay)) return t->v;
+    if (!deq && t->v >= 0 && eai__perm_eq(&t->lay, lay)) return t->v;
     for (int i = 0; i < t->n_cache; i++)
-        if (t->cache[i].deq == deq && eai__tfl_lay_eq(&t->cache[i].lay, lay)) return t->cache[i].v;
+        if (t->cache[i].deq == deq && eai__perm_eq(&t->cache[i].lay, lay)) return t->cache[i].v;
     return -1;
 }
 
@@ -311,7 +264,7 @@ static eai_status_t const_value(tfl_t *s, int ti, const tfl_lay_t *want, bool re
     eai_dtype_t dt = widen ? EAI_F32 : t->dt;
     int qaxis = t->q.axis;
     const int *perm = NULL;
-    if (!tfl_lay_plain(want)) {
+    if (!eai__perm_plain(want)) {
         if (sh.rank > want->rank)
             return eai__tfl_op_fail(s, EAI_E_UNSUPPORTED,
                                     "constant tensor %d '%s' has rank %d, more than the %d of its "
@@ -336,7 +289,7 @@ static eai_status_t const_value(tfl_t *s, int ti, const tfl_lay_t *want, bool re
     }
     const void *src = t->data;
     if (perm) {
-        eai__tfl_permute(src, es, &sh, perm, widen ? tmp : out);
+        eai__permute(src, es, &sh, perm, widen ? tmp : out);
         src = tmp;
         eai__shape_t o = {.rank = sh.rank};
         int new_axis = 0;
@@ -360,7 +313,7 @@ static eai_status_t const_value(tfl_t *s, int ti, const tfl_lay_t *want, bool re
     eai__free(&s->g->alloc, tmp);
     const char *nm = t->name[0] ? t->name : "const";
     char name[560];
-    snprintf(name, sizeof name, "%.500s%s", nm, tfl_lay_plain(want) && !widen ? "" : "#t");
+    snprintf(name, sizeof name, "%.500s%s", nm, eai__perm_plain(want) && !widen ? "" : "#t");
     eai_status_t st = adopt_const(s, name, false, dt, &sh, out, v);
     if (st == EAI_OK && real && eai__tfl_is_quant(t)) st = dequantize(s, ti, *v, qaxis, v);
     return st;
@@ -376,17 +329,17 @@ static eai_status_t act_in_layout(tfl_t *s, int ti, const tfl_lay_t *want, const
         *v = got;
         return EAI_OK;
     }
-    int r = tfl_lay_plain(want) ? t->lay.rank : want->rank;
-    if (r != t->shape.rank && !(tfl_lay_plain(want) && tfl_lay_plain(&t->lay)))
+    int r = eai__perm_plain(want) ? t->lay.rank : want->rank;
+    if (r != t->shape.rank && !(eai__perm_plain(want) && eai__perm_plain(&t->lay)))
         return eai__tfl_op_fail(s, EAI_E_UNSUPPORTED,
                                 "tensor %d '%s' (rank %d) is needed in a rank-%d layout", ti,
                                 t->name, t->shape.rank, r);
     int linv[EAI_MAX_RANK];
     int64_t q[EAI_MAX_RANK];
     for (int i = 0; i < r; i++)
-        linv[tfl_lay_plain(&t->lay) ? i : t->lay.p[i]] = i;
+        linv[eai__perm_plain(&t->lay) ? i : t->lay.p[i]] = i;
     for (int i = 0; i < r; i++)
-        q[i] = linv[tfl_lay_plain(want) ? i : want->p[i]];
+        q[i] = linv[eai__perm_plain(want) ? i : want->p[i]];
     int out;
     if (name)
         EAI_TRY(fresh_value(s, name, &out));
@@ -401,7 +354,7 @@ static eai_status_t act_in_layout(tfl_t *s, int ti, const tfl_lay_t *want, const
 eai_status_t eai__tfl_tensor_value(tfl_t *s, int ti, const tfl_lay_t *lay, bool real, int *v)
 {
     tfl_lay_t want = lay ? *lay : (tfl_lay_t){0};
-    eai__tfl_lay_norm(&want);
+    eai__perm_norm(&want);
     tfl_tensor_t *t = &s->t[ti];
     EAI_TRY(type_check(s, ti));
     bool deq = real && (eai__tfl_is_quant(t) || t->dt == EAI_F16);
@@ -486,7 +439,7 @@ static eai_status_t record(tfl_t *s, int ti, int v, const tfl_lay_t *lay)
     tfl_tensor_t *t = &s->t[ti];
     t->v = v;
     t->lay = lay ? *lay : (tfl_lay_t){0};
-    eai__tfl_lay_norm(&t->lay);
+    eai__perm_norm(&t->lay);
     if (t->lay.rank && t->lay.rank != t->shape.rank)
         return eai__tfl_op_fail(s, EAI_E_FORMAT,
                                 "output tensor %d '%s' has rank %d, the operator gives rank %d", ti,
@@ -501,8 +454,8 @@ static void out_name(const tfl_t *s, int ti, const tfl_lay_t *lay, char *buf, si
     const tfl_tensor_t *t = &s->t[ti];
     const char *n = t->name[0] ? t->name : "t";
     tfl_lay_t l = lay ? *lay : (tfl_lay_t){0};
-    eai__tfl_lay_norm(&l);
-    bool plain = tfl_lay_plain(&l);
+    eai__perm_norm(&l);
+    bool plain = eai__perm_plain(&l);
     snprintf(buf, cap, "%.500s%s", n, t->is_output && !plain ? "#nchw" : "");
 }
 
@@ -594,7 +547,7 @@ eai_status_t eai__tfl_add_output(tfl_t *s, int ti)
     EAI_TRY(type_check(s, ti));
     const char *want = t->name[0] ? t->name : "output";
     int v = -1;
-    if (t->v >= 0 && !tfl_lay_plain(&t->lay) && cache_get(t, &plain, false) < 0)
+    if (t->v >= 0 && !eai__perm_plain(&t->lay) && cache_get(t, &plain, false) < 0)
         EAI_TRY(act_in_layout(s, ti, &plain, want, &v));
     else
         EAI_TRY(eai__tfl_tensor_value(s, ti, NULL, false, &v));

@@ -12,6 +12,7 @@
 #ifndef EAI_TFLITE_IMPL_H
 #define EAI_TFLITE_IMPL_H
 
+#include "model/axis_perm.h"
 #include "model/graph.h"
 
 /* ---- tflite_fb.c: flatbuffers ---- */
@@ -77,12 +78,7 @@ static inline float tfl_vec_f32(const tfl_fb_t *fb, const tfl_vec_t *v, uint32_t
 /* ---- the importer's state ---- */
 
 /* IR value = Transpose(TFLite tensor, p); rank 0 means identity. */
-typedef struct tfl_lay {
-    int rank;
-    int p[EAI_MAX_RANK];
-} tfl_lay_t;
-
-extern const tfl_lay_t eai__tfl_nchw; /* [0,3,1,2]: the NCHW IR of an NHWC tensor */
+typedef eai__perm_t tfl_lay_t;
 
 /* Quantization of a tensor: real = scale * (q - zero_point), per tensor
  * (n == 1) or along `axis` (n == dims[axis]). n == 0: not quantized. */
@@ -157,18 +153,6 @@ const char *eai__tfl_op_str(int code);
 const char *eai__tfl_type_str(int type);
 
 /* ---- tflite_emit.c: tensors as IR values ---- */
-
-static inline bool tfl_lay_plain(const tfl_lay_t *l)
-{
-    return !l || l->rank == 0;
-}
-void eai__tfl_lay_norm(tfl_lay_t *l);
-bool eai__tfl_lay_eq(const tfl_lay_t *a, const tfl_lay_t *b);
-/* IR axis holding TFLite axis `axis` under l. */
-int eai__tfl_lay_find(const tfl_lay_t *l, int axis);
-/* dst = Transpose(src, perm) of a C-order tensor of shape `in`. */
-void eai__tfl_permute(const void *src, size_t esize, const eai__shape_t *in, const int *perm,
-                      void *dst);
 
 /* Tensor index of operator input k; -1 for an absent optional input. Checked
  * against the op's input count by the caller. */

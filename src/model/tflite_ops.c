@@ -228,8 +228,8 @@ static eai_status_t map_conv(tfl_t *s, const char *onnx)
     /* OHWI -> OIHW is the NCHW tag itself; depthwise [1,kh,kw,cm] -> [cm,1,kh,kw] */
     static const tfl_lay_t dw_lay = {4, {3, 0, 1, 2}};
     int in[3], n_in = 2;
-    EAI_TRY(eai__tfl_in_value(s, 0, &eai__tfl_nchw, true, &in[0]));
-    EAI_TRY(eai__tfl_in_value(s, 1, dw ? &dw_lay : &eai__tfl_nchw, true, &in[1]));
+    EAI_TRY(eai__tfl_in_value(s, 0, &eai__perm_nchw, true, &in[0]));
+    EAI_TRY(eai__tfl_in_value(s, 1, dw ? &dw_lay : &eai__perm_nchw, true, &in[1]));
     if (tfl_in_index(s, 2) >= 0) {
         tfl_tensor_t *b = in_t(s, 2);
         if (b->shape.rank != 1 || b->shape.d[0] != o)
@@ -238,14 +238,14 @@ static eai_status_t map_conv(tfl_t *s, const char *onnx)
         EAI_TRY(eai__tfl_in_value(s, 2, NULL, true, &in[n_in++]));
     }
     int v;
-    EAI_TRY(eai__tfl_step(s, "Conv", in, n_in, act == 0, &eai__tfl_nchw, &v));
+    EAI_TRY(eai__tfl_step(s, "Conv", in, n_in, act == 0, &eai__perm_nchw, &v));
     EAI_TRY(eai__tfl_set_ints(s, "kernel_shape", win.kernel, 2));
     EAI_TRY(eai__tfl_set_ints(s, "strides", win.strides, 2));
     EAI_TRY(eai__tfl_set_ints(s, "dilations", win.dil, 2));
     EAI_TRY(eai__tfl_set_ints(s, "pads", win.pads, 4));
     EAI_TRY(eai__tfl_set_int(s, "group", group));
-    EAI_TRY(fused(s, act, v, true, &eai__tfl_nchw, &v));
-    return eai__tfl_set_out(s, 0, v, &eai__tfl_nchw);
+    EAI_TRY(fused(s, act, v, true, &eai__perm_nchw, &v));
+    return eai__tfl_set_out(s, 0, v, &eai__perm_nchw);
 }
 
 static eai_status_t map_pool(tfl_t *s, const char *onnx)
@@ -263,15 +263,15 @@ static eai_status_t map_pool(tfl_t *s, const char *onnx)
     if (out_t(s, 0)->shape.d[3] != in_t(s, 0)->shape.d[3])
         return eai__tfl_op_fail(s, EAI_E_FORMAT, "pooling changes the channel count");
     int x, v;
-    EAI_TRY(eai__tfl_in_value(s, 0, &eai__tfl_nchw, true, &x));
-    EAI_TRY(eai__tfl_step(s, onnx, &x, 1, act == 0, &eai__tfl_nchw, &v));
+    EAI_TRY(eai__tfl_in_value(s, 0, &eai__perm_nchw, true, &x));
+    EAI_TRY(eai__tfl_step(s, onnx, &x, 1, act == 0, &eai__perm_nchw, &v));
     EAI_TRY(eai__tfl_set_ints(s, "kernel_shape", win.kernel, 2));
     EAI_TRY(eai__tfl_set_ints(s, "strides", win.strides, 2));
     EAI_TRY(eai__tfl_set_ints(s, "pads", win.pads, 4));
     /* TFLite averages over the pixels inside the image only */
     if (onnx[0] == 'A') EAI_TRY(eai__tfl_set_int(s, "count_include_pad", 0));
-    EAI_TRY(fused(s, act, v, true, &eai__tfl_nchw, &v));
-    return eai__tfl_set_out(s, 0, v, &eai__tfl_nchw);
+    EAI_TRY(fused(s, act, v, true, &eai__perm_nchw, &v));
+    return eai__tfl_set_out(s, 0, v, &eai__perm_nchw);
 }
 
 /* v reshaped to `sh` (a new value; last as for eai__tfl_step). */
@@ -402,7 +402,7 @@ static eai_status_t map_concat(tfl_t *s, const char *onnx)
     if (st == EAI_OK) st = eai__tfl_step(s, "Concat", in, s->n_in, act == 0, &L, &v);
     eai__free(&s->g->alloc, in);
     EAI_TRY(st);
-    EAI_TRY(eai__tfl_set_int(s, "axis", eai__tfl_lay_find(&L, axis)));
+    EAI_TRY(eai__tfl_set_int(s, "axis", eai__perm_find(&L, axis)));
     EAI_TRY(fused(s, act, v, true, &L, &v));
     return eai__tfl_set_out(s, 0, v, &L);
 }
@@ -446,7 +446,7 @@ static eai_status_t map_softmax(tfl_t *s, const char *onnx)
         EAI_TRY(eai__tfl_step(s, "Mul", in, 2, 0, L, &in[0]));
     }
     EAI_TRY(eai__tfl_step(s, "Softmax", in, 1, 1, L, &v));
-    EAI_TRY(eai__tfl_set_int(s, "axis", eai__tfl_lay_find(L, x->shape.rank - 1)));
+    EAI_TRY(eai__tfl_set_int(s, "axis", eai__perm_find(L, x->shape.rank - 1)));
     return eai__tfl_set_out(s, 0, v, L);
 }
 
@@ -538,7 +538,7 @@ static eai_status_t map_transpose(tfl_t *s, const char *onnx)
     const tfl_lay_t *L = cur_lay(s, s->in[0]);
     tfl_lay_t out = {.rank = r};
     for (int i = 0; i < r; i++)
-        out.p[i] = inv[tfl_lay_plain(L) ? i : L->p[i]];
+        out.p[i] = inv[eai__perm_plain(L) ? i : L->p[i]];
     bool stored = same_quant(x, y) && x->v >= 0;
     int v;
     if (x->v < 0) { /* a constant: the permuted copy is the output */
@@ -565,7 +565,7 @@ static eai_status_t map_pad(tfl_t *s, const char *onnx)
         return eai__tfl_op_fail(s, EAI_E_FORMAT, "%d paddings for rank %d", n, r);
     const tfl_lay_t *L = cur_lay(s, s->in[0]);
     for (int i = 0; i < r; i++) { /* paddings [r, 2] in TFLite axes; pads in IR axes */
-        int a = tfl_lay_plain(L) ? i : L->p[i];
+        int a = eai__perm_plain(L) ? i : L->p[i];
         pads[i] = p[2 * a];
         pads[r + i] = p[2 * a + 1];
         if (pads[i] < 0 || pads[r + i] < 0)
@@ -614,13 +614,13 @@ static eai_status_t map_mean(tfl_t *s, const char *onnx)
             return eai__tfl_op_fail(s, EAI_E_FORMAT, "axis %lld", (long long)ax[i]);
         if (red[a]) continue;
         red[a] = true;
-        ir[n_red++] = eai__tfl_lay_find(L, (int)a);
+        ir[n_red++] = eai__perm_find(L, (int)a);
     }
     if (out_t(s, 0)->shape.rank != (keep ? r : r - n_red))
         return eai__tfl_op_fail(s, EAI_E_FORMAT, "output rank does not match keep_dims");
     /* without keep_dims the kept axes close up: renumber the tag */
     tfl_lay_t out = {0};
-    if (keep || tfl_lay_plain(L)) {
+    if (keep || eai__perm_plain(L)) {
         out = L ? *L : out;
     } else {
         int newidx[EAI_MAX_RANK], m = 0;

@@ -8,7 +8,9 @@
  * the capped allocator. Any input must give statuses, never a crash, leak or
  * sanitizer report, and a completed message must match its header
  * (including version 2's second block: flags 1, 1 <= n_block2 <= total / 4).
- * Corpus: fuzz/corpus/flmsg (fuzz/gen_flmsg_corpus.py). */
+ * Completed secure-aggregation messages also go through eai_flmsg_sa_parse.
+ * Corpus: fuzz/corpus/flmsg (fuzz/gen_flmsg_corpus.py, gen_flmsg_sa_corpus.py). */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +37,31 @@ static void put32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A completed secure-aggregation message (types 8..14) must parse to a table
+ * that lies inside its payload, and expand without reading past it. */
+static void sa_check(const eai_flmsg_msg_t *m)
+{
+    eai_flmsg_sa_t t;
+    if (m->hdr.type < 8 || m->hdr.type > 14) return;
+    if (eai_flmsg_sa_parse(m->hdr.type, m->data, m->n_bytes, &t) != EAI_OK) return;
+    if (t.n == 0 || t.n_rows > t.n || t.type != m->hdr.type) abort();
+    if (t.type == EAI_FLMSG_SA_MASKED) {
+        uint32_t *y = malloc(t.n_words ? t.n_words * sizeof *y : 1);
+        if (y) eai_flmsg_sa_get_words(&t, y);
+        free(y);
+        return;
+    }
+    bool present[256];
+    uint8_t *rows = t.row_bytes ? malloc((size_t)t.n * t.row_bytes) : NULL;
+    if (t.row_bytes && !rows) return;
+    eai_flmsg_sa_unpack(&t, present, rows);
+    size_t k = 0;
+    for (int i = 0; i < t.n; i++)
+        k += present[i];
+    if (k != t.n_rows) abort();
+    free(rows);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -92,6 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t i = 0; i < m.n_bytes; i++)
                 sum += m.data[i];
             (void)sum;
+            sa_check(&m);
         } else if (done) {
             abort();
         }

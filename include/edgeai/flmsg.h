@@ -43,6 +43,22 @@
  * as one payload. Encoders write version 1 whenever flags is 0, so every
  * message without a second block is byte-identical to what version-1 peers
  * send and read; decoders read both versions.
+ *
+ * Secure aggregation (edgeai/secagg.h) adds types 8..14, version 1 frames
+ * (peers built before them reject them as an unknown type). All but
+ * SA_MASKED are one chunk whose payload is a table of the round's n parties:
+ *    0  4  attempt (the round's attempt: a retried round is a new protocol)
+ *    4  2  n (1..255)
+ *    6  2  index: the sender's party index (client messages), the
+ *          recipient's (SA_BUNDLE), 0xffff (SA_PEERS, SA_UNMASK_REQ)
+ *    8  n  present[i] (0 or 1)
+ *  8+n     one row of row_bytes per present i, in index order
+ * with row_bytes 64 (ADVERTISE, PEERS: public keys), 88 (SHARES, BUNDLE:
+ * encrypted share boxes), 0 (UNMASK_REQ: present = the survivors), 32
+ * (UNMASK: unmasking shares). SA_MASKED is chunked like a float vector: the
+ * same 8 bytes (attempt, n, index), then the masked input as little-endian
+ * uint32 words. eai_flmsg_decode checks a one-chunk table completely, so a
+ * decoded SA frame's table can be read without further bounds checks.
  */
 #ifndef EDGEAI_FLMSG_H
 #define EDGEAI_FLMSG_H
@@ -75,7 +91,18 @@ typedef enum eai_flmsg_type {
     EAI_FLMSG_ACK = 5,
     EAI_FLMSG_ROUND_OPEN = 6,
     EAI_FLMSG_ROUND_CLOSE = 7,
+    EAI_FLMSG_SA_ADVERTISE = 8,   /* secagg, client -> server: its public keys */
+    EAI_FLMSG_SA_PEERS = 9,       /* server -> all: every advertised client's keys */
+    EAI_FLMSG_SA_SHARES = 10,     /* client -> server: its share boxes, one per peer */
+    EAI_FLMSG_SA_BUNDLE = 11,     /* server -> one client: the boxes addressed to it */
+    EAI_FLMSG_SA_MASKED = 12,     /* client -> server: its masked input (chunked words) */
+    EAI_FLMSG_SA_UNMASK_REQ = 13, /* server -> all: the survivors */
+    EAI_FLMSG_SA_UNMASK = 14,     /* client -> server: its unmasking shares */
 } eai_flmsg_type_t;
+
+#define EAI_FLMSG_TYPE_MAX   14
+#define EAI_FLMSG_SA_HEADER  8       /* attempt, n, index */
+#define EAI_FLMSG_SA_NOINDEX 0xffffu /* index of a broadcast table */
 
 /* "model_manifest", "model_chunk", ...; "?" for an unknown value. */
 EAI_API const char *eai_flmsg_type_name(int type);
@@ -123,6 +150,47 @@ EAI_API eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hd
 
 /* Copies n little-endian binary32 values from bytes into v (any alignment). */
 EAI_API void eai_flmsg_get_floats(const uint8_t *bytes, size_t n, float *v);
+
+/* ---- secure aggregation payloads (types 8..14) ---- */
+
+/* A parsed SA payload; pointers borrow from the payload. */
+typedef struct eai_flmsg_sa {
+    uint8_t type;
+    uint32_t attempt;
+    uint16_t n, index;
+    const uint8_t *present; /* n bytes, each 0 or 1; NULL for SA_MASKED */
+    const uint8_t *rows;    /* n_rows rows of row_bytes, in index order */
+    size_t n_rows, row_bytes;
+    const uint8_t *words; /* SA_MASKED: n_words little-endian uint32 */
+    size_t n_words;
+} eai_flmsg_sa_t;
+
+/* Row size of an SA table type (64, 64, 88, 88, 0, 32); 0 for others. */
+EAI_API size_t eai_flmsg_sa_row_bytes(int type);
+/* Payload bytes of a table of n parties with n_rows present (for
+ * SA_MASKED: n_rows words); 0 for a bad type. */
+EAI_API size_t eai_flmsg_sa_bytes(int type, int n, size_t n_rows);
+/* Writes the table payload: rows[i * row_bytes] (dense, borrowed) for every
+ * i with present[i]. EAI_E_INVALID (type, n outside 1..255, index >= n and
+ * not EAI_FLMSG_SA_NOINDEX, cap too small). *n_out = bytes written. */
+EAI_API eai_status_t eai_flmsg_sa_pack(int type, uint32_t attempt, int n, unsigned index,
+                                       const bool *present, const uint8_t *rows, uint8_t *out,
+                                       size_t cap, size_t *n_out);
+/* Writes SA_MASKED's payload: the 8-byte head and y[0..len) little-endian. */
+EAI_API eai_status_t eai_flmsg_sa_pack_masked(uint32_t attempt, int n, unsigned index,
+                                              const uint32_t *y, size_t len, uint8_t *out,
+                                              size_t cap, size_t *n_out);
+/* Parses and checks an SA payload of the given type (borrowed): n in
+ * 1..255, index < n (or EAI_FLMSG_SA_NOINDEX where the type allows it),
+ * presence bytes 0/1, the length exactly 8 + n + rows * row_bytes (SA_MASKED:
+ * 8 + 4 * words). EAI_E_FORMAT with the field. */
+EAI_API eai_status_t eai_flmsg_sa_parse(int type, const uint8_t *payload, size_t n_bytes,
+                                        eai_flmsg_sa_t *out);
+/* Expands a parsed table: present[i] for i < n, and dense rows[i * row_bytes]
+ * (zero where absent; may be NULL when row_bytes is 0). */
+EAI_API void eai_flmsg_sa_unpack(const eai_flmsg_sa_t *m, bool *present, uint8_t *rows);
+/* Copies SA_MASKED's words in host order into y[0..m->n_words). */
+EAI_API void eai_flmsg_sa_get_words(const eai_flmsg_sa_t *m, uint32_t *y);
 
 /* ---- reassembly ---- */
 

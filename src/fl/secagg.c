@@ -321,9 +321,10 @@ eai_status_t eai__sa_server_init(eai__sa_server_t *s, const eai__sa_params_t *p)
     s->masked = eai__calloc(NULL, n, sizeof(bool));
     s->acc = eai__calloc(NULL, p->len ? p->len : 1, sizeof(uint32_t));
     s->resp = eai__calloc(NULL, n * n, EAI__SA_KEY);
+    s->resp_have = eai__calloc(NULL, n * n, sizeof(bool));
     s->responded = eai__calloc(NULL, n, sizeof(bool));
     if (!s->keys || !s->advertised || !s->mailbox || !s->shared || !s->masked || !s->acc ||
-        !s->resp || !s->responded) {
+        !s->resp || !s->resp_have || !s->responded) {
         eai__sa_server_free(s);
         return eai_fail(EAI_E_NOMEM, "secagg: server: out of memory (%d clients, %zu values)", p->n,
                         p->len);
@@ -343,6 +344,7 @@ void eai__sa_server_free(eai__sa_server_t *s)
     eai__free(NULL, s->masked);
     eai__free(NULL, s->acc);
     eai__free(NULL, s->resp);
+    eai__free(NULL, s->resp_have);
     eai__free(NULL, s->responded);
     memset(s, 0, sizeof *s);
 }
@@ -380,26 +382,42 @@ eai_status_t eai__sa_server_masked(eai__sa_server_t *s, int u, const uint32_t *y
 
 eai_status_t eai__sa_server_unmask(eai__sa_server_t *s, int v, const uint8_t *shares)
 {
+    return eai__sa_server_unmask_some(s, v, shares, s->shared);
+}
+
+eai_status_t eai__sa_server_unmask_some(eai__sa_server_t *s, int v, const uint8_t *shares,
+                                        const bool *present)
+{
     if (!s->masked[v])
         return eai_fail(EAI_E_STATE, "secagg: unmasking shares from client %d, not a survivor", v);
-    memcpy(s->resp + (size_t)v * (size_t)s->p.n * EAI__SA_KEY, shares,
-           (size_t)s->p.n * EAI__SA_KEY);
+    const size_t n = (size_t)s->p.n;
+    for (size_t u = 0; u < n; u++) {
+        s->resp_have[(size_t)v * n + u] = present[u] && s->shared[u];
+        if (s->resp_have[(size_t)v * n + u])
+            memcpy(s->resp + ((size_t)v * n + u) * EAI__SA_KEY, shares + u * EAI__SA_KEY,
+                   EAI__SA_KEY);
+    }
     s->responded[v] = true;
     return EAI_OK;
 }
 
-/* Secret u rebuilt from the first t responders' shares. */
+/* Secret u rebuilt from the first t responders holding a share of it. */
 static eai_status_t rebuild(const eai__sa_server_t *s, int u, uint8_t out[EAI__SA_KEY])
 {
     uint8_t xs[EAI__SA_MAX_N];
     const uint8_t *ys[EAI__SA_MAX_N];
     int k = 0;
-    for (int v = 0; v < s->p.n && k < s->p.t; v++) {
-        if (!s->responded[v]) continue;
+    const size_t n = (size_t)s->p.n;
+    for (size_t v = 0; v < n && k < s->p.t; v++) {
+        if (!s->responded[v] || !s->resp_have[v * n + (size_t)u]) continue;
         xs[k] = (uint8_t)(v + 1);
-        ys[k] = s->resp + ((size_t)v * (size_t)s->p.n + (size_t)u) * EAI__SA_KEY;
+        ys[k] = s->resp + (v * n + (size_t)u) * EAI__SA_KEY;
         k++;
     }
+    if (k < s->p.t)
+        return eai_fail(EAI_E_UNAVAILABLE,
+                        "secagg: %d shares of client %d's secret arrived, threshold is %d", k, u,
+                        s->p.t);
     return eai__shamir_combine(xs, ys, k, s->p.t, EAI__SA_KEY, out);
 }
 

@@ -101,6 +101,7 @@ typedef struct eai__sa_server {
     bool *masked;     /* U3 */
     uint32_t *acc;    /* len: sum of the masked inputs received, mod 2^32 */
     uint8_t *resp;    /* n * n * 32: survivor v's share for client u at [v * n + u] */
+    bool *resp_have;  /* n * n: [v * n + u] survivor v sent a share for u */
     bool *responded;  /* U4 */
 } eai__sa_server_t;
 
@@ -113,11 +114,15 @@ void eai__sa_server_share(eai__sa_server_t *s, int u, const uint8_t *ct);
 const uint8_t *eai__sa_server_mailbox(const eai__sa_server_t *s, int u, int v);
 /* Round 2: adds y[0..len) into the running sum. EAI_E_STATE if u already sent. */
 eai_status_t eai__sa_server_masked(eai__sa_server_t *s, int u, const uint32_t *y);
-/* Round 4: stores survivor v's n shares (layout of eai__sa_client_unmask). */
+/* Round 4: stores survivor v's n shares (layout of eai__sa_client_unmask),
+ * one for every u that shared. */
 eai_status_t eai__sa_server_unmask(eai__sa_server_t *s, int v, const uint8_t *shares);
-/* Rebuilds the secrets from t responders, strips the masks and writes
- * sum[0..len) (dequantised). EAI_E_UNAVAILABLE below t survivors or
- * responders; EAI_E_FORMAT if a rebuilt key does not match its public key. */
+/* The same where present[u] says which u have a share (the wire's view). */
+eai_status_t eai__sa_server_unmask_some(eai__sa_server_t *s, int v, const uint8_t *shares,
+                                        const bool *present);
+/* Rebuilds each secret from the first t responders holding a share of it, strips the masks and
+ * writes sum[0..len) (dequantised). EAI_E_UNAVAILABLE below t survivors or responders; EAI_E_FORMAT
+ * if a rebuilt key does not match its public key. */
 eai_status_t eai__sa_server_finish(eai__sa_server_t *s, float *sum, eai_secagg_report_t *rep);
 
 /* Fixed-point value of x (|x| <= range checked by the caller). */

@@ -3,6 +3,7 @@
  * only after decode; the reassembler then checks it against its message's
  * earlier frames, so a message is either exactly what was sent or an error. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/core_impl.h"
@@ -14,14 +15,26 @@
 const char *eai_flmsg_type_name(int type)
 {
     static const char *const names[] = {
-        "?",   "model_manifest", "model_chunk", "update_chunk", "join",
-        "ack", "round_open",     "round_close"};
-    return type >= 1 && type <= 7 ? names[type] : names[0];
+        "?",         "model_manifest", "model_chunk", "update_chunk",  "join",
+        "ack",       "round_open",     "round_close", "sa_advertise",  "sa_peers",
+        "sa_shares", "sa_bundle",      "sa_masked",   "sa_unmask_req", "sa_unmask"};
+    return type >= 1 && type <= EAI_FLMSG_TYPE_MAX ? names[type] : names[0];
 }
 
 static bool is_float_type(int t)
 {
     return t == EAI_FLMSG_MODEL_CHUNK || t == EAI_FLMSG_UPDATE_CHUNK;
+}
+
+/* Types whose payload is whole 4-byte words and may span chunks. */
+static bool is_word_type(int t)
+{
+    return is_float_type(t) || t == EAI_FLMSG_SA_MASKED;
+}
+
+static bool is_sa_table(int t)
+{
+    return t >= EAI_FLMSG_SA_ADVERTISE && t <= EAI_FLMSG_SA_UNMASK && t != EAI_FLMSG_SA_MASKED;
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -78,20 +91,20 @@ eai_status_t eai_flmsg_encode(const eai_flmsg_hdr_t *h, const void *data, uint64
     if (!h || !out || !n_out || (total && !data))
         return eai_fail(EAI_E_INVALID, "flmsg encode: NULL argument");
     if (chunk == 0) chunk = EAI_FLMSG_DEFAULT_CHUNK;
-    if (h->type < 1 || h->type > 7)
+    if (h->type < 1 || h->type > EAI_FLMSG_TYPE_MAX)
         return eai_fail(EAI_E_INVALID, "flmsg encode: type %d", h->type);
     if (chunk > EAI_FLMSG_MAX_CHUNK)
         return eai_fail(EAI_E_INVALID, "flmsg encode: chunk of %zu bytes (max %u)", chunk,
                         EAI_FLMSG_MAX_CHUNK);
-    if (is_float_type(h->type) && (chunk % 4 || total % 4))
+    if (is_word_type(h->type) && (chunk % 4 || total % 4))
         return eai_fail(EAI_E_INVALID,
-                        "flmsg encode: %s needs whole floats (total %llu, chunk %zu bytes)",
+                        "flmsg encode: %s needs whole words (total %llu, chunk %zu bytes)",
                         eai_flmsg_type_name(h->type), (unsigned long long)total, chunk);
     uint32_t count = eai_flmsg_chunk_count(total, chunk);
     if (count == 0)
         return eai_fail(EAI_E_INVALID, "flmsg encode: %llu bytes exceed the format's limit",
                         (unsigned long long)total);
-    if (!is_float_type(h->type) && count != 1)
+    if (!is_word_type(h->type) && count != 1)
         return eai_fail(EAI_E_INVALID, "flmsg encode: %s must fit one chunk (%llu bytes)",
                         eai_flmsg_type_name(h->type), (unsigned long long)total);
     if (index >= count)
@@ -108,6 +121,17 @@ eai_status_t eai_flmsg_encode(const eai_flmsg_hdr_t *h, const void *data, uint64
     if (h->n_samples < 0 || h->local_steps < 0 || !isfinite(h->train_loss))
         return eai_fail(EAI_E_INVALID, "flmsg encode: n_samples %lld, local_steps %lld, loss %g",
                         (long long)h->n_samples, (long long)h->local_steps, h->train_loss);
+    if (is_sa_table(h->type)) { /* never send what decoders would refuse */
+        eai_flmsg_sa_t sa;
+        if (eai_flmsg_sa_parse(h->type, data, (size_t)total, &sa) != EAI_OK) {
+            char why[256]; /* eai_fail writes the buffer eai_last_error reads */
+            snprintf(why, sizeof why, "%s", eai_last_error());
+            return eai_fail(EAI_E_INVALID, "flmsg encode: %s", why);
+        }
+    }
+    if (h->type == EAI_FLMSG_SA_MASKED && total < EAI_FLMSG_SA_HEADER)
+        return eai_fail(EAI_E_INVALID, "flmsg encode: sa_masked of %llu bytes (head is %d)",
+                        (unsigned long long)total, EAI_FLMSG_SA_HEADER);
     uint32_t stride = (uint32_t)chunk;
     size_t len = (size_t)chunk_len(total, stride, count, index);
     if (cap < EAI_FLMSG_HEADER_BYTES + len)
@@ -213,7 +237,8 @@ eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hdr_t *h,
     d.local_steps = (int64_t)get64(buf + 56);
     uint64_t lb = get64(buf + 64);
     memcpy(&d.train_loss, &lb, 8);
-    if (d.type < 1 || d.type > 7) return eai_fail(EAI_E_FORMAT, "flmsg: unknown type %u", d.type);
+    if (d.type < 1 || d.type > EAI_FLMSG_TYPE_MAX)
+        return eai_fail(EAI_E_FORMAT, "flmsg: unknown type %u", d.type);
     const char *tn = eai_flmsg_type_name(d.type);
     const uint32_t w72 = get32(buf + 72);
     if (ver == EAI_FLMSG_VERSION) {
@@ -240,8 +265,8 @@ eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hdr_t *h,
     if (d.total_bytes && d.chunk_stride == 0)
         return eai_fail(EAI_E_FORMAT, "flmsg: %s: chunk stride 0 for %llu bytes", tn,
                         (unsigned long long)d.total_bytes);
-    if (is_float_type(d.type) && (d.total_bytes % 4 || d.chunk_stride % 4))
-        return eai_fail(EAI_E_FORMAT, "flmsg: %s: total %llu / stride %u not whole floats", tn,
+    if (is_word_type(d.type) && (d.total_bytes % 4 || d.chunk_stride % 4))
+        return eai_fail(EAI_E_FORMAT, "flmsg: %s: total %llu / stride %u not whole words", tn,
                         (unsigned long long)d.total_bytes, d.chunk_stride);
     if (ver == EAI_FLMSG_VERSION_BLOCK2 && (d.n_block2 == 0 || d.n_block2 > d.total_bytes / 4))
         return eai_fail(EAI_E_FORMAT, "flmsg: %s: second block of %u floats in %llu bytes", tn,
@@ -253,7 +278,10 @@ eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hdr_t *h,
                         "in chunks of %u",
                         tn, d.chunk_count, (unsigned long long)want_count,
                         (unsigned long long)d.total_bytes, d.chunk_stride);
-    if (!is_float_type(d.type) && d.chunk_count != 1)
+    if (d.type == EAI_FLMSG_SA_MASKED && d.total_bytes < EAI_FLMSG_SA_HEADER)
+        return eai_fail(EAI_E_FORMAT, "flmsg: %s: %llu bytes, shorter than its %d-byte head", tn,
+                        (unsigned long long)d.total_bytes, EAI_FLMSG_SA_HEADER);
+    if (!is_word_type(d.type) && d.chunk_count != 1)
         return eai_fail(EAI_E_FORMAT, "flmsg: %s: %u chunks (a control message is one)", tn,
                         d.chunk_count);
     if (d.chunk_index >= d.chunk_count)
@@ -275,9 +303,170 @@ eai_status_t eai_flmsg_decode(const uint8_t *buf, size_t n, eai_flmsg_hdr_t *h,
                         (long long)d.n_samples, (long long)d.local_steps);
     if (!isfinite(d.train_loss))
         return eai_fail(EAI_E_FORMAT, "flmsg: %s: train loss %g is not finite", tn, d.train_loss);
+    if (is_sa_table(d.type)) { /* one chunk: the whole table is here, check it now */
+        eai_flmsg_sa_t sa;
+        EAI_TRY(eai_flmsg_sa_parse(d.type, buf + EAI_FLMSG_HEADER_BYTES, d.chunk_bytes, &sa));
+    }
     *h = d;
     *payload = d.chunk_bytes ? buf + EAI_FLMSG_HEADER_BYTES : NULL;
     return EAI_OK;
+}
+
+/* ---- secure aggregation payloads ---- */
+
+size_t eai_flmsg_sa_row_bytes(int type)
+{
+    switch (type) {
+    case EAI_FLMSG_SA_ADVERTISE:
+    case EAI_FLMSG_SA_PEERS:
+        return 64;
+    case EAI_FLMSG_SA_SHARES:
+    case EAI_FLMSG_SA_BUNDLE:
+        return 88;
+    case EAI_FLMSG_SA_UNMASK:
+        return 32;
+    default:
+        return 0;
+    }
+}
+
+size_t eai_flmsg_sa_bytes(int type, int n, size_t n_rows)
+{
+    if (type == EAI_FLMSG_SA_MASKED)
+        return n_rows > (SIZE_MAX - EAI_FLMSG_SA_HEADER) / 4 ? 0 : EAI_FLMSG_SA_HEADER + 4 * n_rows;
+    if (!is_sa_table(type) || n < 1 || n > 255 || n_rows > (size_t)n) return 0;
+    return EAI_FLMSG_SA_HEADER + (size_t)n + n_rows * eai_flmsg_sa_row_bytes(type);
+}
+
+/* Broadcast tables carry no index; every other one names a party. */
+static bool sa_index_ok(int type, unsigned index, int n)
+{
+    if (type == EAI_FLMSG_SA_PEERS || type == EAI_FLMSG_SA_UNMASK_REQ)
+        return index == EAI_FLMSG_SA_NOINDEX;
+    return index < (unsigned)n;
+}
+
+static void sa_head(uint8_t *p, uint32_t attempt, int n, unsigned index)
+{
+    put32(p, attempt);
+    put16(p + 4, (uint16_t)n);
+    put16(p + 6, (uint16_t)index);
+}
+
+eai_status_t eai_flmsg_sa_pack(int type, uint32_t attempt, int n, unsigned index,
+                               const bool *present, const uint8_t *rows, uint8_t *out, size_t cap,
+                               size_t *n_out)
+{
+    const size_t rb = eai_flmsg_sa_row_bytes(type);
+    if (!is_sa_table(type))
+        return eai_fail(EAI_E_INVALID, "flmsg sa: %s is not a table type",
+                        eai_flmsg_type_name(type));
+    if (!present || !out || !n_out || (rb && !rows))
+        return eai_fail(EAI_E_INVALID, "flmsg sa: NULL argument");
+    if (n < 1 || n > 255 || !sa_index_ok(type, index, n))
+        return eai_fail(EAI_E_INVALID, "flmsg sa: %s: %d parties, index %u",
+                        eai_flmsg_type_name(type), n, index);
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        k += present[i];
+    const size_t need = eai_flmsg_sa_bytes(type, n, k);
+    if (cap < need)
+        return eai_fail(EAI_E_INVALID, "flmsg sa: buffer of %zu bytes, need %zu", cap, need);
+    sa_head(out, attempt, n, index);
+    uint8_t *r = out + EAI_FLMSG_SA_HEADER + n;
+    for (int i = 0; i < n; i++) {
+        out[EAI_FLMSG_SA_HEADER + i] = present[i] ? 1 : 0;
+        if (!present[i] || !rb) continue;
+        memcpy(r, rows + (size_t)i * rb, rb);
+        r += rb;
+    }
+    *n_out = need;
+    return EAI_OK;
+}
+
+eai_status_t eai_flmsg_sa_pack_masked(uint32_t attempt, int n, unsigned index, const uint32_t *y,
+                                      size_t len, uint8_t *out, size_t cap, size_t *n_out)
+{
+    if (!out || !n_out || (len && !y)) return eai_fail(EAI_E_INVALID, "flmsg sa: NULL argument");
+    if (n < 1 || n > 255 || index >= (unsigned)n)
+        return eai_fail(EAI_E_INVALID, "flmsg sa: sa_masked: %d parties, index %u", n, index);
+    const size_t need = eai_flmsg_sa_bytes(EAI_FLMSG_SA_MASKED, n, len);
+    if (need == 0 || cap < need)
+        return eai_fail(EAI_E_INVALID, "flmsg sa: buffer of %zu bytes, need %zu", cap, need);
+    sa_head(out, attempt, n, index);
+    for (size_t i = 0; i < len; i++)
+        put32(out + EAI_FLMSG_SA_HEADER + 4 * i, y[i]);
+    *n_out = need;
+    return EAI_OK;
+}
+
+eai_status_t eai_flmsg_sa_parse(int type, const uint8_t *p, size_t nb, eai_flmsg_sa_t *m)
+{
+    if (!m || (nb && !p)) return eai_fail(EAI_E_INVALID, "flmsg sa: NULL argument");
+    memset(m, 0, sizeof *m);
+    const char *tn = eai_flmsg_type_name(type);
+    if (!is_sa_table(type) && type != EAI_FLMSG_SA_MASKED)
+        return eai_fail(EAI_E_FORMAT, "flmsg sa: %s is not a secure-aggregation type", tn);
+    if (nb < EAI_FLMSG_SA_HEADER)
+        return eai_fail(EAI_E_FORMAT, "flmsg sa: %s: %zu bytes, shorter than the %d-byte head", tn,
+                        nb, EAI_FLMSG_SA_HEADER);
+    eai_flmsg_sa_t d = {.type = (uint8_t)type,
+                        .attempt = get32(p),
+                        .n = get16(p + 4),
+                        .index = get16(p + 6),
+                        .row_bytes = eai_flmsg_sa_row_bytes(type)};
+    if (d.n < 1 || d.n > 255)
+        return eai_fail(EAI_E_FORMAT, "flmsg sa: %s: %u parties (1..255)", tn, d.n);
+    if (!sa_index_ok(type, d.index, d.n))
+        return eai_fail(EAI_E_FORMAT, "flmsg sa: %s: index %u for %u parties", tn, d.index, d.n);
+    if (type == EAI_FLMSG_SA_MASKED) {
+        if ((nb - EAI_FLMSG_SA_HEADER) % 4)
+            return eai_fail(EAI_E_FORMAT, "flmsg sa: %s: %zu bytes of words, not whole", tn,
+                            nb - EAI_FLMSG_SA_HEADER);
+        d.words = p + EAI_FLMSG_SA_HEADER;
+        d.n_words = (nb - EAI_FLMSG_SA_HEADER) / 4;
+        *m = d;
+        return EAI_OK;
+    }
+    if (nb < EAI_FLMSG_SA_HEADER + (size_t)d.n)
+        return eai_fail(EAI_E_FORMAT, "flmsg sa: %s: %zu bytes, too short for %u presence flags",
+                        tn, nb, d.n);
+    d.present = p + EAI_FLMSG_SA_HEADER;
+    for (unsigned i = 0; i < d.n; i++) {
+        if (d.present[i] > 1)
+            return eai_fail(EAI_E_FORMAT, "flmsg sa: %s: presence flag %u is %u (0 or 1)", tn, i,
+                            d.present[i]);
+        d.n_rows += d.present[i];
+    }
+    const size_t want = EAI_FLMSG_SA_HEADER + d.n + d.n_rows * d.row_bytes;
+    if (nb != want)
+        return eai_fail(EAI_E_FORMAT,
+                        "flmsg sa: %s: %zu bytes, expected %zu for %zu rows of %zu bytes", tn, nb,
+                        want, d.n_rows, d.row_bytes);
+    d.rows = p + EAI_FLMSG_SA_HEADER + d.n;
+    *m = d;
+    return EAI_OK;
+}
+
+void eai_flmsg_sa_unpack(const eai_flmsg_sa_t *m, bool *present, uint8_t *rows)
+{
+    const uint8_t *r = m->rows;
+    for (unsigned i = 0; i < m->n; i++) {
+        present[i] = m->present && m->present[i];
+        if (!m->row_bytes || !rows) continue;
+        if (present[i]) {
+            memcpy(rows + (size_t)i * m->row_bytes, r, m->row_bytes);
+            r += m->row_bytes;
+        } else {
+            memset(rows + (size_t)i * m->row_bytes, 0, m->row_bytes);
+        }
+    }
+}
+
+void eai_flmsg_sa_get_words(const eai_flmsg_sa_t *m, uint32_t *y)
+{
+    for (size_t i = 0; i < m->n_words; i++)
+        y[i] = get32(m->words + 4 * i);
 }
 
 /* ---- reassembly ---- */

@@ -196,7 +196,7 @@ static void test_malformed_fields(void **state)
     MUT("version", f[4] = 2, 1);
     MUT("header crc", f[8] ^= 1, 0);
     MUT("type 0", f[6] = 0, 1);
-    MUT("type 8", f[6] = 8, 1);
+    MUT("type 15", f[6] = 15, 1);
     MUT("control type with 3 chunks", f[6] = EAI_FLMSG_JOIN, 1);
     MUT("flags", f[7] = 1, 1);
     MUT("reserved", f[72] = 1, 1);
@@ -256,7 +256,7 @@ static void test_encode_bad_args(void **state)
     h.train_loss = NAN;
     assert_int_equal(eai_flmsg_encode_floats(&h, v, 4, 16, 0, f, sizeof f, &n), EAI_E_INVALID);
     h.train_loss = 0;
-    h.type = 9;
+    h.type = 15;
     assert_int_equal(eai_flmsg_encode_floats(&h, v, 4, 16, 0, f, sizeof f, &n), EAI_E_INVALID);
     h.type = EAI_FLMSG_ROUND_OPEN; /* control messages are one chunk */
     assert_int_equal(eai_flmsg_encode(&h, v, 16, 8, 0, f, sizeof f, &n), EAI_E_INVALID);

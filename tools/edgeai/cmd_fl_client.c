@@ -1,6 +1,7 @@
 /* `edgeai fl client`: one federated client over MQTT (see cmd_fl_net.c for
  * the topics and the wire format): it waits for each round's manifest and
- * model, trains on its own partition when sampled, and sends its update. */
+ * model, trains on its own partition when sampled, and sends its update
+ * (with --secure-agg on the server: only its masked form, fl_secagg_net.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@ static void client_usage(void)
            "  --threads N            trainer threads (1)\n"
            "  --chunk BYTES          wire chunk size (262144)\n"
            "  --idle-timeout S       give up after S seconds without a message (600)\n"
+           "  --crash-after PHASE    testing: SIGKILL itself after sending its SecAgg\n"
+           "                         advertise | shares | masked message\n"
            "Training settings (epochs, batch, lr, momentum, strategy) come from the server.\n");
 }
 
@@ -48,13 +51,23 @@ static bool decode_manifest(const uint8_t *frame, size_t n, manifest_t *m, uint3
     m->n_sampled = get32(pl + 44);
     const uint64_t base = MANIFEST_FIXED + 4 * (uint64_t)m->n_sampled;
     if (m->n_sampled > max_ids || h.total_bytes < base) return false;
-    m->has_prev = h.total_bytes > base;
+    uint64_t end = h.total_bytes;
+    /* the SecAgg block ends the manifest; its tag is no valid id or count */
+    m->secagg =
+        end >= base + MANIFEST_SA_BYTES && get32(pl + end - MANIFEST_SA_BYTES) == MANIFEST_SA_TAG;
+    if (m->secagg) {
+        const uint8_t *q = pl + end - MANIFEST_SA_BYTES;
+        m->sa_threshold = get32(q + 4);
+        m->sa_frac_bits = get32(q + 8);
+        m->sa_range = getf(q + 12);
+        end -= MANIFEST_SA_BYTES;
+    }
+    m->has_prev = end > base;
     m->n_prev = 0;
     if (m->has_prev) {
-        if (h.total_bytes < base + 4) return false;
+        if (end < base + 4) return false;
         m->n_prev = get32(pl + base);
-        if (m->n_prev > max_ids || h.total_bytes != base + 4 + 4 * (uint64_t)m->n_prev)
-            return false;
+        if (m->n_prev > max_ids || end != base + 4 + 4 * (uint64_t)m->n_prev) return false;
         for (uint32_t i = 0; i < m->n_prev; i++)
             prev_buf[i] = get32(pl + base + 4 + 4 * i);
     }
@@ -79,6 +92,10 @@ typedef struct client_state {
      * flight, its round (-1: none), and the update sent (np + nt floats) */
     float *ci, *ci_pending, *cat;
     int64_t pending_round;
+    /* secure aggregation: the protocol state, and the largest client's
+     * sample count (weights n_i / n_max, as the simulator) */
+    fl_sa_client_t *sa;
+    int64_t n_max;
 } client_state_t;
 
 /* First manifest: the trainer with the server's settings (as the simulator
@@ -100,6 +117,12 @@ static eai_status_t client_setup(client_state_t *c, const manifest_t *m)
     int64_t n;
     EAI_TRY(eai_partition_client(c->part, o->id, &idx, &n));
     c->nt = eai_trainer_n_trainable(c->tr);
+    for (int k = 0; k < o->clients; k++) {
+        const int32_t *ki;
+        int64_t kn;
+        EAI_TRY(eai_partition_client(c->part, k, &ki, &kn));
+        if (kn > c->n_max) c->n_max = kn;
+    }
     if (m->algo == EAI_FL_SCAFFOLD) {
         c->ci = calloc(c->nt ? c->nt : 1, sizeof(float));
         c->ci_pending = calloc(c->nt ? c->nt : 1, sizeof(float));
@@ -144,6 +167,15 @@ static eai_status_t client_train(client_state_t *c, eai_transport_t *t, const ma
                               .server_control = scaffold ? c->model + c->model_n : NULL};
     eai_fl_update_t up;
     EAI_TRY(eai_fl_client_local_training(c->cl, &cfg, &up));
+    if (m->secagg) { /* the update leaves only masked */
+        if (!c->sa) EAI_TRY(fl_sa_client_create(o, &c->sa));
+        EAI_TRY(fl_sa_client_start(c->sa, t, m, c->model, &up, c->n_max, c->np));
+        printf("fl client %d: round %u: %lld samples, loss %.4f, %.1f s; secure aggregation "
+               "keys sent\n",
+               o->id, m->round + 1, (long long)up.n_samples, up.train_loss, cli_now() - t0);
+        fflush(stdout);
+        return EAI_OK;
+    }
     eai_flmsg_hdr_t h = {.type = EAI_FLMSG_UPDATE_CHUNK,
                          .round = m->round,
                          .client = (uint32_t)o->id,
@@ -195,6 +227,14 @@ static int client_run(const net_opts_t *o)
     if (fl_net_connect(o, id, will, &t) != EAI_OK) goto done;
     fl_topic(tp, sizeof tp, o->run, "model/#");
     if (eai_transport_subscribe(t, tp, 1) != EAI_OK) goto done;
+    /* SecAgg tables for all and for this client only (cheap when unused) */
+    char sa_prefix[256];
+    fl_topic(sa_prefix, sizeof sa_prefix, o->run, "secagg/");
+    fl_topic(tp, sizeof tp, o->run, "secagg/all");
+    if (eai_transport_subscribe(t, tp, 1) != EAI_OK) goto done;
+    snprintf(what, sizeof what, "secagg/%d", o->id);
+    fl_topic(tp, sizeof tp, o->run, what);
+    if (eai_transport_subscribe(t, tp, 1) != EAI_OK) goto done;
     const size_t cap = EAI_FLMSG_HEADER_BYTES + (size_t)o->chunk;
     buf = malloc(cap);
     ids = malloc((size_t)o->clients * sizeof *ids);
@@ -237,6 +277,10 @@ static int client_run(const net_opts_t *o)
             if (m.final) break;
             if (!c.tr && client_setup(&c, &m) != EAI_OK) goto done;
             client_settle(&c, &m);
+        } else if (!strncmp(msg.topic, sa_prefix, strlen(sa_prefix))) {
+            if (c.sa && fl_sa_client_on_frame(c.sa, t, msg.payload, msg.n_bytes) != EAI_OK)
+                goto done;
+            continue;
         } else {
             eai_flmsg_msg_t fm;
             bool complete;
@@ -290,6 +334,7 @@ done:
     eai_flmsg_asm_destroy(as);
     eai_transport_destroy(t);
     eai_fl_client_destroy(c.cl);
+    fl_sa_client_destroy(c.sa);
     eai_trainer_destroy(c.tr);
     eai_partition_destroy(c.part);
     eai_dataset_destroy(c.ds);

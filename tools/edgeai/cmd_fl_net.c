@@ -14,7 +14,9 @@
  * block (flmsg version 2), updates carry c_i+ - c_i the same way, and the
  * manifest lists the clients whose updates the previous round accepted, so
  * each client commits its new c_i exactly when the simulator would.
- * DP: the server clips, sums and noises (eai_fl_server_opts_t.dp_*). */
+ * DP: the server clips, sums and noises (eai_fl_server_opts_t.dp_*).
+ * --secure-agg: rounds run SecAgg (fl_secagg_net.c); the server gets only
+ * the masked inputs and their sum, as the simulator's private path does. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +119,13 @@ int fl_net_parse(const char *cmd, int argc, char **argv, net_opts_t *o, void (*u
             if (!cli_parse_real(cmd, a, NEXT(), 1e-300, 0.5, &o->dp_delta)) return 2;
         } else if (!strcmp(a, "--dp-clip")) {
             if (!cli_parse_real(cmd, a, NEXT(), 1e-9, 1e9, &o->dp_clip)) return 2;
+        } else if (!strcmp(a, "--secure-agg")) {
+            o->secure_agg = true;
+        } else if (!strcmp(a, "--crash-after")) {
+            if (!(o->crash_after = NEXT()) ||
+                (strcmp(o->crash_after, "advertise") && strcmp(o->crash_after, "shares") &&
+                 strcmp(o->crash_after, "masked")))
+                return cli_fail_usage(cmd, "--crash-after needs advertise, shares or masked");
         } else if (!strcmp(a, "--round-timeout")) {
             if (!cli_parse_real(cmd, a, NEXT(), 0, 1e7, &d)) return 2;
             o->round_timeout = d;
@@ -181,6 +190,8 @@ static void server_usage(void)
            "(1);\n"
            "                         the server clips and adds the noise, prints epsilon per "
            "round\n"
+           "  --secure-agg           secure aggregation (SecAgg): the server sees only masked\n"
+           "                         updates and their sum; tolerates clients dropping\n"
            "  --quorum K             a round closes with K updates (all sampled)\n"
            "  --round-timeout S      close a round after S seconds if it has its quorum (none)\n"
            "  --epochs E --batch B   client training settings sent with each round (1, 32)\n"
@@ -220,8 +231,9 @@ static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const
         h.flags = 0;
         h.n_block2 = 0;
     }
-    size_t pl_n =
-        MANIFEST_FIXED + 4 * (size_t)m->n_sampled + (m->has_prev ? 4 + 4 * (size_t)m->n_prev : 0);
+    size_t pl_n = MANIFEST_FIXED + 4 * (size_t)m->n_sampled +
+                  (m->has_prev ? 4 + 4 * (size_t)m->n_prev : 0) +
+                  (m->secagg ? MANIFEST_SA_BYTES : 0);
     uint8_t *pl = calloc(1, pl_n);
     if (!pl) return eai_fail(EAI_E_NOMEM, "fl server: out of memory");
     put32(pl, m->final);
@@ -243,6 +255,13 @@ static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const
         put32(q, m->n_prev);
         for (uint32_t i = 0; i < m->n_prev; i++)
             put32(q + 4 + 4 * i, m->prev[i]);
+    }
+    if (m->secagg) {
+        uint8_t *q = pl + pl_n - MANIFEST_SA_BYTES;
+        put32(q, MANIFEST_SA_TAG);
+        put32(q + 4, m->sa_threshold);
+        put32(q + 8, m->sa_frac_bits);
+        putf(q + 12, m->sa_range);
     }
     h.type = EAI_FLMSG_MODEL_MANIFEST;
     size_t len;
@@ -310,7 +329,8 @@ static int server_run(const net_opts_t *o)
     eai_flmsg_asm_t *as = NULL;
     uint8_t *buf = NULL, *accepted = NULL;
     uint32_t *ids = NULL, *prev = NULL;
-    float *cat = NULL;
+    float *cat = NULL, *sa_x = NULL;
+    bool *offline = NULL;
     int rc = 1;
     if (eai_trainer_load(o->model, &tro, &tr) != EAI_OK) goto done;
     eai_dataset_opts_t dso = {.max_samples = o->max_samples};
@@ -324,7 +344,8 @@ static int server_run(const net_opts_t *o)
                                             .local_momentum = (float)o->momentum},
                                .n_clients = o->clients,
                                .fraction = (float)o->fraction,
-                               .quorum = o->quorum,
+                               /* secure aggregation submits one aggregate per round */
+                               .quorum = o->secure_agg ? 1 : o->quorum,
                                .round_timeout_s = o->round_timeout,
                                .seed = o->seed,
                                .checkpoint = o->checkpoint,
@@ -342,14 +363,17 @@ static int server_run(const net_opts_t *o)
     fl_topic(tp, sizeof tp, o->run, "status/+");
     if (eai_transport_subscribe(t, tp, 1) != EAI_OK) goto done;
     fl_topic(status_prefix, sizeof status_prefix, o->run, "status/");
-    const size_t man = MANIFEST_FIXED + 8 * (size_t)o->clients + 4;
+    const size_t man = MANIFEST_FIXED + 8 * (size_t)o->clients + 4 + MANIFEST_SA_BYTES;
     const size_t cap = EAI_FLMSG_HEADER_BYTES + ((size_t)o->chunk > man ? (size_t)o->chunk : man);
     buf = malloc(cap);
     ids = malloc((size_t)o->clients * sizeof *ids);
     prev = malloc((size_t)o->clients * sizeof *prev);
     accepted = calloc((size_t)o->clients, 1);
     cat = scaffold ? malloc((np + nt) * sizeof *cat) : NULL;
-    if (!buf || !ids || !prev || !accepted || (scaffold && !cat)) {
+    sa_x = o->secure_agg ? malloc(np * sizeof *sa_x) : NULL;
+    offline = calloc((size_t)o->clients, sizeof *offline);
+    if (!buf || !ids || !prev || !accepted || (scaffold && !cat) || (o->secure_agg && !sa_x) ||
+        !offline) {
         eai_fail(EAI_E_NOMEM, "fl server: out of memory");
         goto done;
     }
@@ -369,7 +393,10 @@ static int server_run(const net_opts_t *o)
                     .seed = o->seed,
                     .ids = ids,
                     .prev = prev,
-                    .has_prev = scaffold};
+                    .has_prev = scaffold,
+                    .secagg = o->secure_agg,
+                    .sa_frac_bits = 16,
+                    .sa_range = (float)FL_SA_RANGE};
     uint32_t attempt = 0;
     while (eai_fl_server_round(srv) < (uint32_t)o->rounds) {
         const double t0 = cli_now();
@@ -378,6 +405,7 @@ static int server_run(const net_opts_t *o)
         m.round = eai_fl_server_round(srv);
         m.attempt = attempt;
         m.n_sampled = (uint32_t)n;
+        m.sa_threshold = (uint32_t)(n / 2 + 1); /* eai_secagg_opts_t's default, stated */
         /* a fresh reassembler per attempt: a retried round's updates are new
          * messages, not duplicates of the failed attempt's */
         eai_flmsg_asm_destroy(as);
@@ -397,7 +425,25 @@ static int server_run(const net_opts_t *o)
         if (publish_round(t, o, &m, eai_fl_server_global(srv), np, ctl, nt, cat, buf, cap) !=
             EAI_OK)
             goto done;
-        for (;;) {
+        fl_sa_result_t sar = {0};
+        if (o->secure_agg) {
+            eai_status_t sst =
+                fl_sa_server_round(t, o, &m, eai_fl_server_global(srv), np, offline, sa_x, &sar);
+            if (sst == EAI_OK) {
+                eai_fl_update_t up = {.round = m.round,
+                                      .client = ids[0],
+                                      .n_samples = sar.n_samples,
+                                      .local_steps = sar.local_steps,
+                                      .params = sa_x,
+                                      .n_params = np};
+                sst = eai_fl_server_submit(srv, &up);
+            }
+            if (sst != EAI_OK && sst != EAI_E_UNAVAILABLE) goto done;
+            if (sst != EAI_OK)
+                printf("round %3u/%d  secure aggregation: %s\n", m.round + 1, o->rounds,
+                       eai_last_error());
+        }
+        for (; !o->secure_agg;) {
             if (eai_fl_server_n_received(srv) >= n) break;
             if (o->round_timeout > 0 && cli_now() - t0 > o->round_timeout) break;
             eai_transport_msg_t msg;
@@ -417,8 +463,14 @@ static int server_run(const net_opts_t *o)
         m.n_prev = 0;
         for (int k = 0; k < o->clients; k++)
             if (accepted[k]) prev[m.n_prev++] = (uint32_t)k;
-        printf("round %3u/%d  updates %d/%d (rejected %d)  train loss %.4f", rep.round + 1,
-               o->rounds, rep.n_accepted, rep.n_sampled, rep.n_rejected, rep.mean_train_loss);
+        if (o->secure_agg)
+            printf("round %3u/%d  secagg masked %d/%d (dropped %d, unmasked by %d)  train loss "
+                   "%.4f",
+                   rep.round + 1, o->rounds, sar.n_alive, rep.n_sampled, sar.n_dropped,
+                   sar.n_unmasked, sar.mean_loss);
+        else
+            printf("round %3u/%d  updates %d/%d (rejected %d)  train loss %.4f", rep.round + 1,
+                   o->rounds, rep.n_accepted, rep.n_sampled, rep.n_rejected, rep.mean_train_loss);
         if (o->dp_epsilon > 0) printf("  eps %.6f", eai_fl_server_dp_epsilon(srv));
         printf("  %.1f s\n", cli_now() - t0);
         if (test) {
@@ -449,6 +501,8 @@ done:
     free(prev);
     free(accepted);
     free(cat);
+    free(sa_x);
+    free(offline);
     eai_flmsg_asm_destroy(as);
     eai_transport_destroy(t);
     eai_fl_server_destroy(srv);
@@ -464,6 +518,16 @@ int cmd_fl_server(int argc, char **argv)
     if (r) return r < 0 ? 0 : r;
     if (!o.rounds) return cli_fail_usage("fl server", "needs --rounds R");
     if (o.lr == 0) o.lr = 0.01;
+    if (o.secure_agg && (o.algo == EAI_FL_SCAFFOLD || o.algo == EAI_FL_FEDNOVA))
+        return cli_fail_usage("fl server",
+                              "--secure-agg: %s needs each client's update; secure aggregation "
+                              "gives the server only their sum (use fedavg, fedprox or "
+                              "fedadam/yogi/adagrad)",
+                              eai_fl_algo_name(o.algo));
+    if (o.secure_agg && o.dp_epsilon > 0)
+        return cli_fail_usage("fl server", "--secure-agg with --dp-epsilon is not supported over "
+                                           "MQTT yet (the server cannot clip masked updates)");
+
     if (o.epochs == 0) o.epochs = 1;
     return server_run(&o);
 }

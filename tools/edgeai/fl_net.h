@@ -18,7 +18,13 @@
 /* Manifest payload, little-endian: final u32, n_params u32, epochs u32,
  * batch u32, algo u32, lr f32, mu f32, momentum f32, seed u64, attempt u32,
  * n_sampled u32, then n_sampled u32 client ids; SCAFFOLD only: n_prev u32
- * and the n_prev ids whose updates round - 1 aggregated. */
+ * and the n_prev ids whose updates round - 1 aggregated; secure aggregation
+ * only: the 16-byte block tag "SAGG" u32, threshold u32, frac_bits u32,
+ * range f32 (the sampled client at position i is SecAgg party i). */
+#define MANIFEST_SA_TAG   0x47474153u
+#define MANIFEST_SA_BYTES 16
+#define FL_SA_RANGE       16.0 /* as the simulator's private path (src/fl/hier.c) */
+
 typedef struct manifest {
     uint32_t round, final, n_params, epochs, batch, algo, attempt, n_sampled, n_prev;
     float lr, mu, momentum;
@@ -26,6 +32,9 @@ typedef struct manifest {
     uint32_t *ids;  /* n_sampled */
     uint32_t *prev; /* n_prev */
     bool has_prev;
+    bool secagg; /* the SAGG block: the round runs SecAgg */
+    uint32_t sa_threshold, sa_frac_bits;
+    float sa_range;
 } manifest_t;
 
 typedef struct net_opts {
@@ -37,6 +46,9 @@ typedef struct net_opts {
     uint64_t seed;
     eai_fl_algo_t algo;
     const char *checkpoint;
+    bool secure_agg;         /* server: run rounds through SecAgg (fl_secagg_net.c) */
+    const char *crash_after; /* client, testing: SIGKILL itself after sending this SecAgg
+                                message (advertise | shares | masked) */
 } net_opts_t;
 
 static inline void put32(uint8_t *p, uint32_t v)
@@ -74,5 +86,42 @@ int fl_net_parse(const char *cmd, int argc, char **argv, net_opts_t *o, void (*u
  * (NULL: none). */
 eai_status_t fl_net_connect(const net_opts_t *o, const char *id, const char *will,
                             eai_transport_t **t);
+
+/* ---- secure aggregation over MQTT (fl_secagg_net.c) ----
+ * Topics under edgeai/fl/<run>/: clients send their SecAgg messages on
+ * update/<k> like updates; the server answers on secagg/all (keys table,
+ * survivors) and secagg/<k> (client k's bundle of share boxes), QoS 1, not
+ * retained. */
+
+/* The server's side of one round attempt, after the manifest and model are
+ * out: collects keys, relays shares, sums masked inputs and unmasks. On
+ * success writes the round's model to x (np floats: the global plus the
+ * weighted mean delta, exactly as the simulator's private path) and the
+ * survivors' counts. EAI_E_UNAVAILABLE (with the reason): too few clients
+ * got through some phase; the caller retries the round. offline[k] (o->clients)
+ * tracks wills and JOINs across rounds. */
+typedef struct fl_sa_result {
+    int n_alive, n_dropped, n_unmasked;
+    int64_t n_samples, local_steps; /* sum, and mean over survivors */
+    double mean_loss;
+} fl_sa_result_t;
+eai_status_t fl_sa_server_round(eai_transport_t *t, const net_opts_t *o, const manifest_t *m,
+                                const float *global, size_t np, bool *offline, float *x,
+                                fl_sa_result_t *res);
+
+/* The client's side: one round attempt at a time. */
+typedef struct fl_sa_client fl_sa_client_t;
+eai_status_t fl_sa_client_create(const net_opts_t *o, fl_sa_client_t **out);
+void fl_sa_client_destroy(fl_sa_client_t *c);
+/* After local training for manifest m: x = the weighted delta row (np + 1
+ * floats, weight n_samples / n_max last) from the global g; advertises keys. */
+eai_status_t fl_sa_client_start(fl_sa_client_t *c, eai_transport_t *t, const manifest_t *m,
+                                const float *g, const eai_fl_update_t *up, int64_t n_max,
+                                size_t np);
+/* A frame from secagg/all or secagg/<own id>: advances the protocol. Stale
+ * or malformed messages are reported on stderr and ignored (EAI_OK); errors
+ * are transport or memory failures. */
+eai_status_t fl_sa_client_on_frame(fl_sa_client_t *c, eai_transport_t *t, const uint8_t *frame,
+                                   size_t n);
 
 #endif

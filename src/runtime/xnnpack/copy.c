@@ -3,7 +3,7 @@
  * copies (one copy_nc_x32 per input or output: rows = the product of the
  * dims before the axis, row length = the product from the axis on), and
  * Resize in bilinear mode on the middle axes of a rank-4 tensor (NHWC, as
- * the layout pass leaves it).
+ * the layout pass leaves it); nearest mode is nearest.c's gather.
  *
  * Resize coordinate modes map onto XNNPACK's flags: half_pixel (and
  * pytorch_half_pixel with outputs > 1) is XNNPACK's default, align_corners
@@ -211,5 +211,7 @@ const eai__xnn_op_t eai__xnn_ops_copy[] = {
     {"", "Concat", concat_supports, concat_prepare, NULL},
     {"", "Split", split_supports, split_prepare, NULL},
     {"", "Resize", resize_supports, resize_prepare, NULL},
+    {"", "Resize", eai__xnn_nearest_supports, eai__xnn_nearest_prepare, NULL},
+    {"", "Upsample", eai__xnn_nearest_supports, eai__xnn_nearest_prepare, NULL},
     {0},
 };

@@ -63,6 +63,11 @@ bool eai__xnn_conv_wants_nhwc(const eai__opctx_t *c);
 /* The same for QLinearConv, int8 MaxPool, QLinearGlobalAveragePool (xnn_q8.c). */
 bool eai__xnn_q8_wants_nhwc(const eai__opctx_t *c);
 
+/* Resize / Upsample in mode nearest (any dtype) as a gather step
+ * (nearest.c; the copy family's table lists it). */
+bool eai__xnn_nearest_supports(const eai__opctx_t *c);
+eai_status_t eai__xnn_nearest_prepare(eai__opctx_t *c, eai__xnn_node_t *st);
+
 /* Appends an operator to the node (created by the caller; deleted with the
  * node, also when this fails). */
 eai_status_t eai__xnn_push(const eai__opctx_t *c, eai__xnn_node_t *st, enum xnn_status s,

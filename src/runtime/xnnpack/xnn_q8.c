@@ -18,11 +18,13 @@
  * stay on XNNPACK.
  * Only int8 activations with int8 weights of zero point 0 map; anything
  * else (uint8, weight zero points, float-output QGemm without VNNI) stays
- * on ref. QLinearLut and QLinearConcat run the ref kernels as steps here.
+ * on ref. QLinearLut and QLinearConcat run the ref kernels as steps here,
+ * large requantising concats cut into parts across the session's threads.
  * Each supports() also checks the scale ratios XNNPACK accepts, so an
  * unusual model falls back instead of failing.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "runtime/nhwc/q8conv_impl.h"
 #include "runtime/ref/quant_impl.h"
@@ -558,23 +560,51 @@ static eai_status_t dequantize_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
 
 /* ---- QLinearLut, QLinearConcat: the ref kernels as steps ---- */
 
-/* Both are single-threaded byte lookups / copies. As steps of this backend
- * they run between XNNPACK operators on the caller's thread; left to ref,
- * the session would send the pool to sleep before each large one (its idle
- * hook) and wake it again after, which on 2 threads cost more than the
- * lookups (mobilenet_v3's and YOLO's activations are QLinearLut). */
+/* Both are byte lookups / copies. As steps of this backend they run
+ * between XNNPACK operators; left to ref, the session would send the pool
+ * to sleep before each large one (its idle hook) and wake it again after,
+ * which on 2 threads cost more than the lookups (mobilenet_v3's and YOLO's
+ * activations are QLinearLut). On a pool, a large concat that requantises
+ * is cut at prepare into parts along the outermost axis before the concat
+ * axis that has more than one index, each part a copy of the node's
+ * context with sub-shapes and offset pointers and its own params from the
+ * op's infer; the ref kernel runs on each part, so the bytes written are
+ * the same as one call's. */
+#define REF_PARTS_MAX 8
+#define REF_IN_MAX    32
+/* Outputs from which a requantising concat is cut (about 30 us of work). */
+#define REF_MIN_OUTPUTS 65536
+
+typedef struct ref_part {
+    _Alignas(64) unsigned char params[EAI__PARAMS_BYTES];
+    eai__opctx_t c;
+    eai__tview_t in[REF_IN_MAX], out[1];
+} ref_part_t;
+
 typedef struct ref_step_arg {
     const eai__opctx_t *c; /* the session's kernel context: stable, final */
     eai_status_t (*eval)(eai__opctx_t *c);
+    int n_parts; /* 0: run c whole */
+    ref_part_t *parts;
 } ref_step_arg_t;
+
+static void ref_part_run(void *arg, size_t i)
+{
+    const ref_step_arg_t *a = arg;
+    (void)a->eval(&a->parts[i].c); /* checked at infer: cannot fail */
+}
 
 static void ref_step(const void *arg, pthreadpool_t tp)
 {
-    (void)tp;
     const ref_step_arg_t *a = arg;
-    eai__opctx_t c = *a->c;
-    c.pool = NULL;
-    (void)a->eval(&c); /* checked at infer: cannot fail on a planned node */
+    if (a->n_parts == 0) {
+        eai__opctx_t c = *a->c;
+        c.pool = NULL;
+        (void)a->eval(&c); /* checked at infer: cannot fail on a planned node */
+        return;
+    }
+    pthreadpool_parallelize_1d(tp, ref_part_run, (void *)(uintptr_t)a, (size_t)a->n_parts,
+                               EAI__XNN_PT_FLAGS);
 }
 
 static bool lut_supports(const eai__opctx_t *c)
@@ -582,25 +612,104 @@ static bool lut_supports(const eai__opctx_t *c)
     return c->scratch_bytes == 0 && c->n_out == 1;
 }
 
-static eai_status_t push_ref(eai__opctx_t *c, eai__xnn_node_t *st,
-                             eai_status_t (*eval)(eai__opctx_t *c))
+/* Whether a concat input's scale or zero point differs from the output's. */
+static bool requantises(const eai__opctx_t *c)
 {
+    for (int i = 2; i + 2 < c->n_in; i += 3)
+        if (scale_of(c, i + 1) != scale_of(c, 0) || zp_of(c, i + 2) != zp_of(c, 1)) return true;
+    return false;
+}
+
+/* Whether concat input i is a tensor that parts cut (the others, scales
+ * and zero points, are shared). */
+static bool is_cut(int i)
+{
+    return i >= 2 && (i - 2) % 3 == 0;
+}
+
+/* Cuts view v to indices [lo, hi) of axis k. */
+static void cut_view(eai__tview_t *v, int k, int64_t lo, int64_t hi)
+{
+    const size_t es = eai_dtype_size(v->dtype);
+    int64_t inner = 1;
+    for (int d = k + 1; d < v->shape.rank; d++)
+        inner *= v->shape.d[d];
+    v->data = (uint8_t *)v->data + (size_t)(lo * inner) * es;
+    v->shape.d[k] = hi - lo;
+}
+
+static eai_status_t push_ref(eai__opctx_t *c, eai__xnn_node_t *st,
+                             eai_status_t (*infer)(eai__opctx_t *c),
+                             eai_status_t (*eval)(eai__opctx_t *c), bool concat)
+{
+    const eai__shape_t *y = &c->out[0].shape;
+    const int nth = st->tp ? (int)pthreadpool_get_threads_count(st->tp) : 1;
+    /* the axis to cut and its length */
+    int k = -1;
+    int64_t len = 1;
+    if (concat) {
+        const eai__attr_t *ax = eai__node_attr(c->node, "axis");
+        int64_t a = ax && ax->type == EAI__A_INT ? ax->i : 0;
+        if (a < 0) a += y->rank;
+        for (int d = 0; d < a && d < y->rank; d++)
+            if (y->d[d] > 1) {
+                k = d;
+                len = y->d[d];
+                break;
+            }
+    }
+    /* Only requantising concats are worth the threads: a LUT (VBMI) or a
+     * copy does ~10 bytes a nanosecond, less than waking a worker costs.
+     * EAI_XNN_REF_WHOLE=1: always one call (A/B benchmarks). */
+    const char *whole = getenv("EAI_XNN_REF_WHOLE");
+    int n_parts = nth > 1 && concat && requantises(c) && eai__shape_numel(y) >= REF_MIN_OUTPUTS &&
+                          c->n_in <= REF_IN_MAX && !(whole && whole[0] == '1')
+                      ? 2 * nth
+                      : 0;
+    if (n_parts > REF_PARTS_MAX) n_parts = REF_PARTS_MAX;
+    if (n_parts > len) n_parts = len < 2 ? 0 : (int)len;
+    const size_t bytes = sizeof(ref_step_arg_t) + 64 + (size_t)n_parts * sizeof(ref_part_t);
     void *b;
-    EAI_TRY(eai__xnn_buffer(c, st, sizeof(ref_step_arg_t), NULL, &b));
+    EAI_TRY(eai__xnn_buffer(c, st, bytes, NULL, &b));
     ref_step_arg_t *a = b;
     a->c = c;
     a->eval = eval;
+    a->n_parts = n_parts;
+    a->parts = (ref_part_t *)(void *)EAI_ALIGN_UP((uintptr_t)(a + 1), 64);
+    for (int p = 0; p < n_parts; p++) {
+        ref_part_t *rp = &a->parts[p];
+        const int64_t lo = len * p / n_parts, hi = len * (p + 1) / n_parts;
+        memcpy(rp->in, c->in, sizeof(eai__tview_t) * (size_t)c->n_in);
+        rp->out[0] = c->out[0];
+        for (int i = 0; i < c->n_in; i++)
+            if (is_cut(i) && eai__has_in(c, i)) cut_view(&rp->in[i], k, lo, hi);
+        cut_view(&rp->out[0], k, lo, hi);
+        rp->c = *c;
+        rp->c.in = rp->in;
+        rp->c.out = rp->out;
+        rp->c.n_out = 1;
+        rp->c.params = rp->params;
+        rp->c.scratch = NULL;
+        rp->c.pool = NULL;
+        const eai__shape_t want = rp->out[0].shape;
+        EAI_TRY(infer(&rp->c));
+        bool same = want.rank == rp->out[0].shape.rank;
+        for (int d = 0; same && d < want.rank; d++)
+            same = want.d[d] == rp->out[0].shape.d[d];
+        if (EAI_NEVER(!same))
+            return eai__op_fail(c, EAI_E_STATE, "xnnpack: a part's shape does not add up");
+    }
     return eai__xnn_push_fn(c, st, ref_step, a);
 }
 
 static eai_status_t lut_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
 {
-    return push_ref(c, st, eai__q_lut_eval);
+    return push_ref(c, st, eai__q_lut_infer, eai__q_lut_eval, false);
 }
 
 static eai_status_t concat_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
 {
-    return push_ref(c, st, eai__q_concat_eval);
+    return push_ref(c, st, eai__q_concat_infer, eai__q_concat_eval, true);
 }
 
 /* ---- layout and table ---- */

@@ -20,7 +20,12 @@
  * (n_trainable floats, in initializer order), then frozen parameters and
  * buffers (BN running mean/var): that vector is what federated learning sends.
  * GEMM-heavy work (Conv via im2col, Gemm, MatMul) goes through OpenBLAS,
- * whose thread count the trainer sets from opts.threads.
+ * which the trainer keeps single-threaded: with opts.threads > 1 (or a pool)
+ * the kernels split their own work (Conv, Gemm over the batch, Relu and the
+ * pools over elements) on an eai_threadpool, which is faster than OpenBLAS's
+ * threads on the small GEMMs of edge CNNs. Results are deterministic for a
+ * given thread count; Conv's weight and bias gradients are summed per thread
+ * and then in thread order, so 1 and N threads differ by float rounding only.
  */
 #ifndef EDGEAI_TRAIN_H
 #define EDGEAI_TRAIN_H
@@ -32,6 +37,7 @@
 #include "edgeai/dataset.h"
 #include "edgeai/model.h"
 #include "edgeai/status.h"
+#include "edgeai/threadpool.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,9 +85,12 @@ typedef struct eai_trainer_opts {
     /* Initializers kept fixed: exact names or prefixes ending in '*'. */
     const char *const *frozen;
     int n_frozen;
-    int threads;           /* OpenBLAS and kernel threads; 0 means 1 */
+    int threads;           /* kernel threads; 0 or 1: the caller's; n > 1: own pool of n */
     uint64_t seed;         /* Dropout masks */
     eai_allocator_t alloc; /* zero: libc */
+    /* Borrowed, must outlive the trainer; overrides threads. The trainer
+     * runs one job at a time on it, from the thread that calls step/fit. */
+    eai_threadpool_t *pool;
 } eai_trainer_opts_t;
 
 typedef struct eai_trainer eai_trainer_t;

@@ -72,6 +72,7 @@ static void free_trainer(eai_trainer_t *t)
     eai__optim_free(t);
     eai__free_aligned(a, t->onnx);
     eai_model_destroy(t->owned);
+    eai_threadpool_destroy(t->own_pool);
     eai_allocator_t copy = *a;
     eai__free(&copy, t);
 }
@@ -274,12 +275,15 @@ static eai_status_t plan_activations(eai_trainer_t *t, const bool *req)
             tv->grad = grad ? tv->data + padded : NULL;
         }
     }
+    /* one slice per thread, each on its own cache lines */
     t->ctx.scratch_bytes = scratch;
+    t->ctx.scratch_stride = EAI_ALIGN_UP(scratch, 64);
     if (scratch) {
-        t->ctx.scratch = eai__alloc_aligned(&t->alloc, scratch);
+        size_t total = t->ctx.scratch_stride * (size_t)t->ctx.threads;
+        t->ctx.scratch = eai__alloc_aligned(&t->alloc, total);
         if (!t->ctx.scratch)
             return eai_fail(EAI_E_NOMEM, "%s: out of memory for %zu scratch bytes", g->label,
-                            scratch);
+                            total);
     }
     return EAI_OK;
 }
@@ -335,6 +339,13 @@ static eai_status_t create(const eai_model_t *m, const eai_trainer_opts_t *o, ea
                             "no_optimize to train it",
                             g->label, i, g->nodes[i].op);
     EAI_TRY(check_io(t));
+    if (o->threads < 0) return eai_fail(EAI_E_INVALID, "%s: threads %d < 0", g->label, o->threads);
+    t->ctx.pool = o->pool;
+    if (!t->ctx.pool && o->threads > 1) {
+        EAI_TRY(eai_threadpool_create(o->threads, &t->own_pool));
+        t->ctx.pool = t->own_pool;
+    }
+    t->ctx.threads = eai_threadpool_size(t->ctx.pool);
     t->vals = eai__calloc(&t->alloc, (size_t)g->n_values, sizeof *t->vals);
     if (!t->vals) return eai_fail(EAI_E_NOMEM, "%s: out of memory", g->label);
     for (int v = 0; v < g->n_values; v++) {
@@ -375,8 +386,9 @@ static eai_status_t create(const eai_model_t *m, const eai_trainer_opts_t *o, ea
     for (int i = 0; i < 4; i++)
         t->rng[i] = splitmix64(&s);
     t->ctx.rng = t->rng;
-    t->ctx.threads = o->threads > 0 ? o->threads : 1;
-    openblas_set_num_threads(t->ctx.threads);
+    /* the kernels split work themselves (eai__train_par); OpenBLAS's own
+     * threads cost more than they give on these GEMMs and would fight ours */
+    openblas_set_num_threads(1);
     return EAI_OK;
 }
 
@@ -508,21 +520,39 @@ static eai_status_t check_batch(const eai_trainer_t *t, const char *fn, const fl
     return EAI_OK;
 }
 
+static void zero_range(float *p, int64_t n, int ith, int nth)
+{
+    int64_t lo, hi;
+    eai__train_split(n, ith, nth, 16, &lo, &hi);
+    if (hi > lo) memset(p + lo, 0, (size_t)(hi - lo) * sizeof(float));
+}
+
+/* Share ith of nth of zeroing the parameter and activation gradients. */
+static void zero_grads(void *p, int ith, int nth)
+{
+    eai_trainer_t *t = p;
+    zero_range(t->grads, (int64_t)t->n_train, ith, nth);
+    for (int i = 0; i < t->n_nodes; i++)
+        for (int j = 0; j < t->nodes[i].n_out; j++) {
+            eai__tval_t *o = t->nodes[i].out[j];
+            if (o && o->grad) zero_range(o->grad, eai__shape_numel(&o->shape), ith, nth);
+        }
+}
+
 eai_status_t eai_trainer_step(eai_trainer_t *t, const float *x, const void *y, int n,
                               eai_step_result_t *res)
 {
     EAI_TRY(check_batch(t, "eai_trainer_step", x, y, n, true));
     EAI_TRY(forward(t, x, n, true));
-    /* zero every gradient, then seed the loss's */
-    if (t->n_train) memset(t->grads, 0, t->n_train * sizeof(float));
-    for (int i = 0; i < t->n_nodes; i++) {
-        eai__tnode_t *tn = &t->nodes[i];
-        for (int j = 0; j < tn->n_out; j++) {
-            eai__tval_t *o = tn->out[j];
-            if (o && o->grad)
-                memset(o->grad, 0, (size_t)eai__shape_numel(&o->shape) * sizeof(float));
+    /* zero every gradient (megabytes of activation gradients: split over
+     * the threads), then seed the loss's */
+    int64_t floats = (int64_t)t->n_train;
+    for (int i = 0; i < t->n_nodes; i++)
+        for (int j = 0; j < t->nodes[i].n_out; j++) {
+            const eai__tval_t *o = t->nodes[i].out[j];
+            if (o && o->grad) floats += eai__shape_numel(&o->shape);
         }
-    }
+    eai__train_par(&t->ctx, floats, zero_grads, t);
     eai__tval_t *lo = &t->vals[t->logit_val];
     eai_step_result_t r;
     if (t->loss == EAI_LOSS_XENT)

@@ -65,7 +65,7 @@ eai_status_t eai_trainer_fit(eai_trainer_t *t, const eai_dataset_t *ds, const in
     if (epochs < 0) return eai_fail(EAI_E_INVALID, "eai_trainer_fit: epochs %d < 0", epochs);
     int32_t *order;
     EAI_TRY(make_order(t, ds, idx, &n, &order));
-    openblas_set_num_threads(t->ctx.threads);
+    openblas_set_num_threads(1); /* see create: the kernels thread */
     eai_status_t s = EAI_OK;
     eai_train_stats_t last = {0};
     int64_t steps = (n + t->batch - 1) / t->batch;
@@ -110,7 +110,7 @@ eai_status_t eai_trainer_evaluate(eai_trainer_t *t, const eai_dataset_t *ds, con
     EAI_TRY(check_ds(t, "eai_trainer_evaluate", ds, idx, n));
     int32_t *order;
     EAI_TRY(make_order(t, ds, idx, &n, &order));
-    openblas_set_num_threads(t->ctx.threads);
+    openblas_set_num_threads(1); /* see create: the kernels thread */
     eai_status_t s = EAI_OK;
     double t0 = now_s(), sum = 0;
     int64_t correct = 0, steps = 0;

@@ -1,6 +1,8 @@
 /* Training kernels for the activations: Relu, LeakyRelu, Sigmoid, Tanh
  * (elementwise; backward reads the saved output where the derivative is a
- * function of it) and Softmax / LogSoftmax over one axis.
+ * function of it) and Softmax / LogSoftmax over one axis. Relu, the
+ * common one, splits its elements over threads; the others run on the
+ * caller's thread.
  */
 #include <math.h>
 
@@ -34,26 +36,42 @@ static inline int64_t numel(const eai__tnode_t *n)
     return eai__shape_numel(&n->in[0]->shape);
 }
 
-static eai_status_t relu_forward(eai__tnode_t *n, eai__tctx_t *c)
+static void relu_forward_task(void *p, int ith, int nth)
 {
+    const eai__tnode_t *n = p;
+    int64_t lo, hi;
+    eai__train_split(numel(n), ith, nth, 16, &lo, &hi);
     const float *restrict x = n->in[0]->data;
     float *restrict y = n->out[0]->data;
-    for (int64_t i = 0, e = numel(n); i < e; i++)
+    for (int64_t i = lo; i < hi; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static eai_status_t relu_forward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    eai__train_par(c, numel(n), relu_forward_task, n);
     return EAI_OK;
+}
+
+static void relu_backward_task(void *p, int ith, int nth)
+{
+    const eai__tnode_t *n = p;
+    int64_t lo, hi;
+    eai__train_split(numel(n), ith, nth, 16, &lo, &hi);
+    const float *restrict y = n->out[0]->data, *restrict dy = n->out[0]->grad;
+    float *restrict dx = n->in[0]->grad;
+    /* dy is loaded unconditionally so the loop if-converts and vectorizes
+     * (a conditional load may fault, which blocks GCC's vectorizer). */
+    for (int64_t i = lo; i < hi; i++) {
+        float g = dy[i];
+        dx[i] += y[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 static eai_status_t relu_backward(eai__tnode_t *n, eai__tctx_t *c)
 {
-    const float *restrict y = n->out[0]->data, *restrict dy = n->out[0]->grad;
-    float *restrict dx = n->in[0]->grad;
-    if (!dy || !dx) return EAI_OK;
-    /* dy is loaded unconditionally so the loop if-converts and vectorizes
-     * (a conditional load may fault, which blocks GCC's vectorizer). */
-    for (int64_t i = 0, e = numel(n); i < e; i++) {
-        float g = dy[i];
-        dx[i] += y[i] > 0.0f ? g : 0.0f;
-    }
+    if (!n->out[0]->grad || !n->in[0]->grad) return EAI_OK;
+    eai__train_par(c, numel(n), relu_backward_task, n);
     return EAI_OK;
 }
 

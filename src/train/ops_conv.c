@@ -7,6 +7,12 @@
  * per-call and threading overheads of BLAS otherwise dominate. The GEMM
  * result [M/groups x nb*OHW] goes through tmp and is scattered to NCHW.
  * Backward reuses col: dW += dY col^T, then dcol = W^T dY and col2im.
+ *
+ * With several threads the batch is split: each thread unrolls and
+ * multiplies its own samples in its own scratch slice (one BLAS thread
+ * each), dX goes straight to its samples, and dW/db are summed per thread
+ * and then added in thread order (deterministic; 1 vs N threads differ only
+ * by that summation order).
  */
 #include <string.h>
 
@@ -22,6 +28,13 @@ typedef struct conv_state {
     int64_t hw, ohw;
     int nb; /* samples per chunk the requested scratch holds */
 } conv_state_t;
+
+/* Floats at the start of each thread's scratch slice that hold its partial
+ * weight and bias gradients when backward is split over threads. */
+static int64_t part_floats(const conv_state_t *s)
+{
+    return (int64_t)EAI_ALIGN_UP((size_t)s->m * (size_t)s->k + (size_t)s->m, 16);
+}
 
 static eai_status_t conv_infer(eai__tnode_t *n)
 {
@@ -81,7 +94,8 @@ static eai_status_t conv_prepare(eai__tnode_t *n, const eai_allocator_t *a, size
     int64_t nb = COL_BUDGET / ((int64_t)s->k * s->ohw);
     nb = nb < 1 ? 1 : nb > batch ? batch : nb;
     s->nb = (int)nb;
-    *scratch = (size_t)(nb * s->ohw * (s->k + s->mg)) * sizeof(float);
+    /* + room for the partial dW and db of a thread when backward is split */
+    *scratch = (size_t)(nb * s->ohw * (s->k + s->mg) + part_floats(s)) * sizeof(float);
     return conv_infer(n);
 }
 
@@ -155,16 +169,17 @@ static void im2col(const conv_state_t *s, float *x, int64_t s0, int nb, int g, f
         }
 }
 
-/* Samples per chunk: as many as the scratch holds (the trainer's scratch is
- * shared, so it may exceed what prepare asked for: bigger GEMMs, no cost). */
-static eai_status_t chunk_of(const eai__tnode_t *n, const eai__tctx_t *c, int *chunk)
+/* Samples per chunk: as many as `bytes` of scratch hold (the trainer's
+ * scratch is sized for the largest node, so it may exceed what prepare
+ * asked for: bigger GEMMs, no cost). */
+static eai_status_t chunk_of(const eai__tnode_t *n, size_t bytes, int *chunk)
 {
     const conv_state_t *s = n->state;
     size_t per = (size_t)(s->ohw * (s->k + s->mg)) * sizeof(float);
-    size_t nb = c->scratch ? c->scratch_bytes / per : 0;
+    size_t nb = bytes / per;
     if (nb < 1)
         return eai__top_fail(n, EAI_E_INVALID, "scratch of %zu bytes is below the %zu needed",
-                             c->scratch_bytes, per);
+                             bytes, per);
     /* ...but no more than keeps col within a typical L2 (512 KiB): im2col
      * writes col and the GEMM reads it straight back, which is memory-bound
      * once col spills (3.7 MB for a 5x5 conv on 28x28 at batch 64). */
@@ -175,17 +190,61 @@ static eai_status_t chunk_of(const eai__tnode_t *n, const eai__tctx_t *c, int *c
     return EAI_OK;
 }
 
-static eai_status_t conv_forward(eai__tnode_t *n, eai__tctx_t *c)
+/* A forward or backward pass split over the batch: with nth = 1 the whole
+ * batch in chunk1-sample chunks through slice 0 (the single-thread path,
+ * unchanged by threading); with nth > 1 thread ith takes its share of the
+ * samples in chunkn-sample chunks through its own slice, after the partial
+ * gradients that backward keeps there. */
+typedef struct conv_job {
+    const eai__tnode_t *n;
+    const eai__tctx_t *c;
+    int64_t batch;
+    int chunk1, chunkn;
+} conv_job_t;
+
+static void range_of(const conv_job_t *j, int ith, int nth, int64_t *lo, int64_t *hi, float **col,
+                     int *chunk)
+{
+    if (nth == 1) {
+        *lo = 0, *hi = j->batch, *col = j->c->scratch, *chunk = j->chunk1;
+        return;
+    }
+    eai__train_split(j->batch, ith, nth, 1, lo, hi);
+    *col = eai__train_scratch(j->c, ith) + part_floats(j->n->state);
+    *chunk = j->chunkn;
+}
+
+static eai_status_t make_job(eai__tnode_t *n, eai__tctx_t *c, conv_job_t *j)
 {
     const conv_state_t *s = n->state;
-    int64_t batch = n->in[0]->shape.d[0];
+    j->n = n, j->c = c, j->batch = n->in[0]->shape.d[0];
+    size_t part = (size_t)part_floats(s) * sizeof(float);
+    EAI_TRY(chunk_of(n, c->scratch ? c->scratch_bytes : 0, &j->chunk1));
+    j->chunkn = j->chunk1;
+    if (c->threads > 1) EAI_TRY(chunk_of(n, c->scratch_bytes - part, &j->chunkn));
+    return EAI_OK;
+}
+
+/* Multiply-adds of one GEMM pass over the batch: what a split must pay for. */
+static int64_t job_work(const conv_job_t *j)
+{
+    const conv_state_t *s = j->n->state;
+    return j->batch * s->ohw * s->k * s->mg * s->groups;
+}
+
+static void forward_task(void *p, int ith, int nth)
+{
+    const conv_job_t *j = p;
+    const eai__tnode_t *n = j->n;
+    const conv_state_t *s = n->state;
     float *x = n->in[0]->data, *wt = n->in[1]->data, *y = n->out[0]->data;
     const float *bias = eai__top_has(n, 2) ? n->in[2]->data : NULL;
-    float *col = c->scratch;
+    int64_t lo, hi;
+    float *col;
     int chunk;
-    EAI_TRY(chunk_of(n, c, &chunk));
-    for (int64_t s0 = 0; s0 < batch; s0 += chunk) {
-        int nb = (int)(batch - s0 < chunk ? batch - s0 : chunk);
+    range_of(j, ith, nth, &lo, &hi, &col, &chunk);
+    for (int64_t s0 = lo; s0 < hi; s0 += chunk) {
+        int nb = (int)(hi - s0 < chunk ? hi - s0 : chunk);
         int64_t ld = (int64_t)nb * s->ohw;
         float *tmp = col + (int64_t)s->k * ld;
         for (int g = 0; g < s->groups; g++) {
@@ -198,8 +257,8 @@ static eai_status_t conv_forward(eai__tnode_t *n, eai__tctx_t *c)
                 if (bias)
                     for (int mi = 0; mi < s->mg; mi++) {
                         float b = bias[g * s->mg + mi], *yr = yg + mi * s->ohw;
-                        for (int64_t p = 0; p < s->ohw; p++)
-                            yr[p] += b;
+                        for (int64_t q = 0; q < s->ohw; q++)
+                            yr[q] += b;
                     }
                 continue;
             }
@@ -211,38 +270,55 @@ static eai_status_t conv_forward(eai__tnode_t *n, eai__tctx_t *c)
                     float b = bias ? bias[oc] : 0.0f;
                     const float *src = tmp + mi * ld + i * s->ohw;
                     float *dst = y + ((s0 + i) * s->m + oc) * s->ohw;
-                    for (int64_t p = 0; p < s->ohw; p++)
-                        dst[p] = src[p] + b;
+                    for (int64_t q = 0; q < s->ohw; q++)
+                        dst[q] = src[q] + b;
                 }
         }
     }
+}
+
+static eai_status_t conv_forward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    conv_job_t j;
+    EAI_TRY(make_job(n, c, &j));
+    eai__train_par(c, job_work(&j), forward_task, &j);
     return EAI_OK;
 }
 
-static eai_status_t conv_backward(eai__tnode_t *n, eai__tctx_t *c)
+/* Backward over samples [lo, hi): dW and db accumulate into dw/db (the
+ * parameter gradients with nth = 1, the thread's partials otherwise), dX
+ * straight into its samples' planes, which no other share touches. */
+static void backward_task(void *p, int ith, int nth)
 {
+    const conv_job_t *j = p;
+    const eai__tnode_t *n = j->n;
     const conv_state_t *s = n->state;
     const float *dy = n->out[0]->grad;
-    if (!dy) return EAI_OK;
-    int64_t batch = n->in[0]->shape.d[0];
     float *x = n->in[0]->data, *wt = n->in[1]->data;
     float *dx = n->in[0]->grad, *dw = n->in[1]->grad;
     float *db = eai__top_has(n, 2) ? n->in[2]->grad : NULL;
+    int64_t lo, hi;
+    float *col;
+    int chunk;
+    range_of(j, ith, nth, &lo, &hi, &col, &chunk);
+    if (nth > 1) {
+        float *part = eai__train_scratch(j->c, ith);
+        memset(part, 0, (size_t)part_floats(s) * sizeof(float));
+        dw = dw ? part : NULL;
+        db = db ? part + (int64_t)s->m * s->k : NULL;
+    }
     if (db)
-        for (int64_t i = 0; i < batch; i++)
+        for (int64_t i = lo; i < hi; i++)
             for (int oc = 0; oc < s->m; oc++) {
                 const float *d = dy + (i * s->m + oc) * s->ohw;
                 float acc = 0.0f;
-                for (int64_t p = 0; p < s->ohw; p++)
-                    acc += d[p];
+                for (int64_t q = 0; q < s->ohw; q++)
+                    acc += d[q];
                 db[oc] += acc;
             }
-    if (!dx && !dw) return EAI_OK;
-    float *col = c->scratch;
-    int chunk;
-    EAI_TRY(chunk_of(n, c, &chunk));
-    for (int64_t s0 = 0; s0 < batch; s0 += chunk) {
-        int nb = (int)(batch - s0 < chunk ? batch - s0 : chunk);
+    if (!dx && !dw) return;
+    for (int64_t s0 = lo; s0 < hi; s0 += chunk) {
+        int nb = (int)(hi - s0 < chunk ? hi - s0 : chunk);
         int64_t ld = (int64_t)nb * s->ohw;
         float *tmp = col + (int64_t)s->k * ld;
         for (int g = 0; g < s->groups; g++) {
@@ -269,6 +345,35 @@ static eai_status_t conv_backward(eai__tnode_t *n, eai__tctx_t *c)
                 im2col(s, dx, s0, nb, g, col, true);
             }
         }
+    }
+}
+
+/* dst[i] += p_0[i] + p_1[i] + ... in thread order: the same sum whatever
+ * order the threads finished in. */
+static void reduce_parts(const eai__tctx_t *c, int nth, int64_t off, int64_t count, float *dst)
+{
+    for (int64_t i = 0; i < count; i++) {
+        float acc = eai__train_scratch(c, 0)[off + i];
+        for (int t = 1; t < nth; t++)
+            acc += eai__train_scratch(c, t)[off + i];
+        dst[i] += acc;
+    }
+}
+
+static eai_status_t conv_backward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    const conv_state_t *s = n->state;
+    if (!n->out[0]->grad) return EAI_OK;
+    float *dw = n->in[1]->grad, *db = eai__top_has(n, 2) ? n->in[2]->grad : NULL;
+    if (!n->in[0]->grad && !dw && !db) return EAI_OK;
+    conv_job_t j;
+    EAI_TRY(make_job(n, c, &j));
+    /* dX and dW are two GEMMs the size of forward's */
+    int nth = eai__train_par(c, 2 * job_work(&j), backward_task, &j);
+    if (nth > 1) {
+        int64_t mk = (int64_t)s->m * s->k;
+        if (dw) reduce_parts(c, nth, 0, mk, dw);
+        if (db) reduce_parts(c, nth, mk, s->m, db);
     }
     return EAI_OK;
 }

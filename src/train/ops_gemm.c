@@ -1,5 +1,8 @@
 /* Training kernels for Gemm and MatMul: every product is one (or, for
  * batched MatMul, one per batch) eai__train_gemm call, forward and backward.
+ * Gemm splits its products over threads by rows of Y (forward, dA) and
+ * columns of Y (dB, dC), which leaves every sum as it was; MatMul runs on
+ * the caller's thread.
  * Y = alpha * op(A) op(B) + beta * C gives dop(A) = alpha dY op(B)^T and
  * dop(B) = alpha op(A)^T dY; the transposes fold into the BLAS flags.
  */
@@ -69,51 +72,81 @@ static eai_status_t gemm_prepare(eai__tnode_t *n, const eai_allocator_t *a, size
     return gemm_infer(n);
 }
 
-static eai_status_t gemm_forward(eai__tnode_t *n, eai__tctx_t *c)
+/* Forward share: rows [i0, i1) of Y (samples, when A is the batch). */
+static void gemm_forward_task(void *p, int ith, int nth)
 {
+    const eai__tnode_t *n = p;
     const gemm_state_t *s = n->state;
+    int64_t i0, i1;
+    eai__train_split(s->m, ith, nth, 8, &i0, &i1);
+    if (i1 <= i0) return;
     float *y = n->out[0]->data;
     float beta = 0.0f;
     if (eai__top_has(n, 2) && s->beta != 0.0f) {
         const float *cd = n->in[2]->data;
-        for (int i = 0; i < s->m; i++)
+        for (int64_t i = i0; i < i1; i++)
             for (int j = 0; j < s->n; j++)
                 y[(size_t)i * s->n + j] = s->beta * cd[i * s->c_rs + j * s->c_cs];
         beta = 1.0f;
     }
-    eai__train_gemm(s->ta, s->tb, s->m, s->n, s->k, s->alpha, n->in[0]->data, s->ta ? s->m : s->k,
-                    n->in[1]->data, s->tb ? s->k : s->n, beta, y, s->n);
+    int lda = s->ta ? s->m : s->k;
+    const float *a = n->in[0]->data + (s->ta ? i0 : i0 * lda);
+    eai__train_gemm(s->ta, s->tb, (int)(i1 - i0), s->n, s->k, s->alpha, a, lda, n->in[1]->data,
+                    s->tb ? s->k : s->n, beta, y + i0 * s->n, s->n);
+}
+
+static eai_status_t gemm_forward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    const gemm_state_t *s = n->state;
+    eai__train_par(c, (int64_t)s->m * s->n * s->k, gemm_forward_task, n);
     return EAI_OK;
+}
+
+/* Backward share: rows [i0, i1) of dA's rows (or columns, transA), columns
+ * [j0, j1) of dB's (or rows, transB) and of dC. Each output element is the
+ * same sum in the same order as unsplit, so the split changes no result. */
+static void gemm_backward_task(void *p, int ith, int nth)
+{
+    const eai__tnode_t *n = p;
+    const gemm_state_t *s = n->state;
+    const float *dy = n->out[0]->grad, *A = n->in[0]->data, *B = n->in[1]->data;
+    int m = s->m, nn = s->n, k = s->k, lda = s->ta ? m : k, ldb = s->tb ? k : nn;
+    int64_t i0, i1, j0, j1;
+    eai__train_split(m, ith, nth, 8, &i0, &i1);
+    eai__train_split(nn, ith, nth, 8, &j0, &j1);
+    int mi = (int)(i1 - i0), nj = (int)(j1 - j0);
+    float *da = n->in[0]->grad, *db = n->in[1]->grad;
+    if (da && mi > 0) {
+        if (!s->ta) /* dA[m,k] = alpha dY op(B)^T */
+            eai__train_gemm(false, !s->tb, mi, k, nn, s->alpha, dy + i0 * nn, nn, B, ldb, 1.0f,
+                            da + i0 * k, k);
+        else /* dA[k,m] = alpha op(B) dY^T */
+            eai__train_gemm(s->tb, true, k, mi, nn, s->alpha, B, ldb, dy + i0 * nn, nn, 1.0f,
+                            da + i0, m);
+    }
+    if (db && nj > 0) {
+        if (!s->tb) /* dB[k,n] = alpha op(A)^T dY */
+            eai__train_gemm(!s->ta, false, k, nj, m, s->alpha, A, lda, dy + j0, nn, 1.0f, db + j0,
+                            nn);
+        else /* dB[n,k] = alpha dY^T op(A) */
+            eai__train_gemm(true, s->ta, nj, k, m, s->alpha, dy + j0, nn, A, lda, 1.0f, db + j0 * k,
+                            k);
+    }
+    if (eai__top_has(n, 2) && n->in[2]->grad) {
+        /* a C broadcast along Y's columns sums whole rows: one thread only */
+        if (s->c_cs == 0) j0 = 0, j1 = ith == 0 ? nn : 0;
+        float *dc = n->in[2]->grad;
+        for (int i = 0; i < m; i++)
+            for (int64_t j = j0; j < j1; j++)
+                dc[i * s->c_rs + j * s->c_cs] += s->beta * dy[(size_t)i * nn + j];
+    }
 }
 
 static eai_status_t gemm_backward(eai__tnode_t *n, eai__tctx_t *c)
 {
     const gemm_state_t *s = n->state;
-    const float *dy = n->out[0]->grad, *A = n->in[0]->data, *B = n->in[1]->data;
-    int m = s->m, nn = s->n, k = s->k, lda = s->ta ? m : k, ldb = s->tb ? k : nn;
-    if (!dy) return EAI_OK;
-    if (n->in[0]->grad) {
-        if (!s->ta) /* dA[m,k] = alpha dY op(B)^T */
-            eai__train_gemm(false, !s->tb, m, k, nn, s->alpha, dy, nn, B, ldb, 1.0f, n->in[0]->grad,
-                            k);
-        else /* dA[k,m] = alpha op(B) dY^T */
-            eai__train_gemm(s->tb, true, k, m, nn, s->alpha, B, ldb, dy, nn, 1.0f, n->in[0]->grad,
-                            m);
-    }
-    if (n->in[1]->grad) {
-        if (!s->tb) /* dB[k,n] = alpha op(A)^T dY */
-            eai__train_gemm(!s->ta, false, k, nn, m, s->alpha, A, lda, dy, nn, 1.0f, n->in[1]->grad,
-                            nn);
-        else /* dB[n,k] = alpha dY^T op(A) */
-            eai__train_gemm(true, s->ta, nn, k, m, s->alpha, dy, nn, A, lda, 1.0f, n->in[1]->grad,
-                            k);
-    }
-    if (eai__top_has(n, 2) && n->in[2]->grad) {
-        float *dc = n->in[2]->grad;
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < nn; j++)
-                dc[i * s->c_rs + j * s->c_cs] += s->beta * dy[(size_t)i * nn + j];
-    }
+    if (!n->out[0]->grad) return EAI_OK;
+    eai__train_par(c, 2 * (int64_t)s->m * s->n * s->k, gemm_backward_task, n);
     return EAI_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Training kernels for MaxPool (2-D; forward saves each output's argmax as
  * an offset in its input plane, backward scatters through it), AveragePool
  * (2-D, count_include_pad, ceil_mode) and GlobalAveragePool (any rank >= 3).
+ * MaxPool and AveragePool split their planes over threads.
  */
 #include <float.h>
 #include <string.h>
@@ -82,18 +83,46 @@ static eai_status_t avgpool_prepare(eai__tnode_t *n, const eai_allocator_t *a, s
     return pool_prepare(n, a, false);
 }
 
-static eai_status_t maxpool_forward(eai__tnode_t *n, eai__tctx_t *c)
+/* Pools work plane by plane ([n, c] pairs), each plane's input, output,
+ * indices and gradients disjoint from the others': threads take contiguous
+ * runs of planes, which changes no result. */
+typedef void (*planes_fn)(const eai__tnode_t *n, int64_t p0, int64_t p1);
+
+typedef struct planes_job {
+    const eai__tnode_t *n;
+    planes_fn fn;
+    int64_t planes;
+} planes_job_t;
+
+static void planes_task(void *p, int ith, int nth)
+{
+    const planes_job_t *j = p;
+    int64_t lo, hi;
+    eai__train_split(j->planes, ith, nth, 1, &lo, &hi);
+    if (hi > lo) j->fn(j->n, lo, hi);
+}
+
+static eai_status_t run_planes(eai__tnode_t *n, eai__tctx_t *c, planes_fn fn)
+{
+    const pool_state_t *s = n->state;
+    planes_job_t j = {n, fn, n->in[0]->shape.d[0] * s->c};
+    int64_t work = j.planes * ((int64_t)s->w.ih * s->w.iw + (int64_t)s->w.oh * s->w.ow);
+    eai__train_par(c, work, planes_task, &j);
+    return EAI_OK;
+}
+
+static void maxpool_forward_planes(const eai__tnode_t *n, int64_t p0, int64_t p1)
 {
     const pool_state_t *s = n->state;
     const eai__twin_t *w = &s->w;
-    int64_t planes = n->in[0]->shape.d[0] * s->c, hw = (int64_t)w->ih * w->iw;
+    int64_t hw = (int64_t)w->ih * w->iw;
     int64_t ohw = (int64_t)w->oh * w->ow;
     /* The common 2x2 stride-2 window without padding or dilation: every
      * window lies inside the plane, so no bounds checks (3x faster here). */
     const bool k2s2 = w->kh == 2 && w->kw == 2 && w->sh == 2 && w->sw == 2 && w->pt == 0 &&
                       w->pl == 0 && w->dh == 1 && w->dw == 1 && 2 * w->oh <= w->ih &&
                       2 * w->ow <= w->iw;
-    for (int64_t p = 0; p < planes; p++) {
+    for (int64_t p = p0; p < p1; p++) {
         const float *x = n->in[0]->data + p * hw;
         float *y = n->out[0]->data + p * ohw;
         int32_t *idx = s->idx + p * ohw;
@@ -135,25 +164,22 @@ static eai_status_t maxpool_forward(eai__tnode_t *n, eai__tctx_t *c)
                 idx[oh * w->ow + ow] = bi;
             }
     }
-    return EAI_OK;
 }
 
-static eai_status_t maxpool_backward(eai__tnode_t *n, eai__tctx_t *c)
+static void maxpool_backward_planes(const eai__tnode_t *n, int64_t p0, int64_t p1)
 {
     const pool_state_t *s = n->state;
     const float *dy = n->out[0]->grad;
     float *dx = n->in[0]->grad;
-    if (!dy || !dx) return EAI_OK;
-    int64_t planes = n->in[0]->shape.d[0] * s->c, hw = (int64_t)s->w.ih * s->w.iw;
+    int64_t hw = (int64_t)s->w.ih * s->w.iw;
     int64_t ohw = (int64_t)s->w.oh * s->w.ow;
-    for (int64_t p = 0; p < planes; p++) {
+    for (int64_t p = p0; p < p1; p++) {
         const int32_t *idx = s->idx + p * ohw;
         const float *d = dy + p * ohw;
         float *g = dx + p * hw;
         for (int64_t i = 0; i < ohw; i++)
             if (idx[i] >= 0) g[idx[i]] += d[i];
     }
-    return EAI_OK;
 }
 
 /* Window rows/cols clipped to the input, and the divisor (PyTorch's rule:
@@ -172,13 +198,13 @@ static void avg_window(const pool_state_t *s, int oh, int ow, int *h0, int *h1, 
     *inv = cnt > 0 ? 1.0f / (float)cnt : 0.0f;
 }
 
-static eai_status_t avgpool_forward(eai__tnode_t *n, eai__tctx_t *c)
+static void avgpool_forward_planes(const eai__tnode_t *n, int64_t p0, int64_t p1)
 {
     const pool_state_t *s = n->state;
     const eai__twin_t *w = &s->w;
-    int64_t planes = n->in[0]->shape.d[0] * s->c, hw = (int64_t)w->ih * w->iw;
+    int64_t hw = (int64_t)w->ih * w->iw;
     int64_t ohw = (int64_t)w->oh * w->ow;
-    for (int64_t p = 0; p < planes; p++) {
+    for (int64_t p = p0; p < p1; p++) {
         const float *x = n->in[0]->data + p * hw;
         float *y = n->out[0]->data + p * ohw;
         for (int oh = 0; oh < w->oh; oh++)
@@ -192,19 +218,17 @@ static eai_status_t avgpool_forward(eai__tnode_t *n, eai__tctx_t *c)
                 y[oh * w->ow + ow] = acc * inv;
             }
     }
-    return EAI_OK;
 }
 
-static eai_status_t avgpool_backward(eai__tnode_t *n, eai__tctx_t *c)
+static void avgpool_backward_planes(const eai__tnode_t *n, int64_t p0, int64_t p1)
 {
     const pool_state_t *s = n->state;
     const eai__twin_t *w = &s->w;
     const float *dy = n->out[0]->grad;
     float *dx = n->in[0]->grad;
-    if (!dy || !dx) return EAI_OK;
-    int64_t planes = n->in[0]->shape.d[0] * s->c, hw = (int64_t)w->ih * w->iw;
+    int64_t hw = (int64_t)w->ih * w->iw;
     int64_t ohw = (int64_t)w->oh * w->ow;
-    for (int64_t p = 0; p < planes; p++) {
+    for (int64_t p = p0; p < p1; p++) {
         float *g = dx + p * hw;
         const float *d = dy + p * ohw;
         for (int oh = 0; oh < w->oh; oh++)
@@ -218,7 +242,28 @@ static eai_status_t avgpool_backward(eai__tnode_t *n, eai__tctx_t *c)
                         g[ih * w->iw + iw] += v;
             }
     }
-    return EAI_OK;
+}
+
+static eai_status_t maxpool_forward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    return run_planes(n, c, maxpool_forward_planes);
+}
+
+static eai_status_t maxpool_backward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    if (!n->out[0]->grad || !n->in[0]->grad) return EAI_OK;
+    return run_planes(n, c, maxpool_backward_planes);
+}
+
+static eai_status_t avgpool_forward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    return run_planes(n, c, avgpool_forward_planes);
+}
+
+static eai_status_t avgpool_backward(eai__tnode_t *n, eai__tctx_t *c)
+{
+    if (!n->out[0]->grad || !n->in[0]->grad) return EAI_OK;
+    return run_planes(n, c, avgpool_backward_planes);
 }
 
 EAI__TOP_SAFE_PREPARE(maxpool_prepare)

@@ -45,6 +45,20 @@ float eai__train_rand(uint64_t *state)
     return (float)(z >> 40) * (1.0f / 16777216.0f); /* 24 bits: exactly representable, < 1 */
 }
 
+/* Below this much work a dispatch (waking a worker: microseconds, more on a
+ * loaded machine) costs more than the second thread saves. */
+#define PAR_MIN_WORK ((int64_t)1 << 15)
+
+int eai__train_par(const eai__tctx_t *c, int64_t work, eai_task_fn fn, void *ctx)
+{
+    if (!c->pool || c->threads < 2 || work < PAR_MIN_WORK) {
+        fn(ctx, 0, 1);
+        return 1;
+    }
+    eai_threadpool_run(c->pool, fn, ctx);
+    return c->threads;
+}
+
 void eai__train_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
                      int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {

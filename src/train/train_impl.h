@@ -36,12 +36,15 @@ typedef struct eai__tval {
 } eai__tval_t;
 
 typedef struct eai__tctx {
-    eai_threadpool_t *pool; /* may be NULL */
-    int threads;
-    bool training;  /* step (true) or eval (false): BN, Dropout */
-    uint64_t *rng;  /* xoshiro-style state for Dropout (eai__train_rand) */
-    float *scratch; /* shared scratch, size = max over nodes of scratch_bytes */
-    size_t scratch_bytes;
+    eai_threadpool_t *pool; /* may be NULL: the caller's thread only */
+    int threads;            /* eai_threadpool_size(pool) */
+    bool training;          /* step (true) or eval (false): BN, Dropout */
+    uint64_t *rng;          /* xoshiro-style state for Dropout (eai__train_rand) */
+    /* Scratch: `threads` slices of scratch_bytes (= max over nodes of what
+     * prepare asked for), scratch_stride bytes apart; slice 0 at scratch.
+     * A kernel running as share ith of a job uses slice ith only. */
+    float *scratch;
+    size_t scratch_bytes, scratch_stride;
 } eai__tctx_t;
 
 struct eai__top;
@@ -85,6 +88,30 @@ void eai__top_foreach(void (*fn)(const char *name, void *user), void *user);
 
 /* Uniform float in [0, 1) from the trainer's generator (splitmix/xoshiro). */
 float eai__train_rand(uint64_t *state);
+
+/* Runs fn(ctx, ith, nth) on every thread of c's pool when `work` (about
+ * the floats an op touches or its multiply-adds) is worth a dispatch and the
+ * pool has more than one thread; otherwise once, fn(ctx, 0, 1), on the
+ * caller. Returns the nth it used. The choice depends only on work and the
+ * pool size, so a given thread count always splits the same way. */
+int eai__train_par(const eai__tctx_t *c, int64_t work, eai_task_fn fn, void *ctx);
+
+/* Share ith of nth of [0, n): [*lo, *hi), with inner boundaries rounded to
+ * multiples of `align` (>= 1) so split GEMMs keep whole SIMD panels. */
+static inline void eai__train_split(int64_t n, int ith, int nth, int64_t align, int64_t *lo,
+                                    int64_t *hi)
+{
+    int64_t units = (n + align - 1) / align;
+    int64_t a = units * ith / nth * align, b = units * (ith + 1) / nth * align;
+    *lo = a < n ? a : n;
+    *hi = ith == nth - 1 || b > n ? n : b;
+}
+
+/* Slice ith of the per-thread scratch. */
+static inline float *eai__train_scratch(const eai__tctx_t *c, int ith)
+{
+    return (float *)(void *)((char *)c->scratch + (size_t)ith * c->scratch_stride);
+}
 
 /* C[m x n] (+)= A[m x k] * B[k x n], row-major, with optional transposes,
  * through OpenBLAS (cblas_sgemm). beta 0 overwrites, 1 accumulates. */

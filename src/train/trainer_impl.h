@@ -48,6 +48,7 @@ struct eai_trainer {
 
     eai__optim_t opt;
     eai__tctx_t ctx;
+    eai_threadpool_t *own_pool; /* made for opts.threads > 1 without opts.pool */
     uint64_t rng[4];
 
     eai_grad_hook_fn hook;

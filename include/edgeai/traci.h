@@ -111,6 +111,7 @@ extern "C" {
 #define EAI_TRACI_VAR_TL_NEXT_SWITCH            0x2d
 #define EAI_TRACI_VAR_LANE_EDGE_ID              0x31
 #define EAI_TRACI_VAR_LANE_LINKS                0x33
+#define EAI_TRACI_VAR_FOES                      0x37 /* lane; takes a "to lane" string */
 #define EAI_TRACI_VAR_SPEED                     0x40
 #define EAI_TRACI_VAR_MAXSPEED                  0x41
 #define EAI_TRACI_VAR_POSITION                  0x42
@@ -356,6 +357,11 @@ EAI_API eai_status_t eai_traci_lane_vehicle_ids(eai_traci_t *t, const char *id,
                                                 eai_traci_strlist_t *out);
 EAI_API eai_status_t eai_traci_lane_links(eai_traci_t *t, const char *id,
                                           eai_traci_lane_links_t *out);
+/* lane.getInternalFoes: the internal (junction) lanes that cross internal
+ * lane `id` (SUMO's foe relation inside the junction box; empty for a lane
+ * that is not internal). EAI_E_INVALID (NULL arguments, SUMO's error). */
+EAI_API eai_status_t eai_traci_lane_internal_foes(eai_traci_t *t, const char *id,
+                                                  eai_traci_strlist_t *out);
 /* Lane width (m). */
 EAI_API eai_status_t eai_traci_lane_width(eai_traci_t *t, const char *id, double *m);
 /* The lane's centre line (net coordinates, m), in driving direction: up to

@@ -103,6 +103,15 @@ typedef struct eai_tl_model {
     double yellow_s;        /* longest yellow phase in the program; 0 if none */
     double all_red_s;       /* longest all-red phase in the program; 0 if none */
     eai_allocator_t alloc_; /* private: the allocator it was built with */
+    /* The junction box (optional, from SUMO's internal lanes): the internal
+     * lanes of the controlled links (box[b].id; approach -1), the signal of
+     * the link each belongs to, and conflict[i * n_signals + j] = 1 when a
+     * movement of signal i crosses one of signal j inside the junction
+     * (SUMO's internal foes). n_box 0 / conflict NULL: unknown. */
+    int n_box;
+    eai_tl_lane_t *box;
+    int *box_signal;
+    uint8_t *conflict;
 } eai_tl_model_t;
 
 /* Pure-data description to build a model from (tests, other simulators). */
@@ -125,6 +134,13 @@ typedef struct eai_tl_model_desc {
     const eai_tl_link_desc_t *links;
     int n_phases;
     const eai_tl_phase_desc_t *phases;
+    /* Optional junction box (see eai_tl_model_t): n_box lane ids with the
+     * signal of each, and an n_signals x n_signals conflict matrix (nonzero:
+     * the two signals' movements cross). All copied. */
+    int n_box;
+    const char *const *box_lanes;
+    const int *box_signal;
+    const uint8_t *conflict;
 } eai_tl_model_desc_t;
 
 /* Builds a model; `d` is copied. EAI_E_INVALID (signal index out of range,
@@ -158,6 +174,10 @@ typedef struct eai_tl_obs {
     const int *arrivals;     /* passages into the detector zone this step (NULL: none) */
     const int *departures;   /* passages over the stop line this step (NULL: none) */
     const double *out_queue; /* halting vehicles per out-lane (NULL: all 0) */
+    const int *box_veh;      /* vehicles per model->box lane now (NULL: unknown) */
+    const int *arriving;     /* per in-lane: vehicles near the stop line still at speed,
+                              * that could not stop for a conflict in the box (NULL:
+                              * unknown, taken as some) */
 } eai_tl_obs_t;
 
 typedef enum eai_tl_mode {
@@ -186,6 +206,7 @@ typedef struct eai_tl_view {
     const double *flow_vph;   /* per in-lane measured arrival flow (veh/h, smoothed) */
     const double *red_wait_s; /* per in-lane: seconds unserved while a vehicle waits */
     double yellow_s, all_red_s, min_green_s, max_green_s;
+    double held_s; /* of green_s, seconds with a signal held by the clearance hold */
 } eai_tl_view_t;
 
 /* A controller policy. `self` is the pointer given at creation. */
@@ -226,7 +247,14 @@ typedef struct eai_tl_opts {
     double switch_margin;        /* [1] vehicles: another stage must beat the current by more */
     double pressure_weight_wait; /* [0.15] per second of red_wait added to a lane's weight */
     double flow_tau_s;           /* [300] time constant of the measured-flow average */
-    eai_allocator_t alloc;       /* zero: libc */
+    /* Clearance hold: when a green starts, each newly green signal stays red
+     * while a vehicle of a movement that is now red stands on an internal
+     * lane crossing its movement (model->conflict, obs->box_veh; e.g. a left
+     * turner that waited inside the box) and a vehicle arrives at speed on
+     * its lane (obs->arriving); released per signal, at most this long into
+     * the green. */
+    double clear_hold_s;   /* [6]; negative: no hold */
+    eai_allocator_t alloc; /* zero: libc */
 } eai_tl_opts_t;
 
 typedef struct eai_tl_controller eai_tl_controller_t;
@@ -286,6 +314,13 @@ EAI_API double eai_tl_controller_plan(const eai_tl_controller_t *c, const double
  * With Y = 0 every stage gets (C0 - L) / n. */
 EAI_API double eai_tl_webster_plan(const double *y, int n, double lost_s, double min_c,
                                    double max_c, double *greens);
+
+/* The cycle in [min_c, max_c] (0.5 s grid) that minimises the total
+ * Webster delay sum_i q_i d(c, g_i, q_i, q_i / y_i) of the stages' critical
+ * lanes (q: veh/s), with the same splits as eai_tl_webster_plan (written to
+ * greens, NULL allowed). Y >= 0.95 gives max_c. Returns the cycle. */
+EAI_API double eai_tl_webster_plan_min_delay(const double *y, const double *q, int n, double lost_s,
+                                             double min_c, double max_c, double *greens);
 
 /* Webster's mean delay per vehicle (s) for cycle c, effective green g,
  * arrival flow q and saturation flow s (both veh/s):

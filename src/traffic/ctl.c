@@ -46,6 +46,11 @@ void eai__tl_opts_resolve(const eai_tl_model_t *m, const eai_tl_opts_t *in, eai_
     if (o->switch_margin <= 0) o->switch_margin = 1;
     if (o->pressure_weight_wait <= 0) o->pressure_weight_wait = 0.15;
     if (o->flow_tau_s <= 0) o->flow_tau_s = 300;
+    /* a left turner that waited inside the box needs a few seconds to clear
+     * once the opposing flow stops, a truck (10 m, 1.3 m/s^2) up to 6 s
+     * (the braking left under a 3 s cap was behind trucks still clearing).
+     * Longer holds would only wait out a jammed exit. */
+    if (o->clear_hold_s == 0) o->clear_hold_s = 6;
 }
 
 void eai_tl_controller_destroy(eai_tl_controller_t *c)
@@ -54,9 +59,9 @@ void eai_tl_controller_destroy(eai_tl_controller_t *c)
     eai_allocator_t al = c->o.alloc;
     const eai_allocator_t *a = &al;
     if (c->vt && c->vt->destroy) c->vt->destroy(c->self);
-    void *ptrs[] = {c->state,        c->prev,     c->flow_vph, c->red_wait_s, c->served,
-                    c->green_lane_s, c->arr_lane, c->acc,      c->est,        c->est_q_vs,
-                    c->est_w_vs,     c->est_q_n,  c->est_w_n};
+    void *ptrs[] = {c->held,     c->state,        c->prev,     c->flow_vph, c->red_wait_s,
+                    c->served,   c->green_lane_s, c->arr_lane, c->acc,      c->est,
+                    c->est_q_vs, c->est_w_vs,     c->est_q_n,  c->est_w_n};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++)
         eai__free(a, ptrs[i]);
     eai__free(a, c);
@@ -89,6 +94,7 @@ eai_status_t eai_tl_controller_create_custom(const eai_tl_model_t *m,
            na = (size_t)(m->n_approaches ? m->n_approaches : 1);
     c->state = eai__calloc(a, (size_t)m->n_signals + 1, 1);
     c->prev = eai__calloc(a, (size_t)m->n_signals + 1, 1);
+    c->held = eai__calloc(a, (size_t)m->n_signals + 1, 1);
     c->flow_vph = eai__calloc(a, ni, sizeof *c->flow_vph);
     c->red_wait_s = eai__calloc(a, ni, sizeof *c->red_wait_s);
     c->served = eai__calloc(a, (size_t)m->n_stages, sizeof *c->served);
@@ -100,9 +106,9 @@ eai_status_t eai_tl_controller_create_custom(const eai_tl_model_t *m,
     c->est_w_vs = eai__calloc(a, na, sizeof *c->est_w_vs);
     c->est_q_n = eai__calloc(a, na, sizeof *c->est_q_n);
     c->est_w_n = eai__calloc(a, na, sizeof *c->est_w_n);
-    if (!c->state || !c->prev || !c->flow_vph || !c->red_wait_s || !c->served || !c->green_lane_s ||
-        !c->arr_lane || !c->acc || !c->est || !c->est_q_vs || !c->est_w_vs || !c->est_q_n ||
-        !c->est_w_n) {
+    if (!c->state || !c->prev || !c->held || !c->flow_vph || !c->red_wait_s || !c->served ||
+        !c->green_lane_s || !c->arr_lane || !c->acc || !c->est || !c->est_q_vs || !c->est_w_vs ||
+        !c->est_q_n || !c->est_w_n) {
         eai_tl_controller_destroy(c);
         return eai_fail(EAI_E_NOMEM, "traffic: out of memory for a controller");
     }
@@ -136,12 +142,18 @@ const char *eai_tl_controller_name(const eai_tl_controller_t *c)
 }
 
 /* Clearance states from stage `from` to stage `to`: signals green in both
- * stay as they were; green only in `from` show yellow, then red. */
+ * stay as they were; green only in `from` show yellow, then red. A
+ * protected green that turns permissive ('G' to 'g') clears like an ending
+ * one, as SUMO's own programs do: a turner that entered at speed under 'G'
+ * would otherwise have to yield, braking hard, inside the box to the
+ * opposing flow the new stage starts. */
 static void transition_state(const eai_tl_controller_t *c, bool yellow, char *dst)
 {
     const char *f = c->m->stages[c->stage].state, *t = c->m->stages[c->target].state;
     for (int k = 0; k < c->m->n_signals; k++) {
-        if (green(f[k]) && green(t[k]))
+        if (yellow && dst[k] == 'r' && green(f[k]))
+            dst[k] = 'r'; /* held by the clearance hold: never shown green */
+        else if (green(f[k]) && green(t[k]) && !(f[k] == 'G' && t[k] == 'g'))
             dst[k] = f[k];
         else if (green(f[k]))
             dst[k] = yellow ? 'y' : 'r';
@@ -163,7 +175,8 @@ static void view_of(const eai_tl_controller_t *c, bool must_change, eai_tl_view_
                          .yellow_s = c->o.yellow_s,
                          .all_red_s = c->o.all_red_s,
                          .min_green_s = c->o.min_green_s,
-                         .max_green_s = c->o.max_green_s};
+                         .max_green_s = c->o.max_green_s,
+                         .held_s = c->held_s};
 }
 
 /* The stage that serves the longest-starved lane, or -1 when none is over
@@ -183,6 +196,39 @@ static int starved_stage(const eai_tl_controller_t *c)
         if (v > best_v) best = s, best_v = v;
     }
     return best;
+}
+
+/* Whether a vehicle arrives at speed on a lane switched by `signal`: one
+ * that starts from the stop line sees the conflict and waits at no risk. */
+static bool signal_arriving(const eai_tl_model_t *m, int signal, const int *arriving)
+{
+    if (!arriving) return true;
+    for (int k = 0; k < m->n_links; k++)
+        if (m->links[k].signal == signal && arriving[m->links[k].in_lane] > 0) return true;
+    return false;
+}
+
+/* Whether signal j, turning green from state `from` to `to`, must wait:
+ * a vehicle stands on an internal lane of a signal i that is not green in
+ * `to` and whose movement crosses j's (a left turner that waited inside the
+ * box for the opposing flow, a late through vehicle), while a vehicle
+ * arrives at speed on j's lane. A vehicle that starts from the stop line
+ * sees the conflict and waits at no risk; one at speed may have to brake
+ * hard inside the box (SUMO's emergency braking). Signals green in both
+ * stages had their conflicts settled under SUMO's rules already. */
+bool eai__tl_signal_blocked(const eai_tl_model_t *m, const char *from, const char *to, int j,
+                            const int *box_veh, const int *arriving)
+{
+    if (!box_veh || !m->conflict || m->n_box <= 0 || !green(to[j]) || green(from[j])) return false;
+    if (!signal_arriving(m, j, arriving)) return false;
+    size_t ns = (size_t)m->n_signals;
+    for (int b = 0; b < m->n_box; b++) {
+        int i = m->box_signal[b];
+        if (box_veh[b] > 0 && !green(to[i]) && m->conflict[(size_t)i * ns + (size_t)j]) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void close_cycle(eai_tl_controller_t *c)
@@ -272,11 +318,35 @@ static void account(eai_tl_controller_t *c, const eai_tl_obs_t *obs)
     }
 }
 
+/* The clearance hold: newly green signals whose conflicts are still in the
+ * box show red a little longer, each released on its own (the rest of the
+ * stage starts at once). Called when a green starts (start = true) and on
+ * every green step while a signal is held. */
+static void clear_hold(eai_tl_controller_t *c, const eai_tl_obs_t *obs, bool start)
+{
+    const eai_tl_model_t *m = c->m;
+    const char *from = m->stages[c->from].state, *to = m->stages[c->stage].state;
+    bool any = false, expired = c->t_mode + 1e-9 >= c->o.clear_hold_s;
+    for (int j = 0; j < m->n_signals; j++) {
+        if (!start && !c->held[j]) continue;
+        bool h = !expired && c->o.clear_hold_s > 0 &&
+                 eai__tl_signal_blocked(m, from, to, j, obs->box_veh, obs->arriving);
+        c->held[j] = h;
+        c->state[j] = h ? 'r' : to[j];
+        any |= h;
+    }
+    c->holding = any;
+}
+
 /* Starts a green. A cycle is a run of distinct stages: showing a stage again
  * closes the cycle first (so its lost time lands in the next one). */
-static bool enter_green(eai_tl_controller_t *c, int stage)
+static void clear_hold(eai_tl_controller_t *c, const eai_tl_obs_t *obs, bool start);
+
+static bool enter_green(eai_tl_controller_t *c, int stage, const eai_tl_obs_t *obs)
 {
     bool closed = false;
+    c->from = c->stage;
+    c->held_s = 0;
     if (c->served[stage]) {
         close_cycle(c);
         closed = true;
@@ -290,6 +360,7 @@ static bool enter_green(eai_tl_controller_t *c, int stage)
         if (c->m->serves[(size_t)stage * (size_t)c->m->n_in + (size_t)l])
             c->green_lane_s[l] -= LOST_STARTUP_S;
     memcpy(c->state, c->m->stages[stage].state, (size_t)c->m->n_signals + 1);
+    clear_hold(c, obs, true);
     return closed;
 }
 
@@ -306,7 +377,7 @@ eai_status_t eai_tl_controller_step(eai_tl_controller_t *c, const eai_tl_obs_t *
     if (!c->started) {
         c->started = true;
         c->cycle_start = obs->t_s;
-        enter_green(c, 0);
+        enter_green(c, 0, obs);
         if (c->vt->observe) {
             eai_tl_view_t v;
             view_of(c, false, &v);
@@ -323,6 +394,10 @@ eai_status_t eai_tl_controller_step(eai_tl_controller_t *c, const eai_tl_obs_t *
     const double eps = 1e-9;
     switch (c->mode) {
     case EAI_TL_GREEN:
+        if (c->holding) {
+            c->held_s += obs->dt_s;
+            clear_hold(c, obs, false);
+        }
         if (c->t_mode + eps >= c->o.min_green_s) {
             bool must = c->t_mode + eps >= c->o.max_green_s && m->n_stages > 1;
             int want = starved_stage(c);
@@ -350,12 +425,12 @@ eai_status_t eai_tl_controller_step(eai_tl_controller_t *c, const eai_tl_obs_t *
                 c->t_mode = 0;
                 transition_state(c, false, c->state);
             } else {
-                cycle_done = enter_green(c, c->target);
+                cycle_done = enter_green(c, c->target, obs);
             }
         }
         break;
     case EAI_TL_ALL_RED:
-        if (c->t_mode + eps >= c->o.all_red_s) cycle_done = enter_green(c, c->target);
+        if (c->t_mode + eps >= c->o.all_red_s) cycle_done = enter_green(c, c->target, obs);
         break;
     }
     if (!cycle_done && c->t_s - c->cycle_start + eps >= CYCLE_MAX_S) {

@@ -66,6 +66,9 @@ void eai_tl_model_destroy(eai_tl_model_t *m)
     eai__free(a, m->stages);
     eai__free(a, m->approaches);
     eai__free(a, m->serves);
+    eai__free(a, m->box);
+    eai__free(a, m->box_signal);
+    eai__free(a, m->conflict);
     eai__free(a, m);
 }
 
@@ -99,7 +102,41 @@ static eai_status_t check_desc(const eai_tl_model_desc_t *d, int *n_signals)
                             "traffic: light '%s' link %d: signal %d outside 0..%d or no lane",
                             d->tls_id, i, l->signal, ns - 1);
     }
+    if (d->n_box < 0 || (d->n_box > 0 && (!d->box_lanes || !d->box_signal)))
+        return eai_fail(EAI_E_INVALID, "traffic: light '%s': box lanes without ids or signals",
+                        d->tls_id);
+    for (int b = 0; b < d->n_box; b++)
+        if (!d->box_lanes[b] || !*d->box_lanes[b] || d->box_signal[b] < 0 || d->box_signal[b] >= ns)
+            return eai_fail(EAI_E_INVALID,
+                            "traffic: light '%s' box lane %d: no id or signal %d outside 0..%d",
+                            d->tls_id, b, d->box_signal[b], ns - 1);
     *n_signals = ns;
+    return EAI_OK;
+}
+
+/* The optional junction box: internal lanes and the signal conflicts. */
+static eai_status_t build_box(const eai_tl_model_desc_t *d, eai_tl_model_t *m)
+{
+    const eai_allocator_t *a = &m->alloc_;
+    size_t ns = (size_t)m->n_signals;
+    if (d->n_box > 0) {
+        m->box = eai__calloc(a, (size_t)d->n_box, sizeof *m->box);
+        m->box_signal = eai__calloc(a, (size_t)d->n_box, sizeof *m->box_signal);
+        if (!m->box || !m->box_signal) return eai_fail(EAI_E_NOMEM, "traffic: out of memory");
+        for (int b = 0; b < d->n_box; b++) {
+            EAI_TRY(copy_id(m->box[b].id, d->box_lanes[b], "lane"));
+            edge_of(m->box[b].id, m->box[b].edge);
+            m->box[b].approach = -1;
+            m->box_signal[b] = d->box_signal[b];
+        }
+        m->n_box = d->n_box;
+    }
+    if (d->conflict) {
+        m->conflict = eai__calloc(a, ns * ns, 1);
+        if (!m->conflict) return eai_fail(EAI_E_NOMEM, "traffic: out of memory");
+        for (size_t i = 0; i < ns * ns; i++)
+            m->conflict[i] = d->conflict[i] != 0;
+    }
     return EAI_OK;
 }
 
@@ -204,6 +241,7 @@ eai_status_t eai_tl_model_build(const eai_tl_model_desc_t *d, const eai_allocato
     if (a) m->alloc_ = *a;
     eai_status_t st = copy_id(m->tls_id, d->tls_id, "light");
     if (st == EAI_OK) st = build(d, ns, m);
+    if (st == EAI_OK) st = build_box(d, m);
     if (st != EAI_OK) {
         eai_tl_model_destroy(m);
         return st;

@@ -14,6 +14,11 @@
 #include "traffic/run_impl.h"
 
 #define MAX_IDS 2048 /* vehicles per approach zone per step */
+/* Arrivals at speed for the clearance hold: a vehicle faster than NEAR_MPS
+ * within NEAR_M of the stop line cannot wait comfortably for a conflict in
+ * the box (13.9 m/s braking at 4.5 m/s^2 needs 21 m). */
+#define NEAR_M   40.0
+#define NEAR_MPS 6.0
 
 static const char *const ctl_names[] = {NULL,          "webster",       "maxpressure",
                                         "sumo-static", "sumo-actuated", "sumo-delay"};
@@ -48,8 +53,11 @@ typedef struct light {
     double *queue, *out_queue;
     const double **out_src; /* per out-lane: the queue measuring it, or NULL */
     int *n_veh, *arr, *dep;
-    eai_tl_idcount_t *cnt; /* one detector group per approach */
-    long *count;           /* per approach: departures */
+    int *box_veh;                /* per model box lane: vehicles on it now */
+    char (*near)[EAI_TL_ID_MAX]; /* per in-lane: E2 over the last NEAR_M, or "" */
+    int *arriving;               /* per in-lane: vehicles on it faster than NEAR_MPS */
+    eai_tl_idcount_t *cnt;       /* one detector group per approach */
+    long *count;                 /* per approach: departures */
 } light_t;
 
 typedef struct run {
@@ -69,8 +77,8 @@ static void light_free(const eai_allocator_t *a, light_t *l)
 {
     eai_tl_controller_destroy(l->c);
     eai_tl_idcount_destroy(l->cnt);
-    void *p[] = {l->det,   l->det_added, l->queue, l->out_queue, l->out_src,
-                 l->n_veh, l->arr,       l->dep,   l->count};
+    void *p[] = {l->det, l->det_added, l->queue, l->out_queue, l->out_src, l->n_veh,
+                 l->arr, l->dep,       l->count, l->box_veh,   l->near,    l->arriving};
     for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
         eai__free(a, p[i]);
     eai_tl_model_destroy(l->m);
@@ -90,8 +98,11 @@ static eai_status_t light_alloc(run_t *r, light_t *l)
     l->dep = eai__calloc(a, ni, sizeof *l->dep);
     l->count =
         eai__calloc(a, (size_t)(l->m->n_approaches ? l->m->n_approaches : 1), sizeof *l->count);
+    l->box_veh = eai__calloc(a, (size_t)(l->m->n_box ? l->m->n_box : 1), sizeof *l->box_veh);
+    l->near = eai__calloc(a, ni, sizeof *l->near);
+    l->arriving = eai__calloc(a, ni, sizeof *l->arriving);
     if (!l->det || !l->det_added || !l->queue || !l->out_queue || !l->out_src || !l->n_veh ||
-        !l->arr || !l->dep || !l->count)
+        !l->arr || !l->dep || !l->count || !l->box_veh || !l->near || !l->arriving)
         return eai_fail(EAI_E_NOMEM, "traffic: out of memory");
     return eai_tl_idcount_create(l->m->n_approaches ? l->m->n_approaches : 1, MAX_IDS, a, &l->cnt);
 }
@@ -201,6 +212,17 @@ static eai_status_t pass1(run_t *r, eai_traci_t *t, FILE *f)
                     "freq=\"86400\" file=\"NUL\" timeThreshold=\"0\" speedThreshold=\"0.1\"/>\n",
                     L->det[l], L->m->in[l].id, pos, len);
         }
+        /* arrivals at speed near the stop line, for the clearance hold:
+         * "halting" below NEAR_MPS, so vehicles - halting = the fast ones */
+        for (int l = 0;
+             L->m->conflict && o->controller <= EAI_TRAFFIC_MAXPRESSURE && l < L->m->n_in; l++) {
+            double len = L->m->in[l].length_m;
+            snprintf(L->near[l], EAI_TL_ID_MAX, "eai_near_%d_%d", j, l);
+            fprintf(f,
+                    "  <laneAreaDetector id=\"%s\" lane=\"%s\" pos=\"%.2f\" endPos=\"%.2f\" "
+                    "freq=\"86400\" file=\"NUL\" timeThreshold=\"0\" speedThreshold=\"%g\"/>\n",
+                    L->near[l], L->m->in[l].id, len > NEAR_M ? len - NEAR_M : 0, len, NEAR_MPS);
+        }
         if (o->controller >= EAI_TRAFFIC_SUMO_STATIC) {
             eai_traci_logics_t lg;
             const char *prog;
@@ -245,6 +267,22 @@ static eai_status_t subscribe_detectors(run_t *r, eai_traci_t *t)
             /* SUMO's refusal (no such detector): observe()'s getter reports it as before */
             if (st != EAI_OK && st != EAI_E_INVALID) return st;
         }
+    static const int NEAR_VARS[] = {EAI_TRACI_VAR_LAST_STEP_VEHICLE_NUMBER,
+                                    EAI_TRACI_VAR_LAST_STEP_HALTING_NUMBER};
+    for (int j = 0; j < r->n_l; j++)
+        for (int l = 0; l < r->L[j].m->n_in; l++)
+            if (r->L[j].near[l][0]) {
+                eai_status_t st = eai_traci_subscribe(t, SUB_E2, r->L[j].near[l], NEAR_VARS, 2);
+                if (st != EAI_OK && st != EAI_E_INVALID) return st;
+            }
+    /* the junction box's internal lanes, for the clearance hold */
+    static const int LANE_VARS[] = {EAI_TRACI_VAR_LAST_STEP_VEHICLE_NUMBER};
+    for (int j = 0; j < r->n_l; j++)
+        for (int b = 0; r->L[j].m->conflict && b < r->L[j].m->n_box; b++) {
+            eai_status_t st =
+                eai_traci_subscribe(t, EAI_TRACI_SUB_LANE, r->L[j].m->box[b].id, LANE_VARS, 1);
+            if (st != EAI_OK && st != EAI_E_INVALID) return st;
+        }
     return EAI_OK;
 }
 
@@ -287,6 +325,29 @@ static eai_status_t observe(run_t *r, eai_traci_t *t, eai_traffic_report_t *rep)
         }
         for (int l = 0; l < m->n_in; l++)
             L->count[m->in[l].approach] += L->dep[l];
+        for (int b = 0; m->conflict && b < m->n_box; b++) {
+            eai_status_t st =
+                eai_traci_sub_int(t, EAI_TRACI_SUB_LANE, m->box[b].id,
+                                  EAI_TRACI_VAR_LAST_STEP_VEHICLE_NUMBER, &L->box_veh[b]);
+            if (st == EAI_E_UNAVAILABLE)
+                st = eai_traci_lane_vehicle_number(t, m->box[b].id, &L->box_veh[b]);
+            EAI_TRY(st);
+        }
+        for (int l = 0; l < m->n_in; l++) {
+            if (!L->near[l][0]) continue;
+            int n, h;
+            eai_status_t st = eai_traci_sub_int(t, SUB_E2, L->near[l],
+                                                EAI_TRACI_VAR_LAST_STEP_VEHICLE_NUMBER, &n);
+            if (st == EAI_E_UNAVAILABLE) st = eai_traci_e2_vehicle_number(t, L->near[l], &n);
+            EAI_TRY(st);
+            st = eai_traci_sub_int(t, SUB_E2, L->near[l], EAI_TRACI_VAR_LAST_STEP_HALTING_NUMBER,
+                                   &h);
+            if (st == EAI_E_UNAVAILABLE) st = eai_traci_e2_halting_number(t, L->near[l], &h);
+            EAI_TRY(st);
+            /* a slower vehicle near the line (queued, braking) stops the
+             * fast ones behind it before the box */
+            L->arriving[l] = h > 0 ? 0 : n - h;
+        }
     }
     for (int j = 0; j < r->n_l; j++)
         for (int x = 0; x < r->L[j].m->n_out; x++)
@@ -360,7 +421,9 @@ static eai_status_t pass2(run_t *r, eai_traci_t *t, eai_traffic_report_t *rep)
                                .n_veh = L->n_veh,
                                .arrivals = L->arr,
                                .departures = L->dep,
-                               .out_queue = L->out_queue};
+                               .out_queue = L->out_queue,
+                               .box_veh = L->m->conflict ? L->box_veh : NULL,
+                               .arriving = L->near[0][0] ? L->arriving : NULL};
             eai_tl_out_t out;
             double d0 = now_us();
             EAI_TRY(eai_tl_controller_step(L->c, &ob, &out));

@@ -270,3 +270,28 @@ eai_status_t eai_traci_lane_shape(eai_traci_t *t, const char *id, double *xy, in
     eai__traci_rd_t r = {t->rbuf, t->rlen, 0, LANE, EAI_TRACI_VAR_SHAPE, id};
     return shape_fail(t, shape_decode(&r, id, xy, cap, n));
 }
+
+/* lane.getInternalFoes: VAR_FOES with an empty "to lane" parameter, which
+ * SUMO answers with the internal lanes crossing this one (a get command with
+ * a typed parameter, which the generic getters do not write). */
+eai_status_t eai_traci_lane_internal_foes(eai_traci_t *t, const char *id, eai_traci_strlist_t *out)
+{
+    if (!t || !id || !out) return eai_fail(EAI_E_INVALID, "traci: internal foes: NULL argument");
+    EAI_TRY(eai__traci_check_open(t));
+    eai__traci_msg_begin(t);
+    size_t c = eai__traci_wr_cmd_begin(&t->w, (uint8_t)LANE);
+    eai__traci_wr_u8(&t->w, EAI_TRACI_VAR_FOES);
+    eai__traci_wr_str(&t->w, id);
+    eai__traci_wr_u8(&t->w, EAI_TRACI_TYPE_STRING);
+    eai__traci_wr_str(&t->w, "");
+    eai__traci_wr_cmd_end(&t->w, c);
+    EAI_TRY(eai__traci_roundtrip(t));
+    eai__traci_value_t v;
+    EAI_TRY(eai__traci_check_parse(
+        t, eai__traci_decode_get(t->rbuf, t->rlen, &t->arena, LANE, EAI_TRACI_VAR_FOES, id, &v)));
+    if (v.kind != EAI__TRACI_STRLIST)
+        return eai__traci_check_parse(
+            t, eai_fail(EAI_E_FORMAT, "traci: internal foes of '%s': not a string list", id));
+    *out = v.sl;
+    return EAI_OK;
+}

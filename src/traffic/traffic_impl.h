@@ -8,6 +8,12 @@
 /* Defaults resolved from eai_tl_opts_t. */
 void eai__tl_opts_resolve(const eai_tl_model_t *m, const eai_tl_opts_t *in, eai_tl_opts_t *out);
 
+/* The clearance hold's test for signal j turning green between states
+ * `from` and `to` (box_veh per model->box lane, arriving per in-lane; see
+ * eai_tl_opts_t.clear_hold_s). */
+bool eai__tl_signal_blocked(const eai_tl_model_t *m, const char *from, const char *to, int j,
+                            const int *box_veh, const int *arriving);
+
 /* Built-in policies: allocate their state for `m` and return the vtable. */
 eai_status_t eai__tl_webster_new(const eai_tl_model_t *m, const eai_tl_opts_t *o,
                                  const eai_tl_controller_vtable_t **vt, void **self);
@@ -28,6 +34,10 @@ struct eai_tl_controller {
     bool started;
     eai_tl_mode_t mode;
     int stage, target;
+    int from;      /* the stage before the current green */
+    bool holding;  /* some signal of the green is held by the clearance hold */
+    uint8_t *held; /* per signal: held red by the clearance hold */
+    double held_s; /* seconds of the current green with a signal held */
     double t_mode; /* seconds shown in the current mode */
     double t_s;
     char *state;                   /* shown now (n_signals + 1) */

@@ -21,7 +21,7 @@ static int usage(void)
             "webster|maxpressure|sumo-static|sumo-actuated|sumo-delay\n"
             "         [--tls ID ...] [--minutes 60] [--seed N] [--json FILE] [--work-dir DIR]\n"
             "         [--min-green S] [--max-green S] [--all-red S] [--max-wait S]\n"
-            "         [--detector-length M]\n"
+            "         [--clear-hold S] [--detector-length M]\n"
             "         [--camera [DETECTOR.onnx]] [--camera-fps N] [--camera-measure-only]\n"
             "         [--camera-tracker sort|bytetrack|deepsort] [--camera-threads N]\n"
             "         [--camera-size WxH]\n"
@@ -29,7 +29,9 @@ static int usage(void)
             "  models/scene/scene_det.onnx; 5 frames per simulated second, positions\n"
             "  interpolated between SUMO steps) replace the SUMO-detector counts the\n"
             "  controller sees; --camera-measure-only keeps the detector counts and only\n"
-            "  compares.\n");
+            "  compares.\n"
+            "  --all-red 0 drops the all-red phase; --clear-hold S caps how long a newly\n"
+            "  green signal waits for crossing foes still in the junction (default 6, 0 off).\n");
     return 2;
 }
 
@@ -238,7 +240,12 @@ static int traffic_run(int argc, char **argv)
         } else if (strcmp(a, "--max-green") == 0) {
             if (!parse_pos(a, v, &o.tl.max_green_s)) return 2;
         } else if (strcmp(a, "--all-red") == 0) {
-            if (!parse_pos(a, v, &o.tl.all_red_s)) return 2;
+            /* 0 in the options means the default; the flag's 0 means none */
+            if (!cli_parse_real("traffic", a, v, 0, 60, &o.tl.all_red_s)) return 2;
+            if (o.tl.all_red_s == 0) o.tl.all_red_s = -1;
+        } else if (strcmp(a, "--clear-hold") == 0) {
+            if (!cli_parse_real("traffic", a, v, 0, 60, &o.tl.clear_hold_s)) return 2;
+            if (o.tl.clear_hold_s == 0) o.tl.clear_hold_s = -1;
         } else if (strcmp(a, "--max-wait") == 0) {
             if (!parse_pos(a, v, &o.tl.max_wait_s)) return 2;
         } else if (strcmp(a, "--detector-length") == 0) {

@@ -22,8 +22,10 @@ seed        The seed's experiment: 100 clients, 10% per round, label shards
 scale       Peak RSS of a 2-round simulation at 100 and 1,000 clients (same data):
             it must not grow with the number of clients beyond their indices.
 
-The full niid section is ~30M training samples per configuration (hours on 2
-cores); --rounds/--epochs scale it down and the table says what ran. Writes
+The full niid section is ~30M training samples per configuration (~45 min a
+run on one core); every run's JSON is kept under --niid-cache
+(bench/results/niid) and reused, so the section resumes where it stopped.
+--rounds/--epochs scale it down and the table says what ran. Writes
 bench/results/issue4.json. Timings are never asserted.
 """
 import argparse
@@ -109,6 +111,22 @@ def rounds_to(curve, target):
     return None
 
 
+def niid_run(a, part, name, rounds, epochs, make):
+    """One NIID-Bench run's JSON, from the cache folder when it is there (the
+    full setting is ~45 min a run on one core, so the section resumes across
+    sittings); `make(path)` produces it otherwise."""
+    tag = part.split(":")[0]
+    path = os.path.join(a.niid_cache, f"{name}_{tag}_{rounds}x{epochs}_seed{a.seed}.json")
+    if os.path.exists(path):
+        print(f"  {part}: {name} (kept from {os.path.relpath(path, ROOT)})", flush=True)
+    else:
+        print(f"  {part}: {name}", flush=True)
+        os.makedirs(a.niid_cache, exist_ok=True)
+        make(path + ".tmp")
+        os.replace(path + ".tmp", path)
+    return json.load(open(path))
+
+
 def section_niid(a, res):
     rounds = a.rounds or (5 if a.quick else 50)
     epochs = a.epochs or (1 if a.quick else 10)
@@ -120,13 +138,11 @@ def section_niid(a, res):
             pdir = os.path.join(d, "part")
             run([a.cli, "data", "fashion-mnist:train", "--partition", part, "--clients", "10",
                  "--seed", str(a.seed), "--write-partition", pdir], quiet=True)
-            tj = os.path.join(d, "torch.json")
-            print(f"  {part}: PyTorch fedavg", flush=True)
-            run([PY, REF, "fedavg", "--model", MODEL, "--partition-dir", pdir, "--rounds",
+            torch = niid_run(a, part, "torch_fedavg", rounds, epochs, lambda tj: run(
+                [PY, REF, "fedavg", "--model", MODEL, "--partition-dir", pdir, "--rounds",
                  str(rounds), "--epochs", str(epochs), "--batch", "64", "--lr", "0.01",
-                 "--momentum", "0.9", "--threads", str(a.threads[-1]), "--seed", str(a.seed),
-                 "--json", tj])
-            torch = json.load(open(tj))
+                 "--momentum", "0.9", "--threads", str(a.threads[0]), "--seed", str(a.seed),
+                 "--json", tj]))
             row = {"partition": part, "rounds": rounds, "epochs": epochs,
                    "torch_fedavg": {"final_acc": torch["rounds"][-1]["test_acc"],
                                     "rounds_to_88": rounds_to(
@@ -135,13 +151,12 @@ def section_niid(a, res):
                                     "seconds": torch["seconds"],
                                     "curve": [r["test_acc"] for r in torch["rounds"]]}}
             for strat in a.strategies:
-                ej = os.path.join(d, f"{strat}.json")
-                print(f"  {part}: edgeai {strat}", flush=True)
-                run([a.cli, "fl", "simulate", "--model", MODEL, "--clients", "10", "--fraction",
+                e = niid_run(a, part, strat, rounds, epochs, lambda ej, strat=strat: run(
+                    [a.cli, "fl", "simulate", "--model", MODEL, "--clients", "10", "--fraction",
                      "1", "--rounds", str(rounds), "--epochs", str(epochs), "--batch", "64",
                      "--lr", "0.01", "--momentum", "0.9", "--partition", part, "--strategy",
-                     strat, "--threads", str(a.threads[-1]), "--seed", str(a.seed), "--json", ej])
-                e = json.load(open(ej))
+                     strat, "--threads", str(a.threads[0]), "--seed", str(a.seed), "--json",
+                     ej]))
                 row[strat] = {"final_acc": e["final_acc"], "best_acc": e["best_acc"],
                               "rounds_to_88": rounds_to(e["rounds"], 0.88),
                               "seconds": e["seconds"],
@@ -214,6 +229,9 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "edgeai"))
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    p.add_argument("--niid-cache", default=os.path.join(ROOT, "bench", "results", "niid"),
+                   help="each NIID run's JSON; runs already there are not repeated "
+                        "(delete a file to rerun it)")
     a = p.parse_args()
     a.threads = [int(t) for t in a.threads.split(",")]
     a.strategies = a.strategies.split(",")

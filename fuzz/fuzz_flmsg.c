@@ -9,7 +9,7 @@
  * sanitizer report, and a completed message must match its header
  * (including version 2's second block: flags 1, 1 <= n_block2 <= total / 4).
  * Completed secure-aggregation messages also go through eai_flmsg_sa_parse.
- * Corpus: fuzz/corpus/flmsg (fuzz/gen_flmsg_corpus.py, gen_flmsg_sa_corpus.py). */
+ * Corpus: fuzz/corpus/flmsg (fuzz/gen_flmsg_corpus.py). */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Writes fuzz/corpus/flmsg: FL wire-format inputs for fuzz_flmsg, encoded here
-independently of the C encoder (from the table in include/edgeai/flmsg.h), so
+"""Writes fuzz/corpus/flmsg: FL wire-format inputs for fuzz_flmsg (the
+secure-aggregation tables too), encoded here independently of the C encoder (from the table in include/edgeai/flmsg.h), so
 the corpus also checks that the C decoder reads the documented format.
 
 Each file: a mode byte (bit 0: the target recomputes CRCs), then frames as a
@@ -28,6 +28,10 @@ def crc32c(b):
 assert crc32c(b"123456789") == 0xE3069283
 
 MANIFEST, MODEL, UPDATE, JOIN, ACK, OPEN, CLOSE = range(1, 8)
+# secure aggregation (types 8..14): table payloads of ROW bytes per present party
+ADV, PEERS, SHARES, BUNDLE, MASKED, UREQ, UNMASK = range(8, 15)
+ROW = {ADV: 64, PEERS: 64, SHARES: 88, BUNDLE: 88, UREQ: 0, UNMASK: 32}
+NOINDEX = 0xFFFF
 
 
 def frames(typ, payload, rnd=1, client=0, sender=0, stride=262144, n_samples=0, steps=0,
@@ -51,6 +55,17 @@ def frames(typ, payload, rnd=1, client=0, sender=0, stride=262144, n_samples=0, 
 
 def floats(n):
     return struct.pack("<%df" % n, *[0.25 * i - 1.0 for i in range(n)])
+
+
+def table(typ, n, index, present, attempt=0):
+    """present: the indices with a row; row i is bytes of value i."""
+    flags = bytes(1 if i in present else 0 for i in range(n))
+    rows = b"".join(bytes([i]) * ROW[typ] for i in range(n) if i in present)
+    return struct.pack("<IHH", attempt, n, index) + flags + rows
+
+
+def masked(n, index, words, attempt=0):
+    return struct.pack("<IHH", attempt, n, index) + struct.pack("<%dI" % len(words), *words)
 
 
 def write(name, fr, mode=0):
@@ -96,4 +111,23 @@ write("v1_v2_interleaved", [x for pair in zip(upd, both) for x in pair] + upd[le
 bad = bytearray(both[0])
 bad[72] = 200  # second block longer than the message
 write("block2_overlong_fixcrc", [bytes(bad)], mode=1)
+# secure aggregation: one whole round, then malformed tables with valid CRCs
+n = 4
+rnd = (frames(ADV, table(ADV, n, 2, {2}), client=2, sender=2)
+       + frames(PEERS, table(PEERS, n, NOINDEX, {0, 1, 2, 3}), client=0xFFFFFFFF, sender=0xFFFFFFFF)
+       + frames(SHARES, table(SHARES, n, 2, {0, 1, 3}), client=2, sender=2)
+       + frames(BUNDLE, table(BUNDLE, n, 2, {0, 1, 3}), client=2, sender=2)
+       + frames(MASKED, masked(n, 2, list(range(0x7FFFFFF0, 0x7FFFFFF0 + 30))), client=2, sender=2,
+                stride=32, n_samples=500, steps=8, loss=2.3)
+       + frames(UREQ, table(UREQ, n, NOINDEX, {0, 1, 2}), client=0xFFFFFFFF, sender=0xFFFFFFFF)
+       + frames(UNMASK, table(UNMASK, n, 2, {0, 1, 2, 3}), client=2, sender=2))
+write("sa_round", rnd)
+write("sa_round_fixcrc", rnd, mode=1)
+# malformed tables with valid CRCs: presence 2, short row, index = n, n = 0
+bad = table(SHARES, n, 1, {0, 2, 3})
+write("sa_presence2_fixcrc", frames(SHARES, bad[:9] + b"\x02" + bad[10:], client=1, sender=1), mode=1)
+write("sa_short_row_fixcrc", frames(UNMASK, table(UNMASK, n, 1, {1})[:-1], client=1, sender=1), mode=1)
+write("sa_index_n_fixcrc", frames(ADV, table(ADV, n, 4, {3}), client=3, sender=3), mode=1)
+write("sa_n0_fixcrc", frames(PEERS, struct.pack("<IHH", 0, 0, NOINDEX)), mode=1)
+write("sa_masked_short", frames(MASKED, b"\x01\x00\x00\x00", client=1, sender=1))
 print("wrote", len(os.listdir(out)), "files to", out)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes fuzz/corpus/flmsg: FL wire-format inputs for fuzz_flmsg (the
-secure-aggregation tables too), encoded here independently of the C encoder (from the table in include/edgeai/flmsg.h), so
-the corpus also checks that the C decoder reads the documented format.
+secure-aggregation tables too), encoded here independently of the C encoder
+(from the table in include/edgeai/flmsg.h), so the corpus also checks that
+the C decoder reads the documented format.
 
 Each file: a mode byte (bit 0: the target recomputes CRCs), then frames as a
 2-byte little-endian length + the frame.

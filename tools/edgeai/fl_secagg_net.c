@@ -91,16 +91,22 @@ static void client_abort(fl_sa_client_t *c)
     c->phase = CL_IDLE;
 }
 
-void fl_sa_client_destroy(fl_sa_client_t *c)
+/* The buffers sized by the round's vector length and party count. */
+static void client_free_buffers(fl_sa_client_t *c)
 {
-    if (!c) return;
-    client_abort(c);
     free(c->row);
     free(c->y);
     free(c->rows);
     free(c->rows2);
     free(c->flags);
     free(c->flags2);
+}
+
+void fl_sa_client_destroy(fl_sa_client_t *c)
+{
+    if (!c) return;
+    client_abort(c);
+    client_free_buffers(c);
     free(c);
 }
 
@@ -126,12 +132,7 @@ eai_status_t fl_sa_client_start(fl_sa_client_t *c, eai_transport_t *t, const man
     const int n = (int)m->n_sampled;
     const size_t len = np + 1;
     if (len != c->len || n != c->n) {
-        free(c->row);
-        free(c->y);
-        free(c->rows);
-        free(c->rows2);
-        free(c->flags);
-        free(c->flags2);
+        client_free_buffers(c);
         c->row = malloc(len * sizeof *c->row);
         c->y = malloc(len * sizeof *c->y);
         c->rows = malloc((size_t)n * EAI_SECAGG_BOX_BYTES);

@@ -253,7 +253,13 @@ typedef struct eai_tl_opts {
      * turner that waited inside the box) and a vehicle arrives at speed on
      * its lane (obs->arriving); released per signal, at most this long into
      * the green. */
-    double clear_hold_s;   /* [6]; negative: no hold */
+    double clear_hold_s; /* [6]; negative: no hold */
+    /* false (default): the all-red runs only when, at the end of the
+     * yellow, the clearance hold would hold a newly green signal (a foe in
+     * the box, a vehicle at speed on its lane); else the green starts at
+     * once. Always run when the hold is off or the box is unknown.
+     * true: all-red after every yellow. */
+    bool all_red_always;
     eai_allocator_t alloc; /* zero: libc */
 } eai_tl_opts_t;
 

@@ -231,6 +231,31 @@ bool eai__tl_signal_blocked(const eai_tl_model_t *m, const char *from, const cha
     return false;
 }
 
+bool eai__tl_all_red_needed(const eai_tl_model_t *m, const char *from, const char *to,
+                            const int *box_veh, const int *arriving)
+{
+    if (!box_veh || !m->conflict || m->n_box <= 0) return true;
+    for (int j = 0; j < m->n_signals; j++)
+        if (eai__tl_signal_blocked(m, from, to, j, box_veh, arriving)) return true;
+    return false;
+}
+
+/* All-red on demand: at the end of a yellow, the all-red runs only when the
+ * clearance hold would hold some newly green signal (a crossing foe still in
+ * the box and a vehicle at speed on the signal's lane); otherwise the next
+ * green starts at once. Without the hold or the box there is no such test,
+ * so every change gets it. Why: with max-pressure's short cycles the 1 s
+ * all-red is a quarter of each change's clearance, and on surge demand an
+ * all-red on every change cost 31% more waiting than on demand, with no
+ * more emergency braking (docs/traffic.md, Benchmark). */
+static bool all_red_needed(const eai_tl_controller_t *c, const eai_tl_obs_t *obs)
+{
+    if (c->o.all_red_always || c->o.clear_hold_s <= 0) return true;
+    const eai_tl_model_t *m = c->m;
+    return eai__tl_all_red_needed(m, m->stages[c->stage].state, m->stages[c->target].state,
+                                  obs->box_veh, obs->arriving);
+}
+
 static void close_cycle(eai_tl_controller_t *c)
 {
     const eai_tl_model_t *m = c->m;
@@ -420,7 +445,7 @@ eai_status_t eai_tl_controller_step(eai_tl_controller_t *c, const eai_tl_obs_t *
         break;
     case EAI_TL_YELLOW:
         if (c->t_mode + eps >= c->o.yellow_s) {
-            if (c->o.all_red_s > 0) {
+            if (c->o.all_red_s > 0 && all_red_needed(c, obs)) {
                 c->mode = EAI_TL_ALL_RED;
                 c->t_mode = 0;
                 transition_state(c, false, c->state);

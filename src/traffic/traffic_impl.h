@@ -14,6 +14,12 @@ void eai__tl_opts_resolve(const eai_tl_model_t *m, const eai_tl_opts_t *in, eai_
 bool eai__tl_signal_blocked(const eai_tl_model_t *m, const char *from, const char *to, int j,
                             const int *box_veh, const int *arriving);
 
+/* Whether a change from state `from` to `to` needs its all-red: true when
+ * the clearance hold would hold some signal (eai__tl_signal_blocked), or
+ * when the box is unknown (box_veh NULL, no conflict matrix). */
+bool eai__tl_all_red_needed(const eai_tl_model_t *m, const char *from, const char *to,
+                            const int *box_veh, const int *arriving);
+
 /* Built-in policies: allocate their state for `m` and return the vtable. */
 eai_status_t eai__tl_webster_new(const eai_tl_model_t *m, const eai_tl_opts_t *o,
                                  const eai_tl_controller_vtable_t **vt, void **self);

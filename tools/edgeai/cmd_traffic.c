@@ -21,7 +21,7 @@ static int usage(void)
             "webster|maxpressure|sumo-static|sumo-actuated|sumo-delay\n"
             "         [--tls ID ...] [--minutes 60] [--seed N] [--json FILE] [--work-dir DIR]\n"
             "         [--min-green S] [--max-green S] [--all-red S] [--max-wait S]\n"
-            "         [--clear-hold S] [--detector-length M]\n"
+            "         [--clear-hold S] [--all-red-always] [--detector-length M]\n"
             "         [--camera [DETECTOR.onnx]] [--camera-fps N] [--camera-measure-only]\n"
             "         [--camera-tracker sort|bytetrack|deepsort] [--camera-threads N]\n"
             "         [--camera-size WxH]\n"
@@ -31,7 +31,8 @@ static int usage(void)
             "  controller sees; --camera-measure-only keeps the detector counts and only\n"
             "  compares.\n"
             "  --all-red 0 drops the all-red phase; --clear-hold S caps how long a newly\n"
-            "  green signal waits for crossing foes still in the junction (default 6, 0 off).\n");
+            "  green signal waits for crossing foes still in the junction (default 6, 0 off);\n"
+            "  the all-red runs only when that hold would act, unless --all-red-always.\n");
     return 2;
 }
 
@@ -208,6 +209,10 @@ static int traffic_run(int argc, char **argv)
         }
         if (strcmp(a, "--camera-measure-only") == 0) {
             camera = measure_only = true;
+            continue;
+        }
+        if (strcmp(a, "--all-red-always") == 0) {
+            o.tl.all_red_always = true;
             continue;
         }
         if (i + 1 >= argc) return cli_fail_usage("traffic", "%s needs a value", a);

@@ -13,56 +13,7 @@
 
 #include "edgeai/traffic.h"
 
-/* Signals: 0 n through, 1 n left (permissive in stage 0), 2 e through.
- * In-lanes in link order: n_0, n_1, e_0. Box lanes: 0 ":J_0_0" (signal 0),
- * 1 ":J_1_0" and 2 ":J_4_0" (the left turn, split at its waiting point),
- * 3 ":J_2_0" (signal 2). The n movements both cross e's. */
-static eai_tl_model_t *cross(void)
-{
-    static const eai_tl_link_desc_t links[] = {
-        {.signal = 0, .from_lane = "n_0", .to_lane = "s_0", .dir = 's'},
-        {.signal = 1, .from_lane = "n_1", .to_lane = "e_0", .dir = 'l'},
-        {.signal = 2, .from_lane = "e_0", .to_lane = "w_0", .dir = 's'},
-    };
-    static const eai_tl_phase_desc_t ph[] = {
-        {"Ggr", 30, 0, 0}, {"yyr", 3, 0, 0}, {"rrG", 30, 0, 0}, {"rry", 3, 0, 0}};
-    static const char *const box[] = {":J_0_0", ":J_1_0", ":J_4_0", ":J_2_0"};
-    static const int box_signal[] = {0, 1, 1, 2};
-    static const uint8_t conflict[9] = {0, 0, 1, /**/ 0, 0, 1, /**/ 1, 1, 0};
-    eai_tl_model_desc_t d = {.tls_id = "J",
-                             .n_links = 3,
-                             .links = links,
-                             .n_phases = 4,
-                             .phases = ph,
-                             .n_box = 4,
-                             .box_lanes = box,
-                             .box_signal = box_signal,
-                             .conflict = conflict};
-    eai_tl_model_t *m = NULL;
-    assert_int_equal(eai_tl_model_build(&d, NULL, &m), EAI_OK);
-    return m;
-}
-
-typedef struct drive {
-    eai_tl_controller_t *c;
-    double q[3];
-    int box[4], arriving[3];
-    bool no_box;
-    double t;
-} drive_t;
-
-static eai_tl_out_t tick(drive_t *d)
-{
-    eai_tl_obs_t o = {.t_s = d->t,
-                      .dt_s = 1,
-                      .queue = d->q,
-                      .box_veh = d->no_box ? NULL : d->box,
-                      .arriving = d->arriving};
-    eai_tl_out_t out;
-    assert_int_equal(eai_tl_controller_step(d->c, &o, &out), EAI_OK);
-    d->t += 1;
-    return out;
-}
+#include "ctl_fixture.h"
 
 /* Max-pressure with a queue only on e: stage 1 is chosen at t = 5, yellow
  * for t = 5..7, and (no all-red) the green would start at t = 8. */
@@ -80,7 +31,7 @@ static void start(drive_t *d, const eai_tl_model_t *m, double hold_s)
 static void test_hold_until_box_clear(void **state)
 {
     (void)state;
-    eai_tl_model_t *m = cross();
+    eai_tl_model_t *m = cross(true);
     assert_int_equal(m->n_box, 4);
     assert_string_equal(m->box[2].id, ":J_4_0");
     assert_int_equal(m->box_signal[2], 1);
@@ -107,7 +58,7 @@ static void test_hold_until_box_clear(void **state)
 static void test_hold_cap_and_no_hold(void **state)
 {
     (void)state;
-    eai_tl_model_t *m = cross();
+    eai_tl_model_t *m = cross(true);
     /* never clears: released when the green has lasted clear_hold_s (2 s) */
     drive_t d = {.box = {1, 0, 0, 0}, .arriving = {0, 0, 2}};
     start(&d, m, 2);

@@ -9,10 +9,15 @@
  * hand-offs within an invoke) and are put to sleep at the end of each invoke
  * and before large ref nodes (idle), so they do not hold the cores the
  * eai_threadpool or other processes need; small
- * elementwise nodes run on the caller's thread alone.
+ * elementwise nodes run on the caller's thread alone. The other nodes time
+ * themselves both ways and take the pool only while it is faster for them
+ * (pick_tp): how much a second thread helps depends on the machine and on
+ * what else runs on it, which no static threshold knows.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "runtime/xnnpack/xnn_impl.h"
 
@@ -146,6 +151,7 @@ static const eai__xnn_op_t *find(const eai__opctx_t *c)
 
 typedef struct xnn_session {
     pthreadpool_t tp;
+    bool adapt; /* nodes choose pool or caller's thread by their times */
     eai_allocator_t alloc;
 } xnn_session_t;
 
@@ -156,6 +162,10 @@ static eai_status_t xnn_session_init(eai_threadpool_t *pool, const eai_allocator
     if (!s) return eai_fail(EAI_E_NOMEM, "out of memory");
     s->alloc = *alloc;
     int n = eai_threadpool_size(pool);
+    /* EAI_XNN_FIXED_THREADS=1: every pool node always takes the pool (A/B
+     * benchmarks of the run-time choice) */
+    const char *fixed = getenv("EAI_XNN_FIXED_THREADS");
+    s->adapt = !(fixed && fixed[0] == '1');
     if (n > 1 && xnn_ready()) {
         s->tp = pthreadpool_create((size_t)n);
         if (!s->tp) {
@@ -259,6 +269,7 @@ static eai_status_t xnn_prepare(eai__opctx_t *c, const eai__op_def_t *op, void *
     st->alloc = s->alloc;
     st->tp = s->tp;
     if (is_light(c) ? outputs(c) < SMALL : macs(c) < SMALL_MACS) st->tp = NULL;
+    st->adapt = st->tp && s->adapt;
     eai_status_t r = o->prepare(c, st);
     if (r != EAI_OK) {
         xnn_release(st);
@@ -285,19 +296,51 @@ static void xnn_idle(void *ctx)
                                    PTHREADPOOL_FLAG_YIELD_WORKERS);
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t recent_min(const int64_t *r)
+{
+    int64_t m = r[0];
+    for (int i = 1; i < EAI__XNN_RECENT; i++)
+        if (r[i] < m) m = r[i];
+    return m;
+}
+
+/* Whether the k-th eval of a pool node takes the pool (1) or the caller's
+ * thread (0), from its recent times each way. Handing work to the pool's workers pays off only when
+ * they are awake and have a core: on a busy machine (or a paravirtual one whose wake-ups are slow)
+ * a 2-thread convolution can take longer than one thread's. The node was set up for the pool; on
+ * the caller's thread XNNPACK runs the same tiles in turn, so the output is the same bytes. */
+int eai__xnn_pick_way(uint32_t k, const eai__xnn_times_t *t)
+{
+    if (k < 2 * EAI__XNN_PROBE) return (int)(k & 1);
+    /* ties to the caller's thread: the core stays free for others */
+    const int best = recent_min(t->ns[1]) < recent_min(t->ns[0]);
+    return k % EAI__XNN_EXPLORE == EAI__XNN_EXPLORE - 1 ? !best : best;
+}
+
 static eai_status_t xnn_eval(eai__opctx_t *c, const eai__op_def_t *op, void *state)
 {
-    const eai__xnn_node_t *st = state;
+    eai__xnn_node_t *st = state;
+    const int way = st->adapt ? eai__xnn_pick_way(st->evals++, &st->recent) : 1;
+    pthreadpool_t tp = way ? st->tp : NULL;
+    const int64_t t0 = st->adapt ? now_ns() : 0;
     for (int i = 0; i < st->n_steps; i++) {
         const eai__xnn_step_t *step = &st->steps[i];
         if (!step->op) {
-            step->fn(step->arg, st->tp);
+            step->fn(step->arg, tp);
             continue;
         }
         if (step->owned_only) continue;
-        enum xnn_status s = xnn_run_operator(step->op, st->tp);
+        enum xnn_status s = xnn_run_operator(step->op, tp);
         if (s != xnn_status_success) return eai__xnn_check(c, s, "run");
     }
+    if (st->adapt) st->recent.ns[way][st->next[way]++ % EAI__XNN_RECENT] = now_ns() - t0;
     return EAI_OK;
 }
 

@@ -29,6 +29,21 @@ typedef struct eai__xnn_step {
     const void *arg;
 } eai__xnn_step_t;
 
+/* Times kept per thread choice of a node (a ring: a recent minimum, robust
+ * to one-off stalls yet following a machine that got busier). */
+#define EAI__XNN_RECENT 4
+/* The first 2 * PROBE evals alternate caller's thread and pool; after them
+ * every EXPLORE-th eval runs the way not chosen, so its times stay current.
+ * All nodes explore on the same invoke: one slow invoke in EXPLORE rather
+ * than a little slowness in every one (p50 untouched). */
+#define EAI__XNN_PROBE   EAI__XNN_RECENT
+#define EAI__XNN_EXPLORE 32
+
+/* A node's last times (ns) on the caller's thread [0] and with the pool [1]. */
+typedef struct eai__xnn_times {
+    int64_t ns[2][EAI__XNN_RECENT];
+} eai__xnn_times_t;
+
 /* Per-node state: the steps to run in order, and buffers they read (padded
  * copies of constants, step arguments) that must live as long as they do. */
 typedef struct eai__xnn_node {
@@ -39,7 +54,18 @@ typedef struct eai__xnn_node {
     int n_bufs;
     void *bufs[8];
     size_t bytes; /* packed weights etc., for eai_session_const_bytes */
+    /* Run-time thread choice (backend.c pick_tp): a node set up for the pool
+     * keeps its last few times with the pool [1] and on the caller's thread
+     * [0], and runs the faster way. */
+    bool adapt;
+    uint32_t evals;
+    uint32_t next[2];
+    eai__xnn_times_t recent;
 } eai__xnn_node_t;
+
+/* Whether the k-th eval of a node set up for the pool runs on it (1) or on
+ * the caller's thread (0), given its last times each way (backend.c). */
+int eai__xnn_pick_way(uint32_t k, const eai__xnn_times_t *t);
 
 /* One op family entry: domain ("" = ONNX, "com.edgeai", the NHWC domain),
  * name, and the three per-node hooks. */

@@ -131,4 +131,13 @@ write("sa_short_row_fixcrc", frames(UNMASK, table(UNMASK, n, 1, {1})[:-1], clien
 write("sa_index_n_fixcrc", frames(ADV, table(ADV, n, 4, {3}), client=3, sender=3), mode=1)
 write("sa_n0_fixcrc", frames(PEERS, struct.pack("<IHH", 0, 0, NOINDEX)), mode=1)
 write("sa_masked_short", frames(MASKED, b"\x01\x00\x00\x00", client=1, sender=1))
+# a round manifest of a SecAgg + DP run (layout in tools/edgeai/fl_net.h; the
+# payload is opaque to the decoder): the fixed part, 4 sampled ids, the SAGG
+# block (threshold 3, 16 fraction bits, range 16), then the SADP block
+# (weighting rule 1: clipped delta with weight 1, clip 0.1)
+man = (struct.pack("<5I3fQII", 0, 100, 1, 32, 0, 0.05, 0.0, 0.5, 5, 0, 4)
+       + struct.pack("<4I", 0, 1, 2, 3) + struct.pack("<3If", 0x47474153, 3, 16, 16.0)
+       + struct.pack("<2If", 0x50444153, 1, 0.1))
+assert len(man) == 48 + 16 + 16 + 12
+write("manifest_secagg_dp", frames(MANIFEST, man, rnd=2, client=0xFFFFFFFF, sender=0xFFFFFFFF))
 print("wrote", len(os.listdir(out)), "files to", out)

@@ -16,6 +16,15 @@
 #      which drops exactly client 2 in round 1 (checked from its JSON)
 #   D  the same with client 2 dying after advertising its keys (before
 #      sharing): equals the same simulate run
+#   E  SecAgg + DP (--dp-epsilon 8 --dp-clip 0.1: the clients clip their own
+#      deltas before masking, the server noises the unmasked sum), all 4
+#      survive, 2 rounds: equals simulate --secure-agg --dp-epsilon byte for
+#      byte, the epsilon printed per round matches simulate's JSON, and the
+#      model differs from run A's (the noise really ran)
+#   F  SecAgg + DP with client 2 SIGKILLed after its masked input: still
+#      counted; equals simulate --secure-agg --dp-epsilon with no dropout
+#   G  SecAgg + DP with client 2 SIGKILLed after its shares: dropped (a zero
+#      row under the fixed denominator); equals simulate --dropout 0.3 --seed 1
 #   X  --secure-agg with SCAFFOLD is refused with a clear message
 # Skips (77) without mosquitto or the fashion-mnist data. Every wait is bounded.
 set -euo pipefail
@@ -24,11 +33,13 @@ set -euo pipefail
 model=(--model models/train/cnn_fmnist.onnx --clients 4)
 data=(--data fashion-mnist:train --max-samples 2000)
 train=(--lr 0.05 --momentum 0.5)
-run_sa() { # NAME SEED ROUNDS CRASH_PHASE|- : server + 4 clients, client 2 may crash
+run_sa() { # NAME SEED ROUNDS CRASH_PHASE|- [server options]: server + 4 clients,
+    # client 2 may crash
     local name=$1 seed=$2 rounds=$3 crash=$4 k extra
+    shift 4
     "$cli" fl server --mqtt "127.0.0.1:$port" --run "$name" --rounds "$rounds" "${model[@]}" \
         --seed "$seed" --chunk 65536 "${train[@]}" --secure-agg --round-timeout 60 \
-        --out "$tmp/$name.onnx" >"$tmp/$name-server.log" 2>&1 &
+        --out "$tmp/$name.onnx" "$@" >"$tmp/$name-server.log" 2>&1 &
     local spid=$! cpids=() crashed=
     pids+=("$spid")
     for k in 0 1 2 3; do
@@ -94,6 +105,48 @@ grep -q "round   1/1  secagg masked 3/4 (dropped 1" "$tmp/d-server.log" ||
     fail "run d: expected client 2 dropped"
 cmp "$tmp/d.onnx" "$tmp/sim_c.onnx" || fail "run d differs from simulate with client 2 dropped"
 echo "D: client killed after advertising keys: dropped, equals the same simulate run"
+
+dp=(--dp-epsilon 8 --dp-clip 0.1)
+eps_match() { # SIMNAME NETNAME ROUNDS: epsilon per round, server log vs simulate's JSON
+    grep -o '"epsilon":[^,]*' "$tmp/$1.json" | head -n "$3" | cut -d: -f2 | tr -d ' \t' \
+        >"$tmp/$1.eps"
+    sed -n 's/.* eps \([0-9.]*\) .*/\1/p' "$tmp/$2-server.log" >"$tmp/$2.eps"
+    [ "$(wc -l <"$tmp/$2.eps")" = "$3" ] && [ "$(wc -l <"$tmp/$1.eps")" = "$3" ] ||
+        fail "run $2: expected $3 epsilons from both"
+    paste "$tmp/$1.eps" "$tmp/$2.eps" | awk '
+        { d = $1 - $2; if (d < 0) d = -d; if (!($1 > 0) || d > 1e-6 * $1 + 1e-6) bad = 1;
+          printf "   round %d: epsilon %s vs %s\n", NR, $1, $2 }
+        END { exit bad }' || fail "run $2: epsilon per round disagrees with simulate"
+}
+run_sa e 5 2 - "${dp[@]}"
+grep -q "clients clip their updates to 0.1" "$tmp/e-server.log" || fail "run e: DP not announced"
+grep -q "round   2/2  secagg masked 4/4 (dropped 0, unmasked by 4)" "$tmp/e-server.log" ||
+    fail "run e: round 2 did not sum 4 masked inputs"
+simulate sim_e 5 2 --secure-agg "${dp[@]}"
+cmp "$tmp/e.onnx" "$tmp/sim_e.onnx" || fail "SecAgg + DP over MQTT differs from simulate"
+eps_match sim_e e 2
+cmp -s "$tmp/e.onnx" "$tmp/a.onnx" && fail "SecAgg + DP's model equals SecAgg's without DP"
+echo "E: SecAgg + DP, 4 survivors, 2 rounds: equals simulate byte for byte, epsilon too"
+
+run_sa f 5 1 masked "${dp[@]}"
+grep -q "client 2 went offline" "$tmp/f-server.log" || fail "run f: no last will for client 2"
+grep -q "round   1/1  secagg masked 4/4 (dropped 0, unmasked by 3)" "$tmp/f-server.log" ||
+    fail "run f: expected 4 masked inputs unmasked by 3 survivors"
+simulate sim_f 5 1 --secure-agg "${dp[@]}"
+cmp "$tmp/f.onnx" "$tmp/sim_f.onnx" || fail "run f differs from simulate (client 2 included)"
+eps_match sim_f f 1
+echo "F: SecAgg + DP, client killed after its masked input: still summed, equals simulate"
+
+simulate sim_g 1 1 --secure-agg --dropout 0.3 "${dp[@]}"
+grep -q '"dropped":[[:space:]]*1,' "$tmp/sim_g.json" ||
+    fail "reference: simulate --seed 1 --dropout 0.3 with DP does not drop exactly one client"
+run_sa g 1 1 shares "${dp[@]}"
+grep -q "round   1/1  secagg masked 3/4 (dropped 1, unmasked by 3)" "$tmp/g-server.log" ||
+    fail "run g: expected client 2 dropped"
+cmp "$tmp/g.onnx" "$tmp/sim_g.onnx" || fail "run g differs from simulate with client 2 dropped"
+simulate sim_g_all 1 1 --secure-agg "${dp[@]}"
+cmp -s "$tmp/g.onnx" "$tmp/sim_g_all.onnx" && fail "run g: dropping client 2 did not change the model"
+echo "G: SecAgg + DP, client killed after its shares: dropped, equals simulate byte for byte"
 
 set +e
 "$cli" fl server --mqtt "127.0.0.1:$port" --run x --rounds 1 "${model[@]}" --strategy scaffold \

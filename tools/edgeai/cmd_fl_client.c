@@ -52,7 +52,20 @@ static bool decode_manifest(const uint8_t *frame, size_t n, manifest_t *m, uint3
     const uint64_t base = MANIFEST_FIXED + 4 * (uint64_t)m->n_sampled;
     if (m->n_sampled > max_ids || h.total_bytes < base) return false;
     uint64_t end = h.total_bytes;
-    /* the SecAgg block ends the manifest; its tag is no valid id or count */
+    /* the DP block, then the SecAgg block, end the manifest; their tags are
+     * no valid id or count */
+    m->dp =
+        end >= base + MANIFEST_DP_BYTES && get32(pl + end - MANIFEST_DP_BYTES) == MANIFEST_DP_TAG;
+    if (m->dp) {
+        const uint8_t *q = pl + end - MANIFEST_DP_BYTES;
+        m->dp_weight = get32(q + 4);
+        m->dp_clip = getf(q + 8);
+        /* a rule this client does not know, or a clip that bounds nothing:
+         * sending anything would break the DP guarantee */
+        if (m->dp_weight != FL_DP_WEIGHT_UNIT || !isfinite(m->dp_clip) || !(m->dp_clip > 0))
+            return false;
+        end -= MANIFEST_DP_BYTES;
+    }
     m->secagg =
         end >= base + MANIFEST_SA_BYTES && get32(pl + end - MANIFEST_SA_BYTES) == MANIFEST_SA_TAG;
     if (m->secagg) {
@@ -62,6 +75,7 @@ static bool decode_manifest(const uint8_t *frame, size_t n, manifest_t *m, uint3
         m->sa_range = getf(q + 12);
         end -= MANIFEST_SA_BYTES;
     }
+    if (m->dp && !m->secagg) return false; /* clients clip only for secure aggregation */
     m->has_prev = end > base;
     m->n_prev = 0;
     if (m->has_prev) {

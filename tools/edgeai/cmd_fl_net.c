@@ -16,7 +16,10 @@
  * each client commits its new c_i exactly when the simulator would.
  * DP: the server clips, sums and noises (eai_fl_server_opts_t.dp_*).
  * --secure-agg: rounds run SecAgg (fl_secagg_net.c); the server gets only
- * the masked inputs and their sum, as the simulator's private path does. */
+ * the masked inputs and their sum, as the simulator's private path does.
+ * Both: the server cannot clip a masked vector, so the manifest tells the
+ * clients the clip norm and each masks its clipped delta (weight 1); the
+ * server noises the unmasked sum and keeps the RDP account itself. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 #include "cli.h"
 #include "edgeai/flmsg.h"
 #include "edgeai/transport.h"
+#include "fl/fl_impl.h" /* eai__fl_server_n_sample: the sampling rate the accountant needs */
 #include "fl_net.h"
 
 static bool parse_hostport(const char *cmd, const char *s, net_opts_t *o)
@@ -188,8 +192,9 @@ static void server_usage(void)
            "                         fednova (fedavg)\n"
            "  --dp-epsilon E         DP-FedAvg to (E, --dp-delta D (1e-5)), clip --dp-clip C "
            "(1);\n"
-           "                         the server clips and adds the noise, prints epsilon per "
-           "round\n"
+           "                         the server clips (with --secure-agg: each client clips "
+           "its\n"
+           "                         own update) and adds the noise, prints epsilon per round\n"
            "  --secure-agg           secure aggregation (SecAgg): the server sees only masked\n"
            "                         updates and their sum; tolerates clients dropping\n"
            "  --quorum K             a round closes with K updates (all sampled)\n"
@@ -231,9 +236,10 @@ static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const
         h.flags = 0;
         h.n_block2 = 0;
     }
+    const size_t dp_n = m->secagg && m->dp ? MANIFEST_DP_BYTES : 0;
     size_t pl_n = MANIFEST_FIXED + 4 * (size_t)m->n_sampled +
                   (m->has_prev ? 4 + 4 * (size_t)m->n_prev : 0) +
-                  (m->secagg ? MANIFEST_SA_BYTES : 0);
+                  (m->secagg ? MANIFEST_SA_BYTES : 0) + dp_n;
     uint8_t *pl = calloc(1, pl_n);
     if (!pl) return eai_fail(EAI_E_NOMEM, "fl server: out of memory");
     put32(pl, m->final);
@@ -257,11 +263,17 @@ static eai_status_t publish_round(eai_transport_t *t, const net_opts_t *o, const
             put32(q + 4 + 4 * i, m->prev[i]);
     }
     if (m->secagg) {
-        uint8_t *q = pl + pl_n - MANIFEST_SA_BYTES;
+        uint8_t *q = pl + pl_n - dp_n - MANIFEST_SA_BYTES;
         put32(q, MANIFEST_SA_TAG);
         put32(q + 4, m->sa_threshold);
         put32(q + 8, m->sa_frac_bits);
         putf(q + 12, m->sa_range);
+    }
+    if (dp_n) { /* after the SecAgg block: what a client needs to clip its own row */
+        uint8_t *q = pl + pl_n - MANIFEST_DP_BYTES;
+        put32(q, MANIFEST_DP_TAG);
+        put32(q + 4, m->dp_weight);
+        putf(q + 8, m->dp_clip);
     }
     h.type = EAI_FLMSG_MODEL_MANIFEST;
     size_t len;
@@ -349,12 +361,30 @@ static int server_run(const net_opts_t *o)
                                .round_timeout_s = o->round_timeout,
                                .seed = o->seed,
                                .checkpoint = o->checkpoint,
-                               .dp_epsilon = (float)o->dp_epsilon,
+                               /* with SecAgg the server gets one pre-summed update:
+                                * the noise and the account are done here instead */
+                               .dp_epsilon = o->secure_agg ? 0.0f : (float)o->dp_epsilon,
                                .dp_delta = o->dp_delta,
                                .dp_clip = (float)o->dp_clip,
                                .dp_rounds = o->rounds};
     if (eai_fl_server_create(&so, init, np, nt, &srv) != EAI_OK) goto done;
     const bool scaffold = o->algo == EAI_FL_SCAFFOLD;
+    const bool sa_dp = o->secure_agg && o->dp_epsilon > 0;
+    /* SecAgg + DP: the noise multiplier and sampling rate eai_fl_server
+     * would use (src/fl/server.c), so the run is the simulator's bit for bit */
+    const double dp_delta = o->dp_delta > 0 ? o->dp_delta : 1e-5;
+    const double dp_q = (double)eai__fl_server_n_sample(srv) / o->clients;
+    double dp_sigma = eai_fl_server_dp_sigma(srv);
+    if (sa_dp) {
+        dp_sigma = eai_rdp_sigma_for(dp_q, o->rounds, dp_delta, (double)(float)o->dp_epsilon);
+        if (!(dp_sigma > 0) || !isfinite(dp_sigma)) {
+            eai_fail(EAI_E_INVALID,
+                     "fl server: no noise multiplier reaches epsilon %g at delta %g over %d "
+                     "rounds (q %.3f)",
+                     o->dp_epsilon, dp_delta, o->rounds, dp_q);
+            goto done;
+        }
+    }
     char id[128], tp[256], status_prefix[256];
     snprintf(id, sizeof id, "edgeai-fl-%s-server", o->run);
     if (fl_net_connect(o, id, NULL, &t) != EAI_OK) goto done;
@@ -363,7 +393,8 @@ static int server_run(const net_opts_t *o)
     fl_topic(tp, sizeof tp, o->run, "status/+");
     if (eai_transport_subscribe(t, tp, 1) != EAI_OK) goto done;
     fl_topic(status_prefix, sizeof status_prefix, o->run, "status/");
-    const size_t man = MANIFEST_FIXED + 8 * (size_t)o->clients + 4 + MANIFEST_SA_BYTES;
+    const size_t man =
+        MANIFEST_FIXED + 8 * (size_t)o->clients + 4 + MANIFEST_SA_BYTES + MANIFEST_DP_BYTES;
     const size_t cap = EAI_FLMSG_HEADER_BYTES + ((size_t)o->chunk > man ? (size_t)o->chunk : man);
     buf = malloc(cap);
     ids = malloc((size_t)o->clients * sizeof *ids);
@@ -382,7 +413,11 @@ static int server_run(const net_opts_t *o)
     if (o->dp_epsilon > 0)
         printf("fl server: DP to epsilon %g at delta %g, clip %g, noise multiplier %.6f\n",
                o->dp_epsilon, o->dp_delta > 0 ? o->dp_delta : 1e-5,
-               o->dp_clip > 0 ? o->dp_clip : 1.0, eai_fl_server_dp_sigma(srv));
+               o->dp_clip > 0 ? o->dp_clip : 1.0, dp_sigma);
+    if (sa_dp)
+        printf("fl server: DP with secure aggregation: clients clip their updates to %g before "
+               "masking; the server noises the unmasked sum\n",
+               (double)(o->dp_clip > 0 ? (float)o->dp_clip : 1.0f));
     manifest_t m = {.n_params = (uint32_t)np,
                     .epochs = (uint32_t)o->epochs,
                     .batch = (uint32_t)o->batch,
@@ -396,7 +431,10 @@ static int server_run(const net_opts_t *o)
                     .has_prev = scaffold,
                     .secagg = o->secure_agg,
                     .sa_frac_bits = 16,
-                    .sa_range = (float)FL_SA_RANGE};
+                    .sa_range = (float)FL_SA_RANGE,
+                    .dp = sa_dp,
+                    .dp_weight = FL_DP_WEIGHT_UNIT,
+                    .dp_clip = o->dp_clip > 0 ? (float)o->dp_clip : 1.0f};
     uint32_t attempt = 0;
     while (eai_fl_server_round(srv) < (uint32_t)o->rounds) {
         const double t0 = cli_now();
@@ -427,8 +465,8 @@ static int server_run(const net_opts_t *o)
             goto done;
         fl_sa_result_t sar = {0};
         if (o->secure_agg) {
-            eai_status_t sst =
-                fl_sa_server_round(t, o, &m, eai_fl_server_global(srv), np, offline, sa_x, &sar);
+            eai_status_t sst = fl_sa_server_round(t, o, &m, eai_fl_server_global(srv), np,
+                                                  sa_dp ? dp_sigma : 0, offline, sa_x, &sar);
             if (sst == EAI_OK) {
                 eai_fl_update_t up = {.round = m.round,
                                       .client = ids[0],
@@ -471,7 +509,11 @@ static int server_run(const net_opts_t *o)
         else
             printf("round %3u/%d  updates %d/%d (rejected %d)  train loss %.4f", rep.round + 1,
                    o->rounds, rep.n_accepted, rep.n_sampled, rep.n_rejected, rep.mean_train_loss);
-        if (o->dp_epsilon > 0) printf("  eps %.6f", eai_fl_server_dp_epsilon(srv));
+        if (sa_dp) /* the server's accountant, over the rounds completed */
+            printf("  eps %.6f",
+                   eai_rdp_epsilon(dp_q, dp_sigma, (int64_t)eai_fl_server_round(srv), dp_delta));
+        else if (o->dp_epsilon > 0)
+            printf("  eps %.6f", eai_fl_server_dp_epsilon(srv));
         printf("  %.1f s\n", cli_now() - t0);
         if (test) {
             /* the trainer only evaluates here; its own training state is unused */
@@ -524,9 +566,6 @@ int cmd_fl_server(int argc, char **argv)
                               "gives the server only their sum (use fedavg, fedprox or "
                               "fedadam/yogi/adagrad)",
                               eai_fl_algo_name(o.algo));
-    if (o.secure_agg && o.dp_epsilon > 0)
-        return cli_fail_usage("fl server", "--secure-agg with --dp-epsilon is not supported over "
-                                           "MQTT yet (the server cannot clip masked updates)");
 
     if (o.epochs == 0) o.epochs = 1;
     return server_run(&o);

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "edgeai/secagg.h"
+#include "fl/fl_impl.h" /* DP-FedAvg's row and model steps, bit for bit the simulator's */
 #include "fl_net.h"
 
 /* Publishes data[0..total) as frames of h->type, QoS 1, not retained; only
@@ -146,14 +147,19 @@ eai_status_t fl_sa_client_start(fl_sa_client_t *c, eai_transport_t *t, const man
             return eai_fail(EAI_E_NOMEM, "fl client: out of memory for secure aggregation");
         }
     }
-    /* the simulator's private row (src/fl/hier.c): w (x_i - x) clamped to
-     * the fixed-point range, then w = n_i / n_max */
-    const double w = (double)up->n_samples / (double)(n_max > 0 ? n_max : 1);
+    /* the simulator's private row (src/fl/hier.c): w (x_i - x) with
+     * w = n_i / n_max, or with DP the delta clipped to L2 norm clip and
+     * w = 1 (the server cannot clip a masked vector, so the client does),
+     * clamped to the fixed-point range */
+    const double w = m->dp ? 1.0 : (double)up->n_samples / (double)(n_max > 0 ? n_max : 1);
     const float r = m->sa_range;
-    for (size_t j = 0; j < np; j++) {
-        float d = (float)(w * ((double)up->params[j] - (double)g[j]));
-        c->row[j] = fmaxf(-r, fminf(r, d));
-    }
+    if (m->dp)
+        eai__fl_dp_row(g, up->params, np, (double)m->dp_clip, c->row);
+    else
+        for (size_t j = 0; j < np; j++)
+            c->row[j] = (float)(w * ((double)up->params[j] - (double)g[j]));
+    for (size_t j = 0; j < np; j++)
+        c->row[j] = fmaxf(-r, fminf(r, c->row[j]));
     c->row[np] = (float)w;
     c->n_samples = up->n_samples;
     c->steps = up->local_steps;
@@ -391,7 +397,8 @@ static void srv_wait(srv_t *S, int ph, const bool *expect)
     }
 }
 
-static eai_status_t srv_phases(srv_t *S, const float *g, size_t np, float *x, fl_sa_result_t *res)
+static eai_status_t srv_phases(srv_t *S, const float *g, size_t np, double dp_sigma, float *x,
+                               fl_sa_result_t *res)
 {
     const int n = S->n;
     const uint32_t B = EAI_FLMSG_BROADCAST;
@@ -435,13 +442,21 @@ static eai_status_t srv_phases(srv_t *S, const float *g, size_t np, float *x, fl
     float *sum = malloc(S->len * sizeof *sum);
     if (!sum) return eai_fail(EAI_E_NOMEM, "fl server: out of memory");
     eai_status_t st = eai_secagg_server_finish(S->ss, sum, NULL);
-    if (st == EAI_OK) {
+    if (st == EAI_OK && S->m->dp) {
+        /* the simulator's private_submit (src/fl/hier.c) with DP: the fixed
+         * denominator is the sampled count (dropped clients are zero rows),
+         * the noise seed that of the flat node 0 for this round and attempt */
+        eai__fl_dp_model(g, sum, np, n, dp_sigma, (double)S->m->dp_clip,
+                         eai__fl_dp_noise_seed(S->m->seed, S->m->round, 0, S->m->attempt), x);
+    } else if (st == EAI_OK) {
         /* the simulator's private_submit (src/fl/hier.c), operation for operation */
         const double wsum = sum[np] > 0 ? (double)sum[np] : 1.0;
         for (size_t j = 0; j < np; j++)
             x[j] = (float)((double)sum[j] / wsum);
         for (size_t j = 0; j < np; j++)
             x[j] = (float)((double)g[j] + (double)x[j]);
+    }
+    if (st == EAI_OK) {
         *res = (fl_sa_result_t){.n_alive = alive, .n_dropped = n - alive};
         eai_secagg_server_counts(S->ss, NULL, NULL, NULL, &res->n_unmasked);
         double loss = 0;
@@ -459,9 +474,11 @@ static eai_status_t srv_phases(srv_t *S, const float *g, size_t np, float *x, fl
 }
 
 eai_status_t fl_sa_server_round(eai_transport_t *t, const net_opts_t *o, const manifest_t *m,
-                                const float *global, size_t np, bool *offline, float *x,
-                                fl_sa_result_t *res)
+                                const float *global, size_t np, double dp_sigma, bool *offline,
+                                float *x, fl_sa_result_t *res)
 {
+    if (m->dp && (!(dp_sigma > 0) || !isfinite(dp_sigma)))
+        return eai_fail(EAI_E_INVALID, "fl secagg: DP with noise multiplier %g", dp_sigma);
     srv_t S = {.t = t, .o = o, .m = m, .n = (int)m->n_sampled, .len = np + 1, .offline = offline};
     fl_topic(S.status_prefix, sizeof S.status_prefix, o->run, "status/");
     const size_t n = (size_t)S.n;
@@ -494,7 +511,7 @@ eai_status_t fl_sa_server_round(eai_transport_t *t, const net_opts_t *o, const m
             S.idx_of[k] = -1;
         for (int i = 0; i < S.n; i++)
             if (m->ids[i] < (uint32_t)o->clients) S.idx_of[m->ids[i]] = i;
-        st = srv_phases(&S, global, np, x, res);
+        st = srv_phases(&S, global, np, dp_sigma, x, res);
     }
     eai_secagg_server_destroy(S.ss);
     eai_flmsg_asm_destroy(S.as);

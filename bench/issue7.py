@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Issue 7 benchmark: every controller on every scenario, mean of N seeds.
 
-    /usr/bin/python3 bench/issue7.py [--seeds 5] [--minutes 60] [--jobs 2]
+    /usr/bin/python3 bench/issue7.py [--seeds 5] [--seed-base 1] [--minutes 60] [--jobs 2]
         [--scenarios balanced,asymmetric,surge,grid] [--cli build/edgeai] [--json out.json]
 
 Builds the scenarios (scripts/make_scenarios.sh), runs `edgeai traffic run`
@@ -42,6 +42,8 @@ def mean(xs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seed-base", type=int, default=1,
+                    help="first seed (seeds seed-base .. seed-base + seeds - 1)")
     ap.add_argument("--minutes", type=float, default=60)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scenarios", default="balanced,asymmetric,surge,grid")
@@ -60,18 +62,19 @@ def main():
     with cf.ThreadPoolExecutor(a.jobs) as ex:
         for s in scen:
             for c in ctls:
-                for seed in range(1, a.seeds + 1):
+                for seed in range(a.seed_base, a.seed_base + a.seeds):
                     jobs[(s, c, seed)] = ex.submit(run_one, a.cli, os.path.join(sc, s + ".sumocfg"),
                                                    c, seed, a.minutes, tmp)
         res = {k: f.result() for k, f in jobs.items()}
-    print(f"issue 7: {a.seeds} seeds x {a.minutes:g} simulated minutes per run; means over seeds")
+    print(f"issue 7: {a.seeds} seeds ({a.seed_base}-{a.seed_base + a.seeds - 1}) x {a.minutes:g} "
+          "simulated minutes per run; means over seeds")
     hdr = (f"{'scenario':<11} {'controller':<14} {'wait_s':>7} {'trip_s':>7} {'veh/h':>7} "
            f"{'maxQ':>5} {'worst_s':>8} {'telep':>5} {'ebrake':>6} {'dec_us':>7} {'step_us':>8}")
     print(hdr)
     agg = {}
     for s in scen:
         for c in ctls:
-            rs = [res[(s, c, k)] for k in range(1, a.seeds + 1)]
+            rs = [res[(s, c, k)] for k in range(a.seed_base, a.seed_base + a.seeds)]
             m = {f: mean([r[f] for r in rs]) for f in (
                 "mean_wait_s", "mean_trip_s", "throughput_vph", "max_queue",
                 "worst_movement_wait_s", "teleports", "emergency_brakes", "decision_us_per_step",

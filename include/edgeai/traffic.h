@@ -242,6 +242,16 @@ typedef struct eai_tl_opts {
     int replan_cycles;               /* [3] re-plan every N cycles from the flows measured */
     double min_cycle_s, max_cycle_s; /* [40, 120] */
     double initial_flow_vph;         /* [300] per lane, until flows are measured */
+    /* Webster's flow measure: per lane, departures plus the growth of its
+     * halting queue over the re-plan window, less what left under a
+     * permissive-only green; smoothed across re-plans with this time
+     * constant (a running mean over the first plans). */
+    double plan_tau_s; /* [300] */
+    /* false (default): each lane's saturation flow is measured (departures
+     * per second of priority green with vehicles still queued, start-up
+     * excluded) once 60 s of it are seen, else sat_flow_vph. true: always
+     * sat_flow_vph. */
+    bool sat_flow_fixed;
     /* max-pressure */
     double extend_s;             /* [0] hold a green chosen this long before re-deciding */
     double switch_margin;        /* [1] vehicles: another stage must beat the current by more */

@@ -46,6 +46,7 @@ void eai__tl_opts_resolve(const eai_tl_model_t *m, const eai_tl_opts_t *in, eai_
     if (o->switch_margin <= 0) o->switch_margin = 1;
     if (o->pressure_weight_wait <= 0) o->pressure_weight_wait = 0.15;
     if (o->flow_tau_s <= 0) o->flow_tau_s = 300;
+    if (o->plan_tau_s <= 0) o->plan_tau_s = 300;
     /* a left turner that waited inside the box needs a few seconds to clear
      * once the opposing flow stops, a truck (10 m, 1.3 m/s^2) up to 6 s
      * (the braking left under a 3 s cap was behind trucks still clearing).

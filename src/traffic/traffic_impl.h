@@ -20,6 +20,19 @@ bool eai__tl_signal_blocked(const eai_tl_model_t *m, const char *from, const cha
 bool eai__tl_all_red_needed(const eai_tl_model_t *m, const char *from, const char *to,
                             const int *box_veh, const int *arriving);
 
+/* Webster's estimators (exposed for the tests).
+ * Demand a lane's priority green must serve over a window: arrivals, less
+ * departures under permissive-only green, plus the queue's growth (halting
+ * at the end minus at the start); never negative. */
+double eai__tl_lane_demand(double arr, long dep_perm, double q_start, double q_end);
+/* Exponential smoothing of x into prev over a window of window_s seconds
+ * with time constant tau_s (weight 1 - exp(-window/tau)), but at least
+ * 1 / (n_prev + 1) (a running mean over the first plans); n_prev 0: x. */
+double eai__tl_smooth(double prev, double x, double window_s, double tau_s, int n_prev);
+/* Saturation flow (veh/h) from dep departures in secs seconds of saturated
+ * green: fallback_vph until 60 s are measured (or no departure). */
+double eai__tl_sat_flow(double dep, double secs, double fallback_vph);
+
 /* Built-in policies: allocate their state for `m` and return the vtable. */
 eai_status_t eai__tl_webster_new(const eai_tl_model_t *m, const eai_tl_opts_t *o,
                                  const eai_tl_controller_vtable_t **vt, void **self);

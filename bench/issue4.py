@@ -119,6 +119,9 @@ def niid_run(a, part, name, rounds, epochs, make):
     path = os.path.join(a.niid_cache, f"{name}_{tag}_{rounds}x{epochs}_seed{a.seed}.json")
     if os.path.exists(path):
         print(f"  {part}: {name} (kept from {os.path.relpath(path, ROOT)})", flush=True)
+    elif a.cached_only:
+        print(f"  {part}: {name}: not run yet (--cached-only)", flush=True)
+        return None
     else:
         print(f"  {part}: {name}", flush=True)
         os.makedirs(a.niid_cache, exist_ok=True)
@@ -143,13 +146,13 @@ def section_niid(a, res):
                  str(rounds), "--epochs", str(epochs), "--batch", "64", "--lr", "0.01",
                  "--momentum", "0.9", "--threads", str(a.threads[0]), "--seed", str(a.seed),
                  "--json", tj]))
-            row = {"partition": part, "rounds": rounds, "epochs": epochs,
-                   "torch_fedavg": {"final_acc": torch["rounds"][-1]["test_acc"],
-                                    "rounds_to_88": rounds_to(
-                                        [dict(r, round=r["round"] + 1) for r in torch["rounds"]],
-                                        0.88),
-                                    "seconds": torch["seconds"],
-                                    "curve": [r["test_acc"] for r in torch["rounds"]]}}
+            row = {"partition": part, "rounds": rounds, "epochs": epochs}
+            if torch:
+                row["torch_fedavg"] = {
+                    "final_acc": torch["rounds"][-1]["test_acc"],
+                    "rounds_to_88": rounds_to(
+                        [dict(r, round=r["round"] + 1) for r in torch["rounds"]], 0.88),
+                    "seconds": torch["seconds"], "curve": [r["test_acc"] for r in torch["rounds"]]}
             for strat in a.strategies:
                 e = niid_run(a, part, strat, rounds, epochs, lambda ej, strat=strat: run(
                     [a.cli, "fl", "simulate", "--model", MODEL, "--clients", "10", "--fraction",
@@ -157,11 +160,13 @@ def section_niid(a, res):
                      "--lr", "0.01", "--momentum", "0.9", "--partition", part, "--strategy",
                      strat, "--threads", str(a.threads[0]), "--seed", str(a.seed), "--json",
                      ej]))
+                if e is None:
+                    continue
                 row[strat] = {"final_acc": e["final_acc"], "best_acc": e["best_acc"],
                               "rounds_to_88": rounds_to(e["rounds"], 0.88),
                               "seconds": e["seconds"],
                               "curve": [r["test_acc"] for r in e["rounds"]]}
-            if "fedavg" in row:
+            if "fedavg" in row and "torch_fedavg" in row:
                 gaps = [abs(x - y) for x, y in zip(row["fedavg"]["curve"],
                                                    row["torch_fedavg"]["curve"])]
                 row["fedavg_vs_torch_max_gap_points"] = 100 * max(gaps)
@@ -171,7 +176,12 @@ def section_niid(a, res):
     print("|---|---|---|---|---|---|---|")
     for row in out:
         for k in ["torch_fedavg"] + a.strategies:
-            r = row[k]
+            r = row.get(k)
+            if r is None:
+                print(f"| {row['partition']} | {row['rounds']} x {row['epochs']} | "
+                      f"{'PyTorch fedavg' if k == 'torch_fedavg' else 'edgeai ' + k} | "
+                      "not run yet | | | |")
+                continue
             print(f"| {row['partition']} | {row['rounds']} x {row['epochs']} | "
                   f"{'PyTorch fedavg' if k == 'torch_fedavg' else 'edgeai ' + k} | "
                   f"{100 * r['final_acc']:.2f} | {100 * r.get('best_acc', max(r['curve'])):.2f} | "
@@ -229,6 +239,8 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "edgeai"))
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    p.add_argument("--cached-only", action="store_true",
+                   help="niid: report only the runs already in --niid-cache, run nothing")
     p.add_argument("--niid-cache", default=os.path.join(ROOT, "bench", "results", "niid"),
                    help="each NIID run's JSON; runs already there are not repeated "
                         "(delete a file to rerun it)")

@@ -50,6 +50,23 @@ typedef struct eai__twin {
 eai_status_t eai__top_window(const eai__tnode_t *n, int ih, int iw, int kh, int kw, bool allow_dil,
                              bool allow_ceil, eai__twin_t *w);
 
+/* Direct Conv kernels (ops_conv_direct.c) for plain windows: stride 1,
+ * dilation 1, no padding, one group; x is [N, C, ih, iw] with x_stride =
+ * C*ih*iw floats per sample, w [m, k] with k = C*kh*kw, and offs[r] the
+ * offset of tap r = (ci, ki, kj) in a sample: ci*ih*iw + ki*iw + kj.
+ * Available only where the CPU runs them (AVX2+FMA on x86-64); elsewhere
+ * the calls do nothing and available() is false. */
+bool eai__conv_direct_available(void);
+/* y[i] = bias + conv(x[i]) for samples [n0, n1); bias may be NULL. */
+void eai__conv_direct_fwd(const eai__twin_t *g, int m, int64_t k, const int32_t *offs,
+                          int64_t x_stride, const float *x, const float *w, const float *bias,
+                          float *y, int64_t n0, int64_t n1);
+/* dw[m, k] += sum over samples [n0, n1) of dy[i] (x) x[i]; acc is scratch
+ * of m*k*8 floats. */
+void eai__conv_direct_dw(const eai__twin_t *g, int m, int64_t k, const int32_t *offs,
+                         int64_t x_stride, const float *x, const float *dy, float *acc, float *dw,
+                         int64_t n0, int64_t n1);
+
 /* The op table entries, one per op (defined in ops_*.c). */
 extern const eai__top_t eai__top_gemm, eai__top_matmul;
 extern const eai__top_t eai__top_conv;

@@ -270,6 +270,12 @@ typedef struct eai_tl_opts {
      * once. Always run when the hold is off or the box is unknown.
      * true: all-red after every yellow. */
     bool all_red_always;
+    /* Also held, at most this long into the green: a newly green signal
+     * crossing a turner stranded in the box (on an internal lane of a
+     * movement that was permissive 'g' and is now red), even with nothing
+     * at speed on its lane: the turner then clears before the stream starts
+     * instead of forcing into it later. Appended 2026-11-27 (issue 7). */
+    double turner_hold_s; /* [1 max-pressure, off for Webster]; negative: off */
     eai_allocator_t alloc; /* zero: libc */
 } eai_tl_opts_t;
 

@@ -52,6 +52,11 @@ void eai__tl_opts_resolve(const eai_tl_model_t *m, const eai_tl_opts_t *in, eai_
      * (the braking left under a 3 s cap was behind trucks still clearing).
      * Longer holds would only wait out a jammed exit. */
     if (o->clear_hold_s == 0) o->clear_hold_s = 6;
+    /* a stranded turner (eai__tl_turner_stranded) holds its foes one step
+     * longer: a moving start for the turner, enough to end its braking events
+     * (seeds 1-15); 2 s cost max-pressure +37% wait on surge, 1 s +12%
+     * (docs/traffic.md) */
+    if (o->turner_hold_s == 0) o->turner_hold_s = 1;
 }
 
 void eai_tl_controller_destroy(eai_tl_controller_t *c)
@@ -134,7 +139,15 @@ eai_status_t eai_tl_controller_create(const eai_tl_model_t *m, eai_tl_kind_t kin
         EAI_TRY(eai__tl_maxpressure_new(m, &r, &vt, &self));
     else
         return eai_fail(EAI_E_INVALID, "traffic: unknown controller kind %d", (int)kind);
-    return eai_tl_controller_create_custom(m, vt, self, o, out);
+    static const eai_tl_opts_t zero;
+    eai_tl_opts_t oo = o ? *o : zero;
+    /* Webster's default: no turner hold. Its plan skips the protected left
+     * stage only when the maximum-wait guard jumps, and there the 1 s hold
+     * was too short for a second turner in line (still 1 braking in 5 surge
+     * runs and a new one on balanced) while its surge wait rose from 1.08x
+     * to 1.20x SUMO actuated (docs/traffic.md) */
+    if (kind == EAI_TL_WEBSTER && oo.turner_hold_s == 0) oo.turner_hold_s = -1;
+    return eai_tl_controller_create_custom(m, vt, self, &oo, out);
 }
 
 const char *eai_tl_controller_name(const eai_tl_controller_t *c)
@@ -228,6 +241,29 @@ bool eai__tl_signal_blocked(const eai_tl_model_t *m, const char *from, const cha
         if (box_veh[b] > 0 && !green(to[i]) && m->conflict[(size_t)i * ns + (size_t)j]) {
             return true;
         }
+    }
+    return false;
+}
+
+/* Whether a turner is stranded in the box across signal j's movement: a
+ * vehicle on an internal lane of a signal i that was permissive ('g') in
+ * `from`, is not green in `to` and crosses j, which turns green. It waited
+ * for a gap in a flow that has stopped; if j's stream starts at once, it
+ * stops again and, seconds later, takes a gap in front of a car that
+ * started from j's queue and is at speed by then, or one that was beyond the
+ * near detectors at the green's start (every emergency braking left in
+ * bench/issue7.py seeds 1-15, docs/traffic.md). The arriving test of
+ * eai__tl_signal_blocked cannot see either. */
+bool eai__tl_turner_stranded(const eai_tl_model_t *m, const char *from, const char *to, int j,
+                             const int *box_veh)
+{
+    if (!box_veh || !m->conflict || m->n_box <= 0 || !green(to[j]) || green(from[j])) return false;
+    size_t ns = (size_t)m->n_signals;
+    for (int b = 0; b < m->n_box; b++) {
+        int i = m->box_signal[b];
+        if (box_veh[b] > 0 && from[i] == 'g' && !green(to[i]) &&
+            m->conflict[(size_t)i * ns + (size_t)j])
+            return true;
     }
     return false;
 }
@@ -355,8 +391,10 @@ static void clear_hold(eai_tl_controller_t *c, const eai_tl_obs_t *obs, bool sta
     bool any = false, expired = c->t_mode + 1e-9 >= c->o.clear_hold_s;
     for (int j = 0; j < m->n_signals; j++) {
         if (!start && !c->held[j]) continue;
-        bool h = !expired && c->o.clear_hold_s > 0 &&
-                 eai__tl_signal_blocked(m, from, to, j, obs->box_veh, obs->arriving);
+        bool on = !expired && c->o.clear_hold_s > 0;
+        bool h = on && (eai__tl_signal_blocked(m, from, to, j, obs->box_veh, obs->arriving) ||
+                        (c->t_mode + 1e-9 < c->o.turner_hold_s &&
+                         eai__tl_turner_stranded(m, from, to, j, obs->box_veh)));
         c->held[j] = h;
         c->state[j] = h ? 'r' : to[j];
         any |= h;
@@ -424,7 +462,10 @@ eai_status_t eai_tl_controller_step(eai_tl_controller_t *c, const eai_tl_obs_t *
             c->held_s += obs->dt_s;
             clear_hold(c, obs, false);
         }
-        if (c->t_mode + eps >= c->o.min_green_s) {
+        /* the minimum green counts from the hold's release: a green ended
+         * while its signals were still held red would serve nothing and,
+         * with turners stranded at most changes (surge), starve the stage */
+        if (c->t_mode - c->held_s + eps >= c->o.min_green_s) {
             bool must = c->t_mode + eps >= c->o.max_green_s && m->n_stages > 1;
             int want = starved_stage(c);
             if (want >= 0 && want != c->stage) {

@@ -14,6 +14,11 @@ void eai__tl_opts_resolve(const eai_tl_model_t *m, const eai_tl_opts_t *in, eai_
 bool eai__tl_signal_blocked(const eai_tl_model_t *m, const char *from, const char *to, int j,
                             const int *box_veh, const int *arriving);
 
+/* Whether a turner stands in the box across signal j turning green (see
+ * eai_tl_opts_t.turner_hold_s). */
+bool eai__tl_turner_stranded(const eai_tl_model_t *m, const char *from, const char *to, int j,
+                             const int *box_veh);
+
 /* Whether a change from state `from` to `to` needs its all-red: true when
  * the clearance hold would hold some signal (eai__tl_signal_blocked), or
  * when the box is unknown (box_veh NULL, no conflict matrix). */

@@ -91,9 +91,22 @@ static void test_sequence(void **state)
     assert_string_equal(tick(&b2).state, "rrr");
     assert_string_equal(tick(&b2).state, "rrG");
     eai_tl_controller_destroy(b2.c);
-    /* the same foe but e's queue standing: no all-red */
+    /* the same foe but e's queue standing: no all-red; the foe is a
+     * stranded turner (signal 1 was 'g'), so e alone waits 1 s
+     * (turner_hold_s) */
     drive_t c = {.box = {0, 0, 1, 0}, .arriving = {0, 0, 0}};
-    run(&c, m, &o, skip, 11);
+    assert_int_equal(eai_tl_controller_create(m, EAI_TL_MAXPRESSURE, &o, &c.c), EAI_OK);
+    c.q[2] = 5;
+    for (int k = 0; k < 8; k++)
+        assert_string_equal(tick(&c).state, skip[k]);
+    eai_tl_out_t held8 = tick(&c); /* t = 8: green, e held */
+    assert_int_equal(held8.mode, EAI_TL_GREEN);
+    assert_string_equal(held8.state, "rrr");
+    assert_string_equal(tick(&c).state, "rrG");
+    eai_tl_controller_destroy(c.c);
+    /* a late through vehicle (signal 0 was 'G') and e standing: neither */
+    drive_t c2 = {.box = {1, 0, 0, 0}, .arriving = {0, 0, 0}};
+    run(&c2, m, &o, skip, 11);
     /* all_red_always, the hold off, or the box unknown: every change */
     eai_tl_opts_t always = o;
     always.all_red_always = true;

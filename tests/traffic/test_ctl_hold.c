@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "edgeai/traffic.h"
+#include "traffic/traffic_impl.h"
 
 #include "ctl_fixture.h"
 
@@ -67,8 +68,9 @@ static void test_hold_cap_and_no_hold(void **state)
         assert_string_equal(tick(&d).state, want[k]);
     eai_tl_controller_destroy(d.c);
 
-    /* nobody arriving at speed on e: the queue starts at once */
-    drive_t n = {.box = {1, 1, 1, 0}, .arriving = {3, 3, 0}};
+    /* nobody arriving at speed on e, only a late through vehicle (signal 0
+     * was 'G') in the box: the queue starts at once */
+    drive_t n = {.box = {1, 0, 0, 0}, .arriving = {3, 3, 0}};
     start(&n, m, 3);
     assert_string_equal(tick(&n).state, "rrG");
     eai_tl_controller_destroy(n.c);
@@ -88,6 +90,83 @@ static void test_hold_cap_and_no_hold(void **state)
     start(&off, m, -1);
     assert_string_equal(tick(&off).state, "rrG");
     eai_tl_controller_destroy(off.c);
+    eai_tl_model_destroy(m);
+}
+
+/* A left turner stranded in the box (signal 1 was permissive 'g' in the
+ * stage that ended) holds e for turner_hold_s (default 1 s) even with
+ * nothing at speed on e: once e's queue streams, the turner would take a
+ * gap in front of a car at speed (SUMO's emergency braking). The minimum
+ * green counts from the release. */
+static void test_hold_stranded_turner(void **state)
+{
+    (void)state;
+    eai_tl_model_t *m = cross(true);
+    drive_t d = {.box = {0, 1, 0, 0}, .arriving = {0, 0, 0}};
+    start(&d, m, 6);
+    eai_tl_out_t out = tick(&d); /* t = 8: green stage 1, e held */
+    assert_int_equal(out.stage, 1);
+    assert_string_equal(out.state, "rrr");
+    d.q[0] = 9, d.q[2] = 0; /* n wants the green back at once */
+    /* t = 9: released after 1 s though the turner is still there; the
+     * minimum green (5 s) runs from here: t = 9..13 green, yellow at 14 */
+    const char *want[] = {"rrG", "rrG", "rrG", "rrG", "rrG", "rry"};
+    for (int k = 0; k < 6; k++)
+        assert_string_equal(tick(&d).state, want[k]);
+    eai_tl_controller_destroy(d.c);
+
+    /* the turner on the second box lane (past its waiting point), 2 s */
+    eai_tl_opts_t o = {
+        .min_green_s = 5, .yellow_s = 3, .all_red_s = -1, .clear_hold_s = 6, .turner_hold_s = 2};
+    drive_t t = {.box = {0, 0, 1, 0}};
+    assert_int_equal(eai_tl_controller_create(m, EAI_TL_MAXPRESSURE, &o, &t.c), EAI_OK);
+    t.q[2] = 5;
+    for (int k = 0; k < 8; k++)
+        tick(&t);
+    assert_string_equal(tick(&t).state, "rrr");
+    assert_string_equal(tick(&t).state, "rrr");
+    assert_string_equal(tick(&t).state, "rrG");
+    eai_tl_controller_destroy(t.c);
+
+    /* switched off (negative): e starts at once */
+    o.turner_hold_s = -1;
+    drive_t f = {.box = {0, 1, 0, 0}};
+    assert_int_equal(eai_tl_controller_create(m, EAI_TL_MAXPRESSURE, &o, &f.c), EAI_OK);
+    f.q[2] = 5;
+    for (int k = 0; k < 8; k++)
+        tick(&f);
+    assert_string_equal(tick(&f).state, "rrG");
+    eai_tl_controller_destroy(f.c);
+
+    /* the predicate by hand: stage 0 "Ggr" to stage 1 "rrG" */
+    int box[4] = {0, 1, 0, 0};
+    assert_true(eai__tl_turner_stranded(m, "Ggr", "rrG", 2, box));
+    assert_false(eai__tl_turner_stranded(m, "Ggr", "rrG", 0, box)); /* not turning green */
+    assert_false(eai__tl_turner_stranded(m, "GGr", "rrG", 2, box)); /* was protected */
+    assert_false(eai__tl_turner_stranded(m, "Ggr", "rgG", 2, box)); /* still green */
+    box[1] = 0;
+    assert_false(eai__tl_turner_stranded(m, "Ggr", "rrG", 2, box));
+    assert_false(eai__tl_turner_stranded(m, "Ggr", "rrG", 2, NULL));
+    eai_tl_model_destroy(m);
+}
+
+/* Webster leaves the turner hold off unless asked: the first green of
+ * stage 1 with a turner in the box and e standing starts at once. */
+static void test_turner_hold_webster_default(void **state)
+{
+    (void)state;
+    eai_tl_model_t *m = cross(true);
+    for (int ask = 0; ask < 2; ask++) {
+        eai_tl_opts_t o = {.yellow_s = 3, .all_red_s = -1, .turner_hold_s = ask ? 1 : 0};
+        drive_t d = {.box = {0, 1, 0, 0}, .q = {1, 0, 1}};
+        assert_int_equal(eai_tl_controller_create(m, EAI_TL_WEBSTER, &o, &d.c), EAI_OK);
+        eai_tl_out_t out = tick(&d);
+        for (int k = 0; k < 200 && !(out.mode == EAI_TL_GREEN && out.stage == 1); k++)
+            out = tick(&d);
+        assert_int_equal(out.stage, 1);
+        assert_string_equal(out.state, ask ? "rrr" : "rrG");
+        eai_tl_controller_destroy(d.c);
+    }
     eai_tl_model_destroy(m);
 }
 
@@ -158,6 +237,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hold_until_box_clear),
         cmocka_unit_test(test_hold_cap_and_no_hold),
+        cmocka_unit_test(test_hold_stranded_turner),
+        cmocka_unit_test(test_turner_hold_webster_default),
         cmocka_unit_test(test_protected_to_permissive_clears),
         cmocka_unit_test(test_box_bad),
     };

@@ -21,7 +21,8 @@ static int usage(void)
             "webster|maxpressure|sumo-static|sumo-actuated|sumo-delay\n"
             "         [--tls ID ...] [--minutes 60] [--seed N] [--json FILE] [--work-dir DIR]\n"
             "         [--min-green S] [--max-green S] [--all-red S] [--max-wait S]\n"
-            "         [--clear-hold S] [--all-red-always] [--detector-length M]\n"
+            "         [--clear-hold S] [--turner-hold S] [--all-red-always]\n"
+            "         [--detector-length M]\n"
             "         [--camera [DETECTOR.onnx]] [--camera-fps N] [--camera-measure-only]\n"
             "         [--camera-tracker sort|bytetrack|deepsort] [--camera-threads N]\n"
             "         [--camera-size WxH]\n"
@@ -32,7 +33,10 @@ static int usage(void)
             "  compares.\n"
             "  --all-red 0 drops the all-red phase; --clear-hold S caps how long a newly\n"
             "  green signal waits for crossing foes still in the junction (default 6, 0 off);\n"
-            "  the all-red runs only when that hold would act, unless --all-red-always.\n");
+            "  the all-red runs only when that hold would act, unless --all-red-always.\n"
+            "  --turner-hold S holds a newly green signal up to S while a left turner\n"
+            "  from the previous stage still stands in the box in its path (default 1 for\n"
+            "  maxpressure, off for webster; 0 off).\n");
     return 2;
 }
 
@@ -248,6 +252,9 @@ static int traffic_run(int argc, char **argv)
             /* 0 in the options means the default; the flag's 0 means none */
             if (!cli_parse_real("traffic", a, v, 0, 60, &o.tl.all_red_s)) return 2;
             if (o.tl.all_red_s == 0) o.tl.all_red_s = -1;
+        } else if (strcmp(a, "--turner-hold") == 0) {
+            if (!cli_parse_real("traffic", a, v, 0, 60, &o.tl.turner_hold_s)) return 2;
+            if (o.tl.turner_hold_s == 0) o.tl.turner_hold_s = -1;
         } else if (strcmp(a, "--clear-hold") == 0) {
             if (!cli_parse_real("traffic", a, v, 0, 60, &o.tl.clear_hold_s)) return 2;
             if (o.tl.clear_hold_s == 0) o.tl.clear_hold_s = -1;

@@ -275,7 +275,7 @@ typedef struct eai_tl_opts {
      * movement that was permissive 'g' and is now red), even with nothing
      * at speed on its lane: the turner then clears before the stream starts
      * instead of forcing into it later. Appended 2026-11-27 (issue 7). */
-    double turner_hold_s; /* [1 max-pressure, off for Webster]; negative: off */
+    double turner_hold_s;  /* [1 max-pressure, off for Webster]; negative: off */
     eai_allocator_t alloc; /* zero: libc */
 } eai_tl_opts_t;
 

@@ -42,8 +42,13 @@ static void test_pick_way_policy(void **state)
     fill(&r, 500, 900);
     assert_int_equal(eai__xnn_pick_way(40, &r), 0);
     assert_int_equal(eai__xnn_pick_way(63, &r), 1);
-    /* a tie keeps the core free */
+    /* a tie, or the caller's thread faster by less than a quarter, keeps
+     * the pool; a quarter faster takes the caller's thread */
     fill(&r, 700, 700);
+    assert_int_equal(eai__xnn_pick_way(40, &r), 1);
+    fill(&r, 760, 1000);
+    assert_int_equal(eai__xnn_pick_way(40, &r), 1);
+    fill(&r, 740, 1000);
     assert_int_equal(eai__xnn_pick_way(40, &r), 0);
     /* the minimum of the recent times decides, not one stall: the pool's
      * ring holds one 50 ms stall and otherwise beats the caller's thread */

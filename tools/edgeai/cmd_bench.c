@@ -104,7 +104,8 @@ static void usage(void)
            "first_result_monotonic_ns in the JSON is CLOCK_MONOTONIC at that result).\n"
            "--profile times every kernel of the timed runs: a table by op type and backend\n"
            "(ms per inference, %% of the mean latency, kernels) and the 10 slowest nodes\n"
-           "(with --json: a \"profile\" array). Latencies then include the timer calls.\n\n"
+           "(with --json: \"profile\", \"profile_top\" and every kernel in order in\n"
+           "\"profile_nodes\"). Latencies then include the timer calls.\n\n"
            "backends:");
     for (const char *const *b = eai_backend_names(); b && *b; b++)
         printf(" %s", *b);
@@ -282,9 +283,11 @@ static eai_status_t print_profile(const eai_session_t *s, double mean_ms, bool j
     const double runs = (double)eai_session_profile_runs(s);
     prof_row_t *node = calloc((size_t)nk + 1, sizeof *node);
     prof_row_t *type = calloc((size_t)nk + 1, sizeof *type);
-    if (!node || !type) {
+    prof_row_t *order = calloc((size_t)nk + 1, sizeof *order);
+    if (!node || !type || !order) {
         free(node);
         free(type);
+        free(order);
         return eai_fail(EAI_E_NOMEM, "out of memory");
     }
     int nt = 0;
@@ -295,6 +298,7 @@ static eai_status_t print_profile(const eai_session_t *s, double mean_ms, bool j
         if (st != EAI_OK) {
             free(node);
             free(type);
+            free(order);
             return st;
         }
         prof_row_t *r = &node[k];
@@ -315,6 +319,7 @@ static eai_status_t print_profile(const eai_session_t *s, double mean_ms, bool j
         type[t].ms += r->ms;
         type[t].count++;
     }
+    if (json) memcpy(order, node, (size_t)nk * sizeof *node);
     qsort(type, (size_t)nt, sizeof *type, cmp_row_ms);
     qsort(node, (size_t)nk, sizeof *node, cmp_row_ms);
     const double pct = mean_ms > 0 ? 100.0 / mean_ms : 0;
@@ -325,6 +330,14 @@ static eai_status_t print_profile(const eai_session_t *s, double mean_ms, bool j
         for (int t = 0; t < nt; t++)
             printf("%s{\"op\": \"%s\", \"backend\": \"%s\", \"ms\": %.4f, \"count\": %d}",
                    t ? ", " : "", type[t].op, type[t].backend, type[t].ms, type[t].count);
+        /* every kernel in execution order, for side-by-side comparisons */
+        printf("], \"profile_nodes\": [");
+        for (int k = 0; k < nk; k++) {
+            printf("%s{\"name\": \"", k ? ", " : "");
+            print_json_str(order[k].name);
+            printf("\", \"op\": \"%s\", \"backend\": \"%s\", \"ms\": %.4f}", order[k].op,
+                   order[k].backend, order[k].ms);
+        }
         printf("], \"profile_top\": [");
         for (int k = 0; k < top; k++) {
             printf("%s{\"name\": \"", k ? ", " : "");
@@ -347,6 +360,7 @@ static eai_status_t print_profile(const eai_session_t *s, double mean_ms, bool j
     }
     free(node);
     free(type);
+    free(order);
     return EAI_OK;
 }
 

@@ -141,7 +141,7 @@ def section_niid(a, res):
             pdir = os.path.join(d, "part")
             run([a.cli, "data", "fashion-mnist:train", "--partition", part, "--clients", "10",
                  "--seed", str(a.seed), "--write-partition", pdir], quiet=True)
-            torch = niid_run(a, part, "torch_fedavg", rounds, epochs, lambda tj: run(
+            torch = None if a.no_peer else niid_run(a, part, "torch_fedavg", rounds, epochs, lambda tj: run(
                 [PY, REF, "fedavg", "--model", MODEL, "--partition-dir", pdir, "--rounds",
                  str(rounds), "--epochs", str(epochs), "--batch", "64", "--lr", "0.01",
                  "--momentum", "0.9", "--threads", str(a.threads[0]), "--seed", str(a.seed),
@@ -239,6 +239,9 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "edgeai"))
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    p.add_argument("--no-peer", action="store_true",
+                   help="niid: skip PyTorch's FedAvg (lets a second sitting run edgeai's "
+                        "strategies beside one that runs the peer)")
     p.add_argument("--cached-only", action="store_true",
                    help="niid: report only the runs already in --niid-cache, run nothing")
     p.add_argument("--niid-cache", default=os.path.join(ROOT, "bench", "results", "niid"),

@@ -97,6 +97,32 @@ static bool tr_few(const tr_t *t, const unsigned char *src, unsigned char *dst, 
     return false;
 }
 
+/* A 4-byte block through a tile on the stack: each source row is read
+ * whole, then each destination run of (i1 - i0) elements is written whole.
+ * Written straight (d[j * R + i] = s[i * C + j], j innermost), the block
+ * stores one element into each of bj rows of the output in turn; when R is a
+ * multiple of 1024 those rows share an L1 set, the set overflows, and every
+ * store misses (ToNCHW of 320x320x16: 4.1 ms, 1.6 GB/s). */
+static void tr_block_f32(uint32_t *d, const uint32_t *s, int64_t R, int64_t C, int64_t i0,
+                         int64_t i1, int64_t j0, int64_t j1)
+{
+    enum { TB = 32 };
+    uint32_t tile[TB * TB];
+    for (int64_t i = i0; i < i1; i += TB) {
+        const int64_t ie = i + TB < i1 ? i + TB : i1;
+        for (int64_t j = j0; j < j1; j += TB) {
+            const int64_t je = j + TB < j1 ? j + TB : j1, ni = ie - i, nj = je - j;
+            for (int64_t a = 0; a < ni; a++)
+                memcpy(tile + a * TB, s + (i + a) * C + j, (size_t)nj * sizeof *s);
+            for (int64_t b = 0; b < nj; b++) {
+                uint32_t *o = d + (j + b) * R + i;
+                for (int64_t a = 0; a < ni; a++)
+                    o[a] = tile[a * TB + b];
+            }
+        }
+    }
+}
+
 void eai__nhwc_tr_run(const eai__nhwc_tr_t *t, int64_t begin, int64_t end)
 {
     const int64_t R = t->rows, C = t->cols, per = t->nbi * t->nbj;
@@ -115,7 +141,8 @@ void eai__nhwc_tr_run(const eai__nhwc_tr_t *t, int64_t begin, int64_t end)
             TR_BLOCK(uint16_t);
             break;
         case 4:
-            TR_BLOCK(uint32_t);
+            tr_block_f32((uint32_t *)(void *)dst, (const uint32_t *)(const void *)src, R, C, i0, i1,
+                         j0, j1);
             break;
         case 8:
             TR_BLOCK(uint64_t);

@@ -112,6 +112,41 @@ eai_status_t eai__xnn_push_fn(const eai__opctx_t *c, eai__xnn_node_t *st,
     return push_step(c, st, &step);
 }
 
+static void part_run(void *ctx, size_t i)
+{
+    const eai__xnn_parts_t *p = ctx;
+    xnn_run_operator(p->op[i], NULL); /* set up at prepare: cannot fail */
+}
+
+static void parts_step(const void *arg, pthreadpool_t tp)
+{
+    const eai__xnn_parts_t *p = arg;
+    pthreadpool_parallelize_1d(tp, part_run, (void *)p, (size_t)p->n, EAI__XNN_PT_FLAGS);
+}
+
+eai_status_t eai__xnn_parts_new(const eai__opctx_t *c, eai__xnn_node_t *st, int n,
+                                eai__xnn_parts_t **out)
+{
+    EAI_TRY(eai__xnn_buffer(c, st, sizeof **out + (size_t)n * sizeof(xnn_operator_t), NULL,
+                            (void **)out));
+    (*out)->n = 0;
+    return EAI_OK;
+}
+
+eai_status_t eai__xnn_parts_add(const eai__opctx_t *c, eai__xnn_node_t *st, eai__xnn_parts_t *p,
+                                enum xnn_status s, xnn_operator_t op, const char *what)
+{
+    EAI_TRY(eai__xnn_push_owned(c, st, s, op, what));
+    p->op[p->n++] = op;
+    return EAI_OK;
+}
+
+eai_status_t eai__xnn_push_parts(const eai__opctx_t *c, eai__xnn_node_t *st,
+                                 const eai__xnn_parts_t *p)
+{
+    return eai__xnn_push_fn(c, st, parts_step, p);
+}
+
 eai_status_t eai__xnn_buffer(const eai__opctx_t *c, eai__xnn_node_t *st, size_t n, const void *src,
                              void **out)
 {

@@ -215,23 +215,6 @@ static size_t conv_scratch(const eai__opctx_t *c)
 #define SLICE_MIN_W   (2 * SLICE_W_BYTES)
 #define SLICE_NR      16 /* channels are sliced in blocks of XNNPACK's widest nr */
 
-typedef struct conv_slices {
-    int n;
-    xnn_operator_t op[];
-} conv_slices_t;
-
-static void slice_run(void *ctx, size_t i)
-{
-    const conv_slices_t *p = ctx;
-    xnn_run_operator(p->op[i], NULL); /* set up at prepare: cannot fail */
-}
-
-static void slices_step(const void *arg, pthreadpool_t tp)
-{
-    const conv_slices_t *p = arg;
-    pthreadpool_parallelize_1d(tp, slice_run, (void *)p, (size_t)p->n, EAI__XNN_PT_FLAGS);
-}
-
 /* How many slices conv `g` (weights OHWI, wbytes) is cut into: 0 for none.
  * Only ungrouped convs whose weights pass SLICE_MIN_W; a multiple of the
  * session's threads, at most one slice per SLICE_NR channels. */
@@ -249,10 +232,8 @@ static int slice_count(const geom_t *g, size_t wbytes, pthreadpool_t tp)
 static eai_status_t conv_push_slices(eai__opctx_t *c, eai__xnn_node_t *st, const geom_t *g, int n,
                                      const float *wt, const float *bias, float lo, float hi)
 {
-    conv_slices_t *p;
-    EAI_TRY(
-        eai__xnn_buffer(c, st, sizeof *p + (size_t)n * sizeof(xnn_operator_t), NULL, (void **)&p));
-    p->n = 0;
+    eai__xnn_parts_t *p;
+    EAI_TRY(eai__xnn_parts_new(c, st, n, &p));
     const int64_t blocks = (g->m + SLICE_NR - 1) / SLICE_NR, per_o = g->c * g->kh * g->kw;
     for (int i = 0; i < n; i++) {
         const int64_t o0 = blocks * i / n * SLICE_NR;
@@ -264,15 +245,14 @@ static eai_status_t conv_push_slices(eai__opctx_t *c, eai__xnn_node_t *st, const
             (uint32_t)g->kw, (uint32_t)g->sh, (uint32_t)g->sw, (uint32_t)g->dh, (uint32_t)g->dw, 1,
             (size_t)g->c, (size_t)(o1 - o0), (size_t)g->c, (size_t)g->m, wt + o0 * per_o,
             bias ? bias + o0 : NULL, lo, hi, EAI__XNN_FLAGS, &op);
-        EAI_TRY(eai__xnn_push_owned(c, st, s, op, "create convolution slice"));
-        p->op[p->n++] = op;
+        EAI_TRY(eai__xnn_parts_add(c, st, p, s, op, "create convolution slice"));
         EAI_TRY(eai__xnn_check(c,
                                xnn_setup_convolution2d_nhwc_f32(op, (size_t)g->n, (size_t)g->h,
                                                                 (size_t)g->w, c->in[0].data,
                                                                 (float *)c->out[0].data + o0, NULL),
                                "setup convolution slice"));
     }
-    return eai__xnn_push_fn(c, st, slices_step, p);
+    return eai__xnn_push_parts(c, st, p);
 }
 
 static eai_status_t conv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)

@@ -293,24 +293,6 @@ static eai_status_t binary_op(const eai__opctx_t *c, eai__xnn_node_t *st, eai__x
     return eai__xnn_check(c, s, "setup binary operator");
 }
 
-/* Parts of a flat binary operation, one operator each, run side by side. */
-typedef struct flat_parts {
-    int n;
-    xnn_operator_t op[];
-} flat_parts_t;
-
-static void flat_part(void *ctx, size_t i)
-{
-    const flat_parts_t *p = ctx;
-    xnn_run_operator(p->op[i], NULL); /* set up at prepare: cannot fail */
-}
-
-static void flat_step(const void *arg, pthreadpool_t tp)
-{
-    const flat_parts_t *p = arg;
-    pthreadpool_parallelize_1d(tp, flat_part, (void *)p, (size_t)p->n, EAI__XNN_PT_FLAGS);
-}
-
 /* XNNPACK (2022) merges the dimensions of same-shape operands into one and
  * never splits that across threads: a large flat operation is cut into
  * parts here instead, one operator per part, run in parallel. */
@@ -328,17 +310,16 @@ eai_status_t eai__xnn_push_binary_flat(const eai__opctx_t *c, eai__xnn_node_t *s
         return binary_op(c, st, kind, 1, &n, 1, b_scalar ? &one : &n, a, b, y, lo, hi, NULL, false,
                          NULL);
     }
-    flat_parts_t *p;
-    EAI_TRY(eai__xnn_buffer(c, st, sizeof *p + (size_t)parts * sizeof(xnn_operator_t), NULL,
-                            (void **)&p));
-    p->n = parts;
+    eai__xnn_parts_t *p;
+    EAI_TRY(eai__xnn_parts_new(c, st, parts, &p));
     for (int i = 0; i < parts; i++) {
         const int64_t b0 = numel * i / parts, b1 = numel * (i + 1) / parts;
         const size_t n = (size_t)(b1 - b0);
         EAI_TRY(binary_op(c, st, kind, 1, &n, 1, b_scalar ? &one : &n, a + b0,
-                          b_scalar ? b : b + b0, y + b0, lo, hi, NULL, true, &p->op[i]));
+                          b_scalar ? b : b + b0, y + b0, lo, hi, NULL, true, &p->op[p->n]));
+        p->n++;
     }
-    return eai__xnn_push_fn(c, st, flat_step, p);
+    return eai__xnn_push_parts(c, st, p);
 }
 
 static eai__xnn_binary_t binary_kind(const char *name)

@@ -110,6 +110,21 @@ eai_status_t eai__xnn_check(const eai__opctx_t *c, enum xnn_status s, const char
  * than asked; with `src` the first n bytes are copied from it. */
 eai_status_t eai__xnn_buffer(const eai__opctx_t *c, eai__xnn_node_t *st, size_t n, const void *src,
                              void **out);
+/* Operators of one node run side by side, one per pool job: parts that
+ * XNNPACK would not split across threads itself (flat binary operations,
+ * a conv's output-channel slices), each set up at prepare with its own
+ * pointers. _new takes a node buffer for n of them, _add appends one (owned
+ * by the node, as eai__xnn_push_owned), _push adds the step running them. */
+typedef struct eai__xnn_parts {
+    int n;
+    xnn_operator_t op[];
+} eai__xnn_parts_t;
+eai_status_t eai__xnn_parts_new(const eai__opctx_t *c, eai__xnn_node_t *st, int n,
+                                eai__xnn_parts_t **out);
+eai_status_t eai__xnn_parts_add(const eai__opctx_t *c, eai__xnn_node_t *st, eai__xnn_parts_t *p,
+                                enum xnn_status s, xnn_operator_t op, const char *what);
+eai_status_t eai__xnn_push_parts(const eai__opctx_t *c, eai__xnn_node_t *st,
+                                 const eai__xnn_parts_t *p);
 /* XNNPACK's name for a status. */
 const char *eai__xnn_status_name(enum xnn_status s);
 

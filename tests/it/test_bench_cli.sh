@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `edgeai bench` options the issue-3 harness relies on: -i FILE.npy, --cold,
-# the CLOCK_MONOTONIC first-result stamp, and the backend list in --help.
+# the CLOCK_MONOTONIC first-result stamp, --profile's per-kernel JSON, and
+# the backend list in --help.
 set -euo pipefail
 cli=${EAI_CLI:?EAI_CLI must name the edgeai binary}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,6 +32,21 @@ PY
     fail "-i NAME=FILE not taken"
 "$cli" bench "$m" --runs 2 --warmup 0 --json | grep -q '"input": "random"' ||
     fail "no -i should mean random inputs"
+
+# --profile --json: every kernel once, in execution order, adding up to the
+# by-type table and including the 10 slowest.
+out=$("$cli" bench "$m" --runs 3 --warmup 1 --profile --json)
+/usr/bin/python3 - "$out" <<'PY' || fail "bad --profile JSON"
+import json, sys
+j = json.loads(sys.argv[1])
+nodes, types, top = j["profile_nodes"], j["profile"], j["profile_top"]
+assert len(nodes) >= 3 and all(n["ms"] >= 0 and n["name"] for n in nodes), nodes
+assert sum(t["count"] for t in types) == len(nodes), (types, len(nodes))
+assert abs(sum(n["ms"] for n in nodes) - j["profile_kernel_ms"]) < 1e-3 * len(nodes) + 1e-3
+names = [n["name"] for n in nodes]
+assert len(set(names)) == len(names), names
+assert all(t["name"] in names for t in top)
+PY
 
 # Wrong inputs are errors with a message, not crashes.
 set +e

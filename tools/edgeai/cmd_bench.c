@@ -275,6 +275,18 @@ static int cmp_row_ms(const void *a, const void *b)
     return x > y ? -1 : x < y;
 }
 
+/* `, "key": [{"name", "op", "backend", "ms"}, ...]` for rows[0..n). */
+static void print_json_nodes(const char *key, const prof_row_t *rows, int n)
+{
+    printf("], \"%s\": [", key);
+    for (int k = 0; k < n; k++) {
+        printf("%s{\"name\": \"", k ? ", " : "");
+        print_json_str(rows[k].name);
+        printf("\", \"op\": \"%s\", \"backend\": \"%s\", \"ms\": %.4f}", rows[k].op,
+               rows[k].backend, rows[k].ms);
+    }
+}
+
 /* The --profile tables: per (op type, backend) and the 10 slowest nodes, in
  * ms per inference and % of the mean latency `mean_ms`. */
 static eai_status_t print_profile(const eai_session_t *s, double mean_ms, bool json)
@@ -331,20 +343,8 @@ static eai_status_t print_profile(const eai_session_t *s, double mean_ms, bool j
             printf("%s{\"op\": \"%s\", \"backend\": \"%s\", \"ms\": %.4f, \"count\": %d}",
                    t ? ", " : "", type[t].op, type[t].backend, type[t].ms, type[t].count);
         /* every kernel in execution order, for side-by-side comparisons */
-        printf("], \"profile_nodes\": [");
-        for (int k = 0; k < nk; k++) {
-            printf("%s{\"name\": \"", k ? ", " : "");
-            print_json_str(order[k].name);
-            printf("\", \"op\": \"%s\", \"backend\": \"%s\", \"ms\": %.4f}", order[k].op,
-                   order[k].backend, order[k].ms);
-        }
-        printf("], \"profile_top\": [");
-        for (int k = 0; k < top; k++) {
-            printf("%s{\"name\": \"", k ? ", " : "");
-            print_json_str(node[k].name);
-            printf("\", \"op\": \"%s\", \"backend\": \"%s\", \"ms\": %.4f}", node[k].op,
-                   node[k].backend, node[k].ms);
-        }
+        print_json_nodes("profile_nodes", order, nk);
+        print_json_nodes("profile_top", node, top);
         printf("]}\n");
     } else {
         printf("\nprofile      %.0f runs; kernels %.3f ms of the mean %.3f ms per inference\n",

@@ -211,7 +211,7 @@ static size_t conv_scratch(const eai__opctx_t *c)
  * Cutting the output channels into slices whose weights fit in L2, one
  * operator each, reads every weight once for all tiles; the slices also run
  * side by side on the pool, a whole slice per thread. */
-#define SLICE_W_BYTES (256 * 1024) /* a slice's weights: half a 512 KB L2 */
+#define SLICE_W_BYTES (256 * 1024) /* a slice's weights: half of a small (512 KB) L2 */
 #define SLICE_MIN_W   (2 * SLICE_W_BYTES)
 #define SLICE_NR      16 /* channels are sliced in blocks of XNNPACK's widest nr */
 

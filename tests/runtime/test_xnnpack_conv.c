@@ -50,9 +50,12 @@ static const conv_case_t conv_cases[] = {
     {1, 64, 45, 45, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, true}, /* spare chunk rows */
     {3, 64, 25, 25, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, true}, /* chunks span images */
     /* weights >= 512 KB: output channels cut into slices, one operator each */
-    {1, 320, 7, 7, 1000, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, NULL, true}, /* 1x1, tail slice */
+    {1, 320, 7, 7, 1000, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, NULL, true}, /* 1x1: GEMM (or slices) */
     {1, 256, 9, 9, 200, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, NULL, false}, /* stride 2, no bias */
     {2, 300, 5, 6, 130, 3, 3, 1, 1, 1, 1, 1, 0, 1, 2, 1, NULL, true},  /* batch 2, pads */
+    /* pointwise on edgeai's GEMM: 70 pixels in row tiles of 12 and 11, 70
+     * channels in panels of 32, 32 and 6 */
+    {2, 100, 5, 7, 70, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, NULL, true},
 };
 
 static void build_conv(th_t *t, const conv_case_t *k, const char *op, const char *act,
@@ -119,10 +122,12 @@ static void test_fused_conv_activations(void **state)
         {"SiLU", {0}, 0},
         {"HardSigmoid", {0.2f, 0.5f}, 2},
     };
-    /* grouped, depthwise, Winograd (3x3 stride 1, >= 16 channels), slices */
-    const conv_case_t *cs[4] = {&conv_cases[1], &conv_cases[2], &conv_cases[17], &conv_cases[28]};
+    /* grouped, depthwise, Winograd (3x3 stride 1, >= 16 channels), slices,
+     * pointwise */
+    const conv_case_t *cs[5] = {&conv_cases[1], &conv_cases[2], &conv_cases[17], &conv_cases[29],
+                                &conv_cases[31]};
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
-        for (int d = 0; d < 4; d++) {
+        for (int d = 0; d < 5; d++) {
             th_t t;
             build_conv(&t, cs[d], "FusedConv", acts[i].act, acts[i].p, acts[i].n);
             xc_compare(&t, 1, 1e-4f, NULL);

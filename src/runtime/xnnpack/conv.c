@@ -271,6 +271,10 @@ static eai_status_t conv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
         EAI_TRY(eai__xnn_winograd_prepare(c, st, &wg, lo, hi));
         return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
     }
+    if (eai__xnn_pointwise_ok(g.kh, g.kw, g.sh, g.sw, g.pt + g.pl + g.pb + g.pr, g.group)) {
+        EAI_TRY(eai__xnn_pointwise_prepare(c, st, g.n * g.oh * g.ow, g.c, g.m, lo, hi));
+        return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
+    }
     const int64_t cg = g.c / g.group, mg = g.m / g.group, khw = g.kh * g.kw;
     const size_t wn = (size_t)(g.m * cg * khw);
     float *wt = eai__alloc_aligned(&st->alloc, wn * sizeof(float) + EAI__READ_PAD);

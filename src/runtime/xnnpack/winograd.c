@@ -8,8 +8,10 @@
  * Per chunk of tiles (sized so the chunk's U and M stay in L2), all on the
  * session's pthreadpool:
  *   1. input transform: the chunk's tiles of the NHWC input to U[16][tc][C];
- *   2. 16 XNNPACK fully connected operators: M[k] = U[k] * V[k]^T, where
- *      V[k] [M][C] is the transformed filter, packed once at prepare;
+ *   2. 16 products M[k] = U[k] * V[k]^T, where V[k] [M][C] is the
+ *      transformed filter, packed once at prepare: edgeai's GEMM
+ *      (pointwise.c) where the CPU has AVX-512F, else XNNPACK's fully
+ *      connected operators;
  *   3. output transform: A^T M A per tile, plus bias, clamped, into NHWC.
  * U and M live in the session scratch (one chunk's worth per slot). The transforms only add,
  * subtract and halve, so results stay within a few ulps of the direct convolution relative to the
@@ -31,6 +33,7 @@ typedef struct wino {
     size_t slot_floats;   /* scratch floats per slot: U, then M at m - u */
     float lo, hi;
     xnn_operator_t *fc; /* [n_slots][16], set up on their slot's buffers */
+    eai__sgemm_t *sg;   /* instead of fc: [n_slots][16], sharing one packed V */
     void (*in_fn)(const float *restrict src, const int64_t *off, float *restrict u, size_t stride,
                   int64_t kn);
     void (*out_fn)(const float *restrict m, size_t stride, const float *restrict bias, float lo,
@@ -64,7 +67,8 @@ static int64_t tiles(int64_t n, int64_t oh, int64_t ow)
  * whole chunks on its own buffers, so a conv costs one hand-off to the
  * pool instead of 18 per chunk (64 channels at 56x56 on 2 threads: 0.68 ms
  * with per-chunk hand-offs). Each slot packs its own copy of the filters,
- * so slots are used while the copies stay under SLOT_WEIGHT_BYTES. */
+ * so slots are used while the copies stay under SLOT_WEIGHT_BYTES; edgeai's
+ * GEMM shares one copy among them all. */
 #define CHUNK_BYTES       ((size_t)2 << 20)
 #define MAX_SLOTS         8
 #define SLOT_WEIGHT_BYTES ((size_t)32 << 20)
@@ -73,6 +77,7 @@ static int slots_for(int threads, int64_t c, int64_t m)
 {
     int n = threads < MAX_SLOTS ? threads : MAX_SLOTS;
     const size_t v_bytes = 16 * (size_t)(c * m) * sizeof(float);
+    if (eai__xnn_sgemm_ok()) return n > 1 ? n : 1;
     return n > 1 && (size_t)n * v_bytes <= SLOT_WEIGHT_BYTES ? n : 1;
 }
 
@@ -316,8 +321,12 @@ static void run_one_slot(const wino_t *a, pthreadpool_t tp)
         chunk_t ch = {a, k * a->tc, a->u, a->m};
         pthreadpool_parallelize_1d_tile_1d(tp, input_range, &ch, (size_t)a->tc, 4,
                                            EAI__XNN_PT_FLAGS);
-        for (int i = 0; i < 16; i++)
-            xnn_run_operator(a->fc[i], tp); /* set up at prepare: cannot fail */
+        for (int i = 0; i < 16; i++) {
+            if (a->sg)
+                eai__xnn_sgemm_run(&a->sg[i], tp);
+            else
+                xnn_run_operator(a->fc[i], tp); /* set up at prepare: cannot fail */
+        }
         pthreadpool_parallelize_1d_tile_1d(tp, output_range, &ch, (size_t)a->tc, 4,
                                            EAI__XNN_PT_FLAGS);
     }
@@ -332,8 +341,12 @@ static void slot_task(void *ctx, size_t s)
     for (int64_t k = (int64_t)s; k < a->n_chunks; k += a->n_slots) {
         ch.t0 = k * a->tc;
         input_range(&ch, 0, (size_t)a->tc);
-        for (int i = 0; i < 16; i++)
-            xnn_run_operator(a->fc[s * 16 + (size_t)i], NULL);
+        for (size_t i = 0; i < 16; i++) {
+            if (a->sg)
+                eai__sgemm_run(&a->sg[s * 16 + i], 0, eai__sgemm_n_tasks(&a->sg[s * 16 + i]));
+            else
+                xnn_run_operator(a->fc[s * 16 + i], NULL);
+        }
         output_range(&ch, 0, (size_t)a->tc);
     }
 }
@@ -366,6 +379,58 @@ static void filter_transform(const float *g, float *v, size_t vs)
     }
 }
 
+/* The 16 products per slot as edgeai's GEMM: one packed V for all slots. */
+static eai_status_t gemms_own(eai__opctx_t *c, eai__xnn_node_t *st, wino_t *a, const float *v)
+{
+    const size_t mc = (size_t)(a->oc * a->c), pb = eai__sgemm_pack_bytes(a->c, a->oc);
+    void *vp, *sg;
+    EAI_TRY(eai__xnn_buffer(c, st, 16 * pb, NULL, &vp));
+    EAI_TRY(eai__xnn_buffer(c, st, (size_t)a->n_slots * 16 * sizeof(eai__sgemm_t), NULL, &sg));
+    a->sg = sg;
+    for (int k = 0; k < 16; k++)
+        eai__sgemm_pack(v + (size_t)k * mc, NULL, a->c, a->oc, (float *)((char *)vp + k * pb));
+    for (int sl = 0; sl < a->n_slots; sl++) {
+        float *u = a->u + (size_t)sl * a->slot_floats, *m = u + (a->m - a->u);
+        for (int k = 0; k < 16; k++)
+            eai__sgemm_init(&a->sg[sl * 16 + k], a->tc, a->c, a->oc,
+                            u + (size_t)k * (size_t)(a->tc * a->c), (size_t)a->c,
+                            m + (size_t)k * (size_t)(a->tc * a->oc), (size_t)a->oc,
+                            (const float *)((const char *)vp + k * pb), -INFINITY, INFINITY);
+    }
+    return EAI_OK;
+}
+
+/* The 16 products per slot as XNNPACK fully connected operators, each slot
+ * with its own (they are bound to the slot's buffers). The operators belong
+ * to the node (deleted with it) but run inside run_step; with several slots
+ * each runs on its slot's thread alone. */
+static eai_status_t gemms_xnn(eai__opctx_t *c, eai__xnn_node_t *st, wino_t *a, const float *v)
+{
+    const size_t mc = (size_t)(a->oc * a->c);
+    void *fc;
+    EAI_TRY(eai__xnn_buffer(c, st, (size_t)a->n_slots * 16 * sizeof(xnn_operator_t), NULL, &fc));
+    a->fc = fc;
+    for (int sl = 0; sl < a->n_slots; sl++) {
+        float *u = a->u + (size_t)sl * a->slot_floats, *m = u + (a->m - a->u);
+        pthreadpool_t tp = a->n_slots == 1 ? st->tp : NULL;
+        for (int k = 0; k < 16; k++) {
+            xnn_operator_t op = NULL;
+            enum xnn_status s = xnn_create_fully_connected_nc_f32(
+                (size_t)a->c, (size_t)a->oc, (size_t)a->c, (size_t)a->oc, v + (size_t)k * mc, NULL,
+                -INFINITY, INFINITY, EAI__XNN_FLAGS, &op);
+            EAI_TRY(eai__xnn_push_owned(c, st, s, op, "create winograd gemm"));
+            EAI_TRY(eai__xnn_check(c,
+                                   xnn_setup_fully_connected_nc_f32(
+                                       op, (size_t)a->tc, u + (size_t)k * (size_t)(a->tc * a->c),
+                                       m + (size_t)k * (size_t)(a->tc * a->oc), tp),
+                                   "setup winograd gemm"));
+            a->fc[sl * 16 + k] = op;
+        }
+    }
+    st->bytes += (size_t)a->n_slots * 16 * mc * sizeof(float);
+    return EAI_OK;
+}
+
 eai_status_t eai__xnn_winograd_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
                                        const eai__xnn_wino_geom_t *g, float lo, float hi)
 {
@@ -394,14 +459,12 @@ eai_status_t eai__xnn_winograd_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
     a.slot_floats = slot_floats(a.tc, a.c, a.oc);
     a.u = c->scratch;
     a.m = a.u + EAI_ALIGN_UP(16 * (size_t)(a.tc * a.c) * sizeof(float), EAI_ALIGN) / sizeof(float);
-    void *zero, *bias, *fc;
+    void *zero, *bias;
     EAI_TRY(eai__xnn_buffer(c, st, (size_t)a.c * sizeof(float), NULL, &zero));
     EAI_TRY(eai__xnn_buffer(c, st, (size_t)a.oc * sizeof(float),
                             eai__has_in(c, 2) ? c->in[2].data : NULL, &bias));
-    EAI_TRY(eai__xnn_buffer(c, st, (size_t)a.n_slots * 16 * sizeof(xnn_operator_t), NULL, &fc));
     a.zero = zero;
     a.bias = bias;
-    a.fc = fc;
     /* V[16][M][C] from W [M][C][3][3] */
     const size_t mc = (size_t)(a.oc * a.c);
     float *v = eai__alloc_aligned(&st->alloc, 16 * mc * sizeof(float));
@@ -409,30 +472,9 @@ eai_status_t eai__xnn_winograd_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
     const float *w = c->in[1].data;
     for (size_t i = 0; i < mc; i++)
         filter_transform(w + i * 9, v + i, mc);
-    /* the GEMMs belong to the node (deleted with it) but run inside run_step;
-     * with several slots each runs on its slot's thread alone */
-    eai_status_t r = EAI_OK;
-    for (int sl = 0; sl < a.n_slots && r == EAI_OK; sl++) {
-        float *u = a.u + (size_t)sl * a.slot_floats, *m = u + (a.m - a.u);
-        pthreadpool_t tp = a.n_slots == 1 ? st->tp : NULL;
-        for (int k = 0; k < 16 && r == EAI_OK; k++) {
-            xnn_operator_t op = NULL;
-            enum xnn_status s = xnn_create_fully_connected_nc_f32(
-                (size_t)a.c, (size_t)a.oc, (size_t)a.c, (size_t)a.oc, v + (size_t)k * mc, NULL,
-                -INFINITY, INFINITY, EAI__XNN_FLAGS, &op);
-            r = eai__xnn_push_owned(c, st, s, op, "create winograd gemm");
-            if (r == EAI_OK)
-                r = eai__xnn_check(c,
-                                   xnn_setup_fully_connected_nc_f32(
-                                       op, (size_t)a.tc, u + (size_t)k * (size_t)(a.tc * a.c),
-                                       m + (size_t)k * (size_t)(a.tc * a.oc), tp),
-                                   "setup winograd gemm");
-            a.fc[sl * 16 + k] = op;
-        }
-    }
+    eai_status_t r = eai__xnn_sgemm_ok() ? gemms_own(c, st, &a, v) : gemms_xnn(c, st, &a, v);
     eai__free_aligned(&st->alloc, v);
     EAI_TRY(r);
-    st->bytes += (size_t)a.n_slots * 16 * mc * sizeof(float);
     void *arg;
     EAI_TRY(eai__xnn_buffer(c, st, sizeof a, &a, &arg));
     return eai__xnn_push_fn(c, st, run_step, arg);

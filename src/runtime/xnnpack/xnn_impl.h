@@ -13,6 +13,7 @@
 #include <xnnpack.h>
 
 #include "runtime/backend_impl.h"
+#include "runtime/nhwc/f32gemm_impl.h"
 #include "runtime/nhwc/nhwc_impl.h"
 #include "runtime/ref/act_impl.h"
 
@@ -171,6 +172,24 @@ size_t eai__xnn_winograd_scratch(int64_t n, int64_t c, int64_t m, int64_t oh, in
  * optional), clamped to [lo, hi], into output 0; c->scratch must be final. */
 eai_status_t eai__xnn_winograd_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
                                        const eai__xnn_wino_geom_t *g, float lo, float hi);
+
+/* edgeai's float GEMM as this backend's steps (pointwise.c). */
+/* Runs g's tasks, over the pool when tp is not NULL. */
+void eai__xnn_sgemm_run(const eai__sgemm_t *g, pthreadpool_t tp);
+/* Packs w [n][k] and bias [n] (NULL: zeros) into a node buffer. */
+eai_status_t eai__xnn_sgemm_pack(const eai__opctx_t *c, eai__xnn_node_t *st, const float *w,
+                                 const float *bias, int64_t k, int64_t n, const float **out);
+/* Whether the GEMM runs on this CPU (EAI_XNN_NO_SGEMM set in the
+ * environment: never, to compare with XNNPACK's). */
+bool eai__xnn_sgemm_ok(void);
+/* Whether a conv of this geometry (pads: the sum of all four) is a
+ * pointwise product the GEMM takes. */
+bool eai__xnn_pointwise_ok(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pads,
+                           int64_t group);
+/* Adds the step computing NHWC output 0 [pixels][co] = input 0 [pixels][ci]
+ * x W (input 1, [co][ci][1][1]) + bias (input 2, optional), clamped. */
+eai_status_t eai__xnn_pointwise_prepare(eai__opctx_t *c, eai__xnn_node_t *st, int64_t pixels,
+                                        int64_t ci, int64_t co, float lo, float hi);
 
 /* Whether input i is a float32 constant with data. */
 static inline bool eai__xnn_const_f32(const eai__opctx_t *c, int i)

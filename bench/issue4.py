@@ -14,8 +14,12 @@ niid        NIID-Bench's setting (Li et al. 2021): 10 clients, all taking part,
             E=10, B=64, SGD lr 0.01 momentum 0.9, 50 rounds, IID and
             Dirichlet(0.5), FedAvg / FedProx / SCAFFOLD / FedNova; PyTorch's
             FedAvg on the very same client splits (`edgeai data
-            --write-partition`) and initial weights beside edgeai's FedAvg:
-            per-round accuracy gap and rounds to 88%.
+            --write-partition`), initial weights and, by default, batches
+            (--peer-order edgeai: the reference draws edgeai's permutations)
+            beside edgeai's FedAvg:
+            per-round accuracy gap and rounds to 88%, per seed of --niid-seeds
+            (1,2,3; on the skewed partitions FedAvg and PyTorch run on each,
+            everything else on the first) and as the median over them.
 seed        The seed's experiment: 100 clients, 10% per round, label shards
             (2 x 300 per client), 50 rounds: global test accuracy vs the mean
             of purely local models; wall time and peak RSS.
@@ -111,23 +115,75 @@ def rounds_to(curve, target):
     return None
 
 
-def niid_run(a, part, name, rounds, epochs, make):
+def niid_run(a, part, name, rounds, epochs, seed, make):
     """One NIID-Bench run's JSON, from the cache folder when it is there (the
     full setting is ~45 min a run on one core, so the section resumes across
     sittings); `make(path)` produces it otherwise."""
     tag = part.split(":")[0]
-    path = os.path.join(a.niid_cache, f"{name}_{tag}_{rounds}x{epochs}_seed{a.seed}.json")
+    path = os.path.join(a.niid_cache, f"{name}_{tag}_{rounds}x{epochs}_seed{seed}.json")
     if os.path.exists(path):
-        print(f"  {part}: {name} (kept from {os.path.relpath(path, ROOT)})", flush=True)
+        print(f"  {part} seed {seed}: {name} (kept from {os.path.relpath(path, ROOT)})",
+              flush=True)
     elif a.cached_only:
-        print(f"  {part}: {name}: not run yet (--cached-only)", flush=True)
+        print(f"  {part} seed {seed}: {name}: not run yet (--cached-only)", flush=True)
         return None
     else:
-        print(f"  {part}: {name}", flush=True)
+        print(f"  {part} seed {seed}: {name}", flush=True)
         os.makedirs(a.niid_cache, exist_ok=True)
         make(path + ".tmp")
         os.replace(path + ".tmp", path)
     return json.load(open(path))
+
+
+def niid_row(a, part, seed, strategies, rounds, epochs):
+    """Runs (or reads back) PyTorch's FedAvg and edgeai's `strategies` on one
+    partition and seed: the same client splits and initial weights."""
+    row = {"partition": part, "seed": seed, "rounds": rounds, "epochs": epochs}
+    with tempfile.TemporaryDirectory() as d:
+        pdir = os.path.join(d, "part")
+        run([a.cli, "data", "fashion-mnist:train", "--partition", part, "--clients", "10",
+             "--seed", str(seed), "--write-partition", pdir], quiet=True)
+        peer = "torch_fedavg_sameorder" if a.peer_order == "edgeai" else "torch_fedavg"
+        torch = None if a.no_peer else niid_run(a, part, peer, rounds, epochs, seed,
+                                                lambda tj: run(
+            [PY, REF, "fedavg", "--model", MODEL, "--partition-dir", pdir, "--rounds",
+             str(rounds), "--epochs", str(epochs), "--batch", "64", "--lr", "0.01",
+             "--momentum", "0.9", "--threads", str(a.threads[0]), "--seed", str(seed),
+             "--batch-order", a.peer_order, "--json", tj]))
+        if torch:
+            row["torch_fedavg"] = {
+                "final_acc": torch["rounds"][-1]["test_acc"],
+                "rounds_to_88": rounds_to(
+                    [dict(r, round=r["round"] + 1) for r in torch["rounds"]], 0.88),
+                "seconds": torch["seconds"], "curve": [r["test_acc"] for r in torch["rounds"]]}
+        for strat in strategies:
+            e = niid_run(a, part, strat, rounds, epochs, seed, lambda ej, strat=strat: run(
+                [a.cli, "fl", "simulate", "--model", MODEL, "--clients", "10", "--fraction",
+                 "1", "--rounds", str(rounds), "--epochs", str(epochs), "--batch", "64",
+                 "--lr", "0.01", "--momentum", "0.9", "--partition", part, "--strategy",
+                 strat, "--threads", str(a.threads[0]), "--seed", str(seed), "--json", ej]))
+            if e is None:
+                continue
+            row[strat] = {"final_acc": e["final_acc"], "best_acc": e["best_acc"],
+                          "rounds_to_88": rounds_to(e["rounds"], 0.88),
+                          "seconds": e["seconds"],
+                          "curve": [r["test_acc"] for r in e["rounds"]]}
+    if "fedavg" in row and "torch_fedavg" in row:
+        eai, ref = row["fedavg"]["curve"], row["torch_fedavg"]["curve"]
+        gaps = [100 * (x - y) for x, y in zip(eai, ref)]
+        row["fedavg_vs_torch"] = {
+            "max_gap_points": max(abs(g) for g in gaps),
+            "mean_gap_points": sum(gaps) / len(gaps),
+            "rounds_within_1_point": sum(abs(g) <= 1.0 for g in gaps),
+            "last10_mean_edgeai": sum(eai[-10:]) / len(eai[-10:]),
+            "last10_mean_torch": sum(ref[-10:]) / len(ref[-10:])}
+    return row
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def section_niid(a, res):
@@ -135,60 +191,67 @@ def section_niid(a, res):
     epochs = a.epochs or (1 if a.quick else 10)
     print(f"== NIID-Bench: 10 clients, all taking part, E={epochs}, B=64, {rounds} rounds ==",
           flush=True)
+    # Every strategy on the first seed; on skewed splits, FedAvg beside
+    # PyTorch's on every seed of --niid-seeds: there, which of two equal runs
+    # first crosses a plateau-level accuracy is decided by batch-order noise,
+    # so one seed cannot tell (IID curves agree on every round).
     out = []
     for part in a.partitions:
-        with tempfile.TemporaryDirectory() as d:
-            pdir = os.path.join(d, "part")
-            run([a.cli, "data", "fashion-mnist:train", "--partition", part, "--clients", "10",
-                 "--seed", str(a.seed), "--write-partition", pdir], quiet=True)
-            torch = None if a.no_peer else niid_run(a, part, "torch_fedavg", rounds, epochs, lambda tj: run(
-                [PY, REF, "fedavg", "--model", MODEL, "--partition-dir", pdir, "--rounds",
-                 str(rounds), "--epochs", str(epochs), "--batch", "64", "--lr", "0.01",
-                 "--momentum", "0.9", "--threads", str(a.threads[0]), "--seed", str(a.seed),
-                 "--json", tj]))
-            row = {"partition": part, "rounds": rounds, "epochs": epochs}
-            if torch:
-                row["torch_fedavg"] = {
-                    "final_acc": torch["rounds"][-1]["test_acc"],
-                    "rounds_to_88": rounds_to(
-                        [dict(r, round=r["round"] + 1) for r in torch["rounds"]], 0.88),
-                    "seconds": torch["seconds"], "curve": [r["test_acc"] for r in torch["rounds"]]}
-            for strat in a.strategies:
-                e = niid_run(a, part, strat, rounds, epochs, lambda ej, strat=strat: run(
-                    [a.cli, "fl", "simulate", "--model", MODEL, "--clients", "10", "--fraction",
-                     "1", "--rounds", str(rounds), "--epochs", str(epochs), "--batch", "64",
-                     "--lr", "0.01", "--momentum", "0.9", "--partition", part, "--strategy",
-                     strat, "--threads", str(a.threads[0]), "--seed", str(a.seed), "--json",
-                     ej]))
-                if e is None:
-                    continue
-                row[strat] = {"final_acc": e["final_acc"], "best_acc": e["best_acc"],
-                              "rounds_to_88": rounds_to(e["rounds"], 0.88),
-                              "seconds": e["seconds"],
-                              "curve": [r["test_acc"] for r in e["rounds"]]}
-            if "fedavg" in row and "torch_fedavg" in row:
-                gaps = [abs(x - y) for x, y in zip(row["fedavg"]["curve"],
-                                                   row["torch_fedavg"]["curve"])]
-                row["fedavg_vs_torch_max_gap_points"] = 100 * max(gaps)
+        seeds = a.niid_seeds[:1] if part == "iid" else a.niid_seeds
+        for i, seed in enumerate(seeds):
+            strategies = a.strategies if i == 0 else [s for s in a.strategies if s == "fedavg"]
+            row = niid_row(a, part, seed, strategies, rounds, epochs)
+            row["strategies"] = strategies
             out.append(row)
     res["niid"] = out
-    print("\n| partition | rounds x E | strategy | final acc | best | rounds to 88% | s |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| partition | seed | rounds x E | strategy | final acc | best | rounds to 88% | s |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in out:
-        for k in ["torch_fedavg"] + a.strategies:
+        for k in ["torch_fedavg"] + row["strategies"]:
+            name = ("PyTorch fedavg" + (" (same batches)" if a.peer_order == "edgeai" else "")
+                    if k == "torch_fedavg" else "edgeai " + k)
             r = row.get(k)
+            head = f"| {row['partition']} | {row['seed']} | {row['rounds']} x {row['epochs']} | {name}"
             if r is None:
-                print(f"| {row['partition']} | {row['rounds']} x {row['epochs']} | "
-                      f"{'PyTorch fedavg' if k == 'torch_fedavg' else 'edgeai ' + k} | "
-                      "not run yet | | | |")
+                print(head + " | not run yet | | | |")
                 continue
-            print(f"| {row['partition']} | {row['rounds']} x {row['epochs']} | "
-                  f"{'PyTorch fedavg' if k == 'torch_fedavg' else 'edgeai ' + k} | "
-                  f"{100 * r['final_acc']:.2f} | {100 * r.get('best_acc', max(r['curve'])):.2f} | "
+            print(head + f" | {100 * r['final_acc']:.2f} | "
+                  f"{100 * r.get('best_acc', max(r['curve'])):.2f} | "
                   f"{r['rounds_to_88'] or '-'} | {r['seconds']:.0f} |")
-        if "fedavg_vs_torch_max_gap_points" in row:
-            print(f"|  | | max per-round gap edgeai vs PyTorch FedAvg: "
-                  f"{row['fedavg_vs_torch_max_gap_points']:.2f} points | | | | |")
+    print("\nedgeai FedAvg beside PyTorch FedAvg (same splits, same initial weights" +
+          (", same batches):" if a.peer_order == "edgeai" else "):"))
+    print("| partition | seed | rounds within 1 point | mean gap (points) | "
+          "last-10 mean edgeai / PyTorch | rounds to 88% edgeai / PyTorch |")
+    print("|---|---|---|---|---|---|")
+    summary = []
+    for part in a.partitions:
+        rows = [r for r in out if r["partition"] == part and "fedavg_vs_torch" in r]
+        for r in rows:
+            v = r["fedavg_vs_torch"]
+            print(f"| {part} | {r['seed']} | {v['rounds_within_1_point']}/{r['rounds']} | "
+                  f"{v['mean_gap_points']:+.2f} | {100 * v['last10_mean_edgeai']:.2f} / "
+                  f"{100 * v['last10_mean_torch']:.2f} | {r['fedavg']['rounds_to_88'] or '-'} / "
+                  f"{r['torch_fedavg']['rounds_to_88'] or '-'} |")
+        if len(rows) < 2:
+            continue
+        big = rounds + 1  # never reached counts as later than the last round
+        m = {"partition": part, "seeds": [r["seed"] for r in rows],
+             "rounds_within_1_point": median(
+                 [r["fedavg_vs_torch"]["rounds_within_1_point"] for r in rows]),
+             "mean_gap_points": median([r["fedavg_vs_torch"]["mean_gap_points"] for r in rows]),
+             "last10_mean_edgeai": median([r["fedavg_vs_torch"]["last10_mean_edgeai"]
+                                           for r in rows]),
+             "last10_mean_torch": median([r["fedavg_vs_torch"]["last10_mean_torch"]
+                                          for r in rows]),
+             "rounds_to_88_edgeai": median([r["fedavg"]["rounds_to_88"] or big for r in rows]),
+             "rounds_to_88_torch": median([r["torch_fedavg"]["rounds_to_88"] or big
+                                           for r in rows])}
+        summary.append(m)
+        print(f"| {part} | median of {len(rows)} | {m['rounds_within_1_point']:g}/{rounds} | "
+              f"{m['mean_gap_points']:+.2f} | {100 * m['last10_mean_edgeai']:.2f} / "
+              f"{100 * m['last10_mean_torch']:.2f} | {m['rounds_to_88_edgeai']:g} / "
+              f"{m['rounds_to_88_torch']:g} |")
+    res["niid_fedavg_vs_torch"] = summary
 
 
 def section_seed(a, res):
@@ -236,12 +299,21 @@ def main():
     p.add_argument("--strategies", default="fedavg,fedprox,scaffold,fednova")
     p.add_argument("--partitions", default="iid,dirichlet:0.5")
     p.add_argument("--threads", default="1,2")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1,
+                   help="seed of the throughput, seed and scale sections")
+    p.add_argument("--niid-seeds", default="1,2,3",
+                   help="niid: seeds (client splits, initial weights, batch orders); every "
+                        "strategy runs on the first, FedAvg and PyTorch's on all of them on "
+                        "skewed partitions, reported per seed and as the median")
     p.add_argument("--cli", default=os.path.join(ROOT, "build", "edgeai"))
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     p.add_argument("--no-peer", action="store_true",
                    help="niid: skip PyTorch's FedAvg (lets a second sitting run edgeai's "
                         "strategies beside one that runs the peer)")
+    p.add_argument("--peer-order", choices=["edgeai", "torch"], default="edgeai",
+                   help="niid: PyTorch's batches: edgeai's permutations for the same seed "
+                        "(default: both sides train on the same batches, so the curves "
+                        "differ by arithmetic alone) or torch.randperm's")
     p.add_argument("--cached-only", action="store_true",
                    help="niid: report only the runs already in --niid-cache, run nothing")
     p.add_argument("--niid-cache", default=os.path.join(ROOT, "bench", "results", "niid"),
@@ -251,6 +323,7 @@ def main():
     a.threads = [int(t) for t in a.threads.split(",")]
     a.strategies = a.strategies.split(",")
     a.partitions = a.partitions.split(",")
+    a.niid_seeds = [int(x) for x in a.niid_seeds.split(",")]
     res = {"args": vars(a).copy(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
     for s in a.sections.split(","):
         {"throughput": section_throughput, "niid": section_niid, "seed": section_seed,

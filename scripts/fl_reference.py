@@ -122,11 +122,67 @@ def evaluate(net, x, y):
     return correct / len(x), loss / len(x)
 
 
-def local_train(net, x, y, idx, epochs, batch, lr, momentum, gen):
+# ---- edgeai's batch order (--batch-order edgeai) ----
+# The permutations edgeai's FL client draws, rebuilt here so both sides train
+# on the very same batches: epoch e of client k in round r shuffles the
+# client's index list (in partition-file order) with Fisher-Yates from the
+# last element down, driven by xoshiro256** seeded with four splitmix64
+# outputs of fl_seed(seed, r, k, e) (src/fl/fl_impl.h, src/data/data_impl.h).
+M64 = (1 << 64) - 1
+
+
+def splitmix64(state):
+    state = (state + 0x9E3779B97F4A7C15) & M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return state, z ^ (z >> 31)
+
+
+def fl_seed(seed, a, b, c):
+    s, h = splitmix64(seed)
+    s, h = splitmix64(h ^ ((a * 0xD1B54A32D192ED03) & M64))
+    s, h = splitmix64(h ^ ((b * 0xABC98388FB8FAC03) & M64))
+    s, h = splitmix64(h ^ ((c * 0x8CB92BA72F3D8DD7) & M64))
+    return h
+
+
+def eai_shuffle(idx, seed):
+    x, st = seed, []
+    for _ in range(4):
+        x, v = splitmix64(x)
+        st.append(v)
+    s0, s1, s2, s3 = st
+    out = list(idx)
+    for i in range(len(out) - 1, 0, -1):
+        bound = i + 1
+        threshold = ((1 << 64) - bound) % bound
+        while True:
+            r = (((s1 * 5) & M64) << 7 | ((s1 * 5) & M64) >> 57) & M64
+            r = (r * 9) & M64
+            t = (s1 << 17) & M64
+            s2 ^= s0
+            s3 ^= s1
+            s1 ^= s2
+            s0 ^= s3
+            s2 ^= t
+            s3 = ((s3 << 45) | (s3 >> 19)) & M64
+            if r >= threshold:
+                break
+        j = r % bound
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def local_train(net, x, y, idx, epochs, batch, lr, momentum, gen, order=None):
+    """order(e): edgeai's permutation of idx for epoch e; None: torch.randperm."""
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
-    for _ in range(epochs):
-        perm = idx[torch.randperm(len(idx), generator=gen)]
+    for e in range(epochs):
+        if order is None:
+            perm = idx[torch.randperm(len(idx), generator=gen)]
+        else:
+            perm = torch.tensor(order(e), dtype=torch.int64)
         for i in range(0, len(perm), batch):
             b = perm[i:i + batch]
             opt.zero_grad()
@@ -156,7 +212,13 @@ def cmd_fedavg(a):
         total = 0
         for k in picked:
             work.load_state_dict(glob_net.state_dict())
-            local_train(work, xtr, ytr, clients[k], a.epochs, a.batch, a.lr, a.momentum, gen)
+            order = None
+            if a.batch_order == "edgeai":
+                ids = clients[k].tolist()
+                order = (lambda e, k=k, ids=ids, r=r:
+                         eai_shuffle(ids, fl_seed(a.seed, r, k, e)))
+            local_train(work, xtr, ytr, clients[k], a.epochs, a.batch, a.lr, a.momentum, gen,
+                        order)
             n = len(clients[k])
             sd = {key: v.detach().clone() * n for key, v in work.state_dict().items()}
             if acc_state is None:
@@ -221,6 +283,10 @@ def main():
     f.add_argument("--fraction", type=float, default=1.0)
     f.add_argument("--threads", type=int, default=1)
     f.add_argument("--seed", type=int, default=1)
+    f.add_argument("--batch-order", choices=["edgeai", "torch"], default="torch",
+                   help="edgeai: the permutations edgeai's clients draw for the same seed "
+                        "(same batches on both sides, so only arithmetic differs); "
+                        "torch: torch.randperm")
     f.add_argument("--json")
     t = sub.add_parser("throughput")
     t.add_argument("--model", required=True)

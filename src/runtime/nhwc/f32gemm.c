@@ -75,11 +75,10 @@ bool eai__sgemm_available(void)
  * every caller, so the loops unroll and the accumulators stay in registers.
  * Rows are addressed as base + (0, 1, 2) * lda from four bases, which keeps
  * 12 rows within 6 general registers. */
-SG_TARGET static SG_INLINE void tile(const int mr, const int nv, int64_t k,
-                                     const float *restrict a, size_t lda,
-                                     const float *restrict b, const float *restrict bias,
-                                     float *restrict c, size_t ldc, __mmask16 m0, __mmask16 m1,
-                                     float lo, float hi)
+SG_TARGET static SG_INLINE void tile(const int mr, const int nv, int64_t k, const float *restrict a,
+                                     size_t lda, const float *restrict b,
+                                     const float *restrict bias, float *restrict c, size_t ldc,
+                                     __mmask16 m0, __mmask16 m1, float lo, float hi)
 {
     __m512 acc0[EAI__SG_MR], acc1[EAI__SG_MR];
     const __m512 bi0 = _mm512_loadu_ps(bias);
@@ -96,7 +95,7 @@ SG_TARGET static SG_INLINE void tile(const int mr, const int nv, int64_t k,
         const __m512 b1 = nv > 1 ? _mm512_loadu_ps(b + 16) : b0;
         b += EAI__SG_NR;
         SG_UNROLL
-    for (int i = 0; i < mr; i++) {
+        for (int i = 0; i < mr; i++) {
             const float *base = i < 3 ? p0 : i < 6 ? p3 : i < 9 ? p6 : p9;
             const size_t off = i % 3 == 0 ? 0 : i % 3 == 1 ? l1 : l2;
             const __m512 av = _mm512_set1_ps(base[off]);
@@ -153,15 +152,17 @@ void eai__sgemm_run(const eai__sgemm_t *g, int64_t begin, int64_t end)
         /* panels outer: one panel's weights stay in L2 while its row tiles
          * pass (the input of a pointwise conv is read once per panel) */
         const int64_t p = t / g->row_tiles, r = t % g->row_tiles;
-        const int64_t row0 = r < g->long_tiles ? r * g->mr
-                                               : g->long_tiles * g->mr + (r - g->long_tiles) * (g->mr - 1);
+        const int64_t row0 = r < g->long_tiles
+                                 ? r * g->mr
+                                 : g->long_tiles * g->mr + (r - g->long_tiles) * (g->mr - 1);
         const int mr = (int)(r < g->long_tiles ? g->mr : g->mr - 1);
         const int64_t j0 = p * EAI__SG_NR;
         const int64_t w = g->n - j0 < EAI__SG_NR ? g->n - j0 : EAI__SG_NR;
         const int nv = w > 16 ? 2 : 1;
         const __mmask16 m0 = w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1);
-        const __mmask16 m1 = w >= 32 ? (__mmask16)0xFFFF
-                                     : w > 16 ? (__mmask16)((1u << (w - 16)) - 1) : 0;
+        const __mmask16 m1 = w >= 32  ? (__mmask16)0xFFFF
+                             : w > 16 ? (__mmask16)((1u << (w - 16)) - 1)
+                                      : 0;
         tile_any(mr, nv, g->k, g->a + (size_t)row0 * g->lda, g->lda, g->bp + p * kp, bias0 + j0,
                  g->c + (size_t)row0 * g->ldc + j0, g->ldc, m0, m1, g->lo, g->hi);
     }

@@ -59,8 +59,8 @@ eai_status_t eai__xnn_pointwise_prepare(eai__opctx_t *c, eai__xnn_node_t *st, in
                                         int64_t ci, int64_t co, float lo, float hi)
 {
     const float *bp;
-    EAI_TRY(eai__xnn_sgemm_pack(c, st, c->in[1].data, eai__has_in(c, 2) ? c->in[2].data : NULL,
-                                ci, co, &bp));
+    EAI_TRY(eai__xnn_sgemm_pack(c, st, c->in[1].data, eai__has_in(c, 2) ? c->in[2].data : NULL, ci,
+                                co, &bp));
     eai__sgemm_t g;
     eai__sgemm_init(&g, pixels, ci, co, c->in[0].data, (size_t)ci, c->out[0].data, (size_t)co, bp,
                     lo, hi);

@@ -50,7 +50,6 @@ void eai__sgemm_init(eai__sgemm_t *g, int64_t m, int64_t k, int64_t n, const flo
         /* tiles of mr rows first, then of mr - 1: long * mr + (t - long) * (mr - 1) = m */
         g->long_tiles = m - g->row_tiles * (g->mr - 1);
     }
-    g->panels_per_task = 1;
 }
 
 int64_t eai__sgemm_n_tasks(const eai__sgemm_t *g)

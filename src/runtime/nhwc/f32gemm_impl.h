@@ -34,7 +34,6 @@ typedef struct eai__sgemm {
     int64_t n_panels;
     int64_t row_tiles; /* tiles of `mr` or `mr - 1` rows, the longer first */
     int64_t mr, long_tiles;
-    int64_t panels_per_task;
 } eai__sgemm_t;
 
 /* Whether the kernels run on this CPU. */

@@ -27,8 +27,9 @@ void eai__xnn_sgemm_run(const eai__sgemm_t *g, pthreadpool_t tp)
                                        tile ? tile : 1, EAI__XNN_PT_FLAGS);
 }
 
-eai_status_t eai__xnn_sgemm_pack(const eai__opctx_t *c, eai__xnn_node_t *st, const float *w,
-                                 const float *bias, int64_t k, int64_t n, const float **out)
+/* Packs w [n][k] and bias [n] (NULL: zeros) into a node buffer. */
+static eai_status_t sgemm_pack(const eai__opctx_t *c, eai__xnn_node_t *st, const float *w,
+                               const float *bias, int64_t k, int64_t n, const float **out)
 {
     void *bp;
     EAI_TRY(eai__xnn_buffer(c, st, eai__sgemm_pack_bytes(k, n), NULL, &bp));
@@ -59,8 +60,8 @@ eai_status_t eai__xnn_pointwise_prepare(eai__opctx_t *c, eai__xnn_node_t *st, in
                                         int64_t ci, int64_t co, float lo, float hi)
 {
     const float *bp;
-    EAI_TRY(eai__xnn_sgemm_pack(c, st, c->in[1].data, eai__has_in(c, 2) ? c->in[2].data : NULL, ci,
-                                co, &bp));
+    EAI_TRY(
+        sgemm_pack(c, st, c->in[1].data, eai__has_in(c, 2) ? c->in[2].data : NULL, ci, co, &bp));
     eai__sgemm_t g;
     eai__sgemm_init(&g, pixels, ci, co, c->in[0].data, (size_t)ci, c->out[0].data, (size_t)co, bp,
                     lo, hi);

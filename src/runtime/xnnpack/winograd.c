@@ -76,8 +76,8 @@ static int64_t tiles(int64_t n, int64_t oh, int64_t ow)
 static int slots_for(int threads, int64_t c, int64_t m)
 {
     int n = threads < MAX_SLOTS ? threads : MAX_SLOTS;
+    if (eai__xnn_sgemm_ok()) return n > 1 ? n : 1; /* one shared copy */
     const size_t v_bytes = 16 * (size_t)(c * m) * sizeof(float);
-    if (eai__xnn_sgemm_ok()) return n > 1 ? n : 1;
     return n > 1 && (size_t)n * v_bytes <= SLOT_WEIGHT_BYTES ? n : 1;
 }
 

@@ -176,9 +176,6 @@ eai_status_t eai__xnn_winograd_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
 /* edgeai's float GEMM as this backend's steps (pointwise.c). */
 /* Runs g's tasks, over the pool when tp is not NULL. */
 void eai__xnn_sgemm_run(const eai__sgemm_t *g, pthreadpool_t tp);
-/* Packs w [n][k] and bias [n] (NULL: zeros) into a node buffer. */
-eai_status_t eai__xnn_sgemm_pack(const eai__opctx_t *c, eai__xnn_node_t *st, const float *w,
-                                 const float *bias, int64_t k, int64_t n, const float **out);
 /* Whether the GEMM runs on this CPU (EAI_XNN_NO_SGEMM set in the
  * environment: never, to compare with XNNPACK's). */
 bool eai__xnn_sgemm_ok(void);

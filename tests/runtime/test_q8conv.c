@@ -223,6 +223,16 @@ static const qcase_t cases[] = {
     {1, 3, 20, 19, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false}, /* row taps: stem, odd width */
     {2, 5, 9, 11, 17, 5, 5, 1, 2, 2, 1, 2, 3, 2, 1, false},  /* row taps: 5x5, dil h 2 */
     {1, 4, 7, 7, 8, 3, 3, 3, 3, 0, 2, 2, 0, 1, 1, false},    /* row taps: stride 3 pads */
+    /* depthwise blocks of 64 channels, rows in groups of 4, chunks of columns */
+    {1, 64, 6, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true},     /* one whole block */
+    {1, 144, 5, 9, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true},   /* 2 blocks + tail 16 */
+    {1, 72, 11, 10, 72, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, true},   /* 5x5 s2, tail 8 */
+    {1, 24, 3, 230, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true},   /* 3 chunks of columns */
+    {1, 40, 4, 233, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true},   /* chunks at stride 2 */
+    {1, 70, 9, 120, 70, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, true},   /* dilation 2, chunks */
+    {1, 20, 10, 11, 20, 3, 5, 1, 2, 1, 2, 1, 2, 1, 1, true},   /* 3x5: generic kernel */
+    {1, 130, 10, 10, 130, 8, 8, 1, 1, 3, 3, 4, 4, 1, 1, true}, /* 8x8: two full groups */
+    {1, 9, 7, 7, 9, 4, 1, 1, 1, 0, 0, 0, 0, 1, 1, true},       /* 4x1, no padding */
 };
 
 static void fill(qrun_t *r)

@@ -9,9 +9,17 @@
  * the compensation is applied; the 1..3 bytes read past a pixel's c
  * channels meet zero weights.
  *
- * Depthwise packing: [block of 16 channels][tap pair][16 lanes] int32 lanes
- * holding two int16 weights (taps 2p and 2p+1; 0 past the last tap): one
- * vpdpwssd adds two taps of 16 channels.
+ * Depthwise: a depthwise conv has no sum over channels, so vpdpbusd needs
+ * its four bytes from four taps. The VNNI kernel loads 64 channels of one
+ * input column from four kernel rows (a row group) and interleaves them
+ * with in-lane byte and word unpacks: four vectors whose dwords hold the
+ * four rows of one channel, channels in "lane order" (dw_lane). Each such
+ * column is built once per output row and used by every output pixel whose
+ * window covers it (kw of them at stride 1), instead of once per tap. The
+ * weights, bias and multipliers are packed in lane order, and the
+ * requantisation's in-lane packs (32 -> 16 -> 8 bits) undo the order, so
+ * the bytes leave in channel order. Packing: [block of 64 channels]
+ * [row group][kx][64 channels in lane order][4 rows], zeros past kh and m.
  *
  * Requantisation (both kernels, both paths): v = (float)(acc) * mult,
  * clamped to [-128 - zy, 127 - zy], rounded half to even, plus zy: the
@@ -30,8 +38,15 @@
 #define VNNI    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #endif
 
-#define MR EAI__Q8C_MR
-#define NB EAI__Q8C_NB
+#define MR  EAI__Q8C_MR
+#define NB  EAI__Q8C_NB
+#define DB  EAI__Q8C_DB
+#define RG  EAI__Q8C_DW_RG
+#define NRG EAI__Q8C_DW_NRG
+/* Depthwise SIMD: kernel columns it takes; input columns per chunk of
+ * output pixels (its scratch: NRG x DW_COLS x 256 bytes on the stack). */
+#define DW_MAXKW 8
+#define DW_COLS  96
 
 bool eai__q8c_simd_available(void)
 {
@@ -77,11 +92,10 @@ static void packing(const eai__q8c_geom_t *g, int64_t *n_pt, int64_t *kc)
  * copy (0 when not used). */
 static void sizes(const eai__q8c_geom_t *g, size_t *w, size_t *per_ch, size_t *zero, size_t *xp)
 {
-    const int64_t taps = g->kh * g->kw;
     *xp = 0;
     if (g->depthwise) {
-        const int64_t mp = round_up(g->m, 16);
-        *w = (size_t)(mp / 16 * ((taps + 1) / 2) * 64);
+        const int64_t mp = round_up(g->m, DB), nrg = (g->kh + RG - 1) / RG;
+        *w = (size_t)(mp / DB * nrg * g->kw * DB * RG);
         *per_ch = EAI_ALIGN_UP((size_t)mp * 4, 64);
         *zero = EAI_ALIGN_UP((size_t)mp, 64) + 64;
     } else {
@@ -103,18 +117,6 @@ size_t eai__q8c_mem_bytes(const eai__q8c_geom_t *g)
     return w + 2 * pc + z + xp;
 }
 
-/* Outputs o in [0, n_out) whose taps o * s - p + [0, span] all lie in
- * [0, n_in): [*lo, *hi). */
-static void interior(int64_t n_in, int64_t n_out, int64_t s, int64_t p, int64_t span, int64_t *lo,
-                     int64_t *hi)
-{
-    int64_t l = (p + s - 1) / s, h = n_in - 1 - span + p < 0 ? 0 : (n_in - 1 - span + p) / s + 1;
-    if (h > n_out) h = n_out;
-    if (l > h) l = h;
-    *lo = l;
-    *hi = h;
-}
-
 /* Offset in a dense block of the weight of tap t (ky * kw + kx), input
  * channel ci, for output channel 0 of the block (+ 4 per channel). */
 static inline int64_t wpos(const eai__q8c_t *k, int64_t t, int64_t ci)
@@ -122,6 +124,22 @@ static inline int64_t wpos(const eai__q8c_t *k, int64_t t, int64_t ci)
     const eai__q8c_geom_t *g = &k->g;
     const int64_t pt = k->xp ? t / g->kw : t, b = k->xp ? (t % g->kw) * g->c + ci : ci;
     return ((pt * k->kc + b) / 4 * NB) * 4 + b % 4;
+}
+
+/* Depthwise lane order: channel q of a 64-channel block sits in vector
+ * q % 16 / 4, 128-bit lane q / 16, dword q % 4 (what dw_column's unpacks
+ * produce). Returns the position of channel m's bias and multiplier. */
+static inline int64_t dw_lane(int64_t m)
+{
+    const int64_t q = m % DB;
+    return m - q + (q % 16 / 4) * 16 + (q / 16) * 4 + q % 4;
+}
+
+/* Byte of the depthwise weight of channel m at kernel row ky, column kx. */
+static inline int64_t dw_wpos(const eai__q8c_t *k, int64_t m, int64_t ky, int64_t kx)
+{
+    const int64_t set = ((m / DB * k->n_rg + ky / RG) * k->g.kw + kx) * DB * RG;
+    return set + (dw_lane(m) % DB) * RG + ky % RG;
 }
 
 void eai__q8c_begin(const eai__q8c_t *k)
@@ -161,31 +179,22 @@ void eai__q8c_init(eai__q8c_t *k, const eai__q8c_geom_t *g, const int8_t *w, con
     const int64_t taps = k->taps;
     k->gemm = !g->depthwise && taps == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
               g->oh == g->ih && g->ow == g->iw;
-    /* output rows / columns whose whole window lies inside the image */
-    interior(g->ih, g->oh, g->sh, g->pt, (g->kh - 1) * g->dh, &k->oy_lo, &k->oy_hi);
-    interior(g->iw, g->ow, g->sw, g->pl, (g->kw - 1) * g->dw, &k->ox_lo, &k->ox_hi);
-    for (int64_t t = 0; t < taps && t < EAI__Q8C_MAX_TAPS; t++)
-        k->off[t] = ((t / g->kw) * g->dh * g->iw + (t % g->kw) * g->dw) * g->c;
-    for (int64_t m = 0; m < g->m; m++)
-        k->mult[m] = sx * wscale[m] / sy; /* the ref kernel's order of operations */
+    for (int64_t m = 0; m < g->m; m++) /* the ref kernel's order of operations */
+        k->mult[g->depthwise ? dw_lane(m) : m] = sx * wscale[m] / sy;
     if (g->depthwise) {
-        k->mp = round_up(g->m, 16);
-        k->n_blk = k->mp / 16;
+        k->mp = round_up(g->m, DB);
+        k->n_blk = k->mp / DB;
+        k->n_rg = (g->kh + RG - 1) / RG;
         k->n_tile = g->n * g->oh;
-        const int64_t tp = (taps + 1) / 2;
-        int32_t *pw = (int32_t *)(void *)k->w;
         for (int64_t m = 0; m < g->m; m++) {
             const int8_t *wm = w + m * taps;
             int32_t sum = 0;
-            for (int64_t t = 0; t < taps; t++)
+            for (int64_t t = 0; t < taps; t++) {
                 sum += wm[t];
-            for (int64_t q = 0; q < tp; q++) {
-                const uint32_t lo = (uint16_t)(int16_t)wm[2 * q];
-                const uint32_t hi = 2 * q + 1 < taps ? (uint16_t)(int16_t)wm[2 * q + 1] : 0;
-                pw[((m / 16) * tp + q) * 16 + m % 16] = (int32_t)(lo | hi << 16);
+                k->w[dw_wpos(k, m, t / g->kw, t % g->kw)] = wm[t];
             }
-            /* sum w * (x - zx) = sum w * x - zx * sum w */
-            k->bias[m] = (bias ? bias[m] : 0) - (int32_t)zx * sum;
+            /* both paths read x + 128, as dense: see below */
+            k->bias[dw_lane(m)] = (bias ? bias[m] : 0) - ((int32_t)zx + 128) * sum;
         }
         return;
     }
@@ -291,19 +300,17 @@ static void dense_tile_c(const eai__q8c_t *k, int64_t blk, int64_t tile)
 static void dw_row_c(const eai__q8c_t *k, int64_t row)
 {
     const eai__q8c_geom_t *g = &k->g;
-    const int64_t n = row / g->oh, iy0 = (row % g->oh) * g->sh - g->pt, tp = (k->taps + 1) / 2;
-    const int32_t *pw = (const int32_t *)(const void *)k->w;
+    const int64_t n = row / g->oh, iy0 = (row % g->oh) * g->sh - g->pt;
     for (int64_t ox = 0; ox < g->ow; ox++) {
         const int64_t ix0 = ox * g->sw - g->pl;
         int8_t *yo = k->y + (row * g->ow + ox) * g->m;
         for (int64_t m = 0; m < g->m; m++) {
-            int32_t acc = k->bias[m];
-            for (int64_t t = 0; t < k->taps; t++) {
-                const int32_t lane = pw[((m / 16) * tp + t / 2) * 16 + m % 16];
-                const int16_t wt = (int16_t)(uint16_t)((uint32_t)lane >> (t % 2 ? 16 : 0));
-                acc += wt * tap_ptr(k, n, iy0, ix0, t / g->kw, t % g->kw)[m];
-            }
-            yo[m] = requant1(acc, k->mult[m], k->zy);
+            int32_t acc = k->bias[dw_lane(m)];
+            for (int64_t ky = 0; ky < g->kh; ky++)
+                for (int64_t kx = 0; kx < g->kw; kx++)
+                    acc += (int32_t)k->w[dw_wpos(k, m, ky, kx)] *
+                           (int32_t)(tap_ptr(k, n, iy0, ix0, ky, kx)[m] + 128);
+            yo[m] = requant1(acc, k->mult[dw_lane(m)], k->zy);
         }
     }
 }
@@ -311,20 +318,38 @@ static void dw_row_c(const eai__q8c_t *k, int64_t row)
 /* ---- AVX512-VNNI ---- */
 
 #if Q8C_X86
-/* 16 int32 sums -> 16 int8 outputs of channels [m0, m0 + 16) (masked). */
-VNNI static inline void requant16(__m512i acc, const float *mult, __m512 lo, __m512 hi, __m512i zy,
-                                  int8_t *y, __mmask16 mask)
+/* 64 int32 sums (acc[0..nz), the rest taken as 0) -> 64 int8 outputs
+ * (masked). The float part does only the upper clamp (which also keeps
+ * cvtps in range); the saturating packs 32 -> 16 -> 8 do the lower one:
+ * the same bytes as requant1. The packs work within 128-bit lanes, so
+ * sums in depthwise lane order leave in channel order; sums in channel
+ * order (natural, dense) are put back in order by one dword permute. */
+VNNI static inline __attribute__((always_inline)) void requant64(const __m512i *acc, const int nz,
+                                                                 const float *mult, __m512 hi,
+                                                                 __m512i zy16, const bool natural,
+                                                                 int8_t *y, __mmask64 mask)
 {
-    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(mult));
-    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-    /* cvtps rounds half to even (the default MXCSR mode), as requant1 */
-    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zy);
-    _mm_mask_storeu_epi8(y, mask, _mm512_cvtepi32_epi8(q));
+    __m512i r[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++)
+        r[j] = j < nz
+                   ? _mm512_cvtps_epi32(_mm512_min_ps(
+                         _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_loadu_ps(mult + 16 * j)),
+                         hi))
+                   : _mm512_setzero_si512();
+    const __m512i a = _mm512_adds_epi16(_mm512_packs_epi32(r[0], r[1]), zy16);
+    const __m512i b = _mm512_adds_epi16(_mm512_packs_epi32(r[2], r[3]), zy16);
+    __m512i o = _mm512_packs_epi16(a, b);
+    /* natural: dword 4 l + g came from vector g's lane l, channels 16 g + 4 l */
+    if (natural)
+        o = _mm512_permutexvar_epi32(
+            _mm512_set_epi32(15, 11, 7, 3, 14, 10, 6, 2, 13, 9, 5, 1, 12, 8, 4, 0), o);
+    _mm512_mask_storeu_epi8(y, mask, o);
 }
 
-static inline __mmask16 lanes(int64_t n)
+static inline __mmask64 bytes_mask(int64_t n)
 {
-    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+    return n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
 }
 
 /* One dense tile with NZ (1..4) 16-channel column vectors: the compiler
@@ -384,12 +409,9 @@ dense_tile_vnni_n(const eai__q8c_t *k, int64_t blk, int64_t tile, const int NZ)
                 }
             }
         }
-    const __m512 lo = _mm512_set1_ps((float)(-128 - k->zy)),
-                 hi = _mm512_set1_ps((float)(127 - k->zy));
-    const __m512i zy = _mm512_set1_epi32(k->zy);
     if (k->yf) {
         for (int j = 0; j < NZ; j++) {
-            const __mmask16 mask = lanes(g->m - m0 - 16 * j);
+            const __mmask16 mask = (__mmask16)bytes_mask(g->m - m0 - 16 * j);
             const __m512 mu = _mm512_loadu_ps(k->mult + m0 + 16 * j);
             for (int r = 0; r < mr; r++)
                 _mm512_mask_storeu_ps(k->yf + (p0 + r) * g->m + m0 + 16 * j, mask,
@@ -397,13 +419,11 @@ dense_tile_vnni_n(const eai__q8c_t *k, int64_t blk, int64_t tile, const int NZ)
         }
         return;
     }
-#pragma GCC unroll 4
-    for (int j = 0; j < NZ; j++) {
-        const __mmask16 mask = lanes(g->m - m0 - 16 * j);
-        for (int r = 0; r < mr; r++)
-            requant16(acc[r][j], k->mult + m0 + 16 * j, lo, hi, zy,
-                      k->y + (p0 + r) * g->m + m0 + 16 * j, mask);
-    }
+    const __m512 hi = _mm512_set1_ps((float)(127 - k->zy));
+    const __m512i zy16 = _mm512_set1_epi16((short)k->zy);
+    const __mmask64 mask = bytes_mask(g->m - m0);
+    for (int r = 0; r < mr; r++)
+        requant64(acc[r], NZ, k->mult + m0, hi, zy16, true, k->y + (p0 + r) * g->m + m0, mask);
 }
 
 VNNI static void dense_tile_vnni(const eai__q8c_t *k, int64_t blk, int64_t tile)
@@ -419,48 +439,107 @@ VNNI static void dense_tile_vnni(const eai__q8c_t *k, int64_t blk, int64_t tile)
         dense_tile_vnni_n(k, blk, tile, 1);
 }
 
-/* Tap pointers of one output pixel: up to this many taps run here (7x7);
- * larger kernels take the portable path. */
-#define DW_MAX_TAPS EAI__Q8C_MAX_TAPS
+/* The interleaved column of one 64-channel block at input column ix: row
+ * b of the group read at r[b] + ix * st[b] (st 0: padding, the zero-point
+ * pixel), shifted to uint8; out[j] dword i of lane l is channel
+ * 16 l + 4 j + i, its bytes rows 0..3. */
+VNNI static inline void dw_column(const int8_t *const r[RG], const int64_t st[RG], int64_t ix,
+                                  __m512i flip, __m512i *out)
+{
+    __m512i v[RG];
+#pragma GCC unroll 4
+    for (int b = 0; b < RG; b++)
+        v[b] = _mm512_xor_si512(_mm512_loadu_si512(r[b] + ix * st[b]), flip);
+    const __m512i lo01 = _mm512_unpacklo_epi8(v[0], v[1]), hi01 = _mm512_unpackhi_epi8(v[0], v[1]);
+    const __m512i lo23 = _mm512_unpacklo_epi8(v[2], v[3]), hi23 = _mm512_unpackhi_epi8(v[2], v[3]);
+    _mm512_store_si512(out + 0, _mm512_unpacklo_epi16(lo01, lo23));
+    _mm512_store_si512(out + 1, _mm512_unpackhi_epi16(lo01, lo23));
+    _mm512_store_si512(out + 2, _mm512_unpacklo_epi16(hi01, hi23));
+    _mm512_store_si512(out + 3, _mm512_unpackhi_epi16(hi01, hi23));
+}
+
+/* One output row of one 64-channel block. KW and NG (kernel columns, row
+ * groups) are constants where inlined for the common kernels, so the
+ * weights stay in registers. scr: NRG x DW_COLS columns of 4 vectors. */
+VNNI static inline __attribute__((always_inline)) void dw_block_vnni_n(const eai__q8c_t *k,
+                                                                       int64_t row, int64_t cb,
+                                                                       __m512i *scr, const int KW,
+                                                                       const int NG)
+{
+    const eai__q8c_geom_t *g = &k->g;
+    const int64_t n = row / g->oh, iy0 = (row % g->oh) * g->sh - g->pt;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const __m512i padv = _mm512_set1_epi8((char)(k->zero[0] ^ 0x80));
+    const int8_t *rp[NRG][RG];
+    int64_t st[NRG][RG];
+    for (int q = 0; q < NG; q++)
+        for (int b = 0; b < RG; b++) {
+            const int64_t ky = q * RG + b, iy = iy0 + ky * g->dh;
+            const bool in = ky < g->kh && (uint64_t)iy < (uint64_t)g->ih;
+            rp[q][b] = in ? k->x + (n * g->ih + iy) * g->iw * g->c + cb * DB : k->zero + cb * DB;
+            st[q][b] = in ? g->c : 0;
+        }
+    __m512i wl[NRG][DW_MAXKW][4];
+    const __m512i *wb = (const __m512i *)(const void *)(k->w + cb * NG * KW * DB * RG);
+    for (int q = 0; q < NG; q++)
+        for (int kx = 0; kx < KW; kx++)
+            for (int j = 0; j < 4; j++)
+                wl[q][kx][j] = _mm512_load_si512(wb + (q * KW + kx) * 4 + j);
+    __m512i bias[4];
+    for (int j = 0; j < 4; j++)
+        bias[j] = _mm512_loadu_si512(k->bias + cb * DB + 16 * j);
+    const __m512 hi = _mm512_set1_ps((float)(127 - k->zy));
+    const __m512i zy16 = _mm512_set1_epi16((short)k->zy);
+    const __mmask64 mask = bytes_mask(g->m - cb * DB);
+    const int64_t span = (KW - 1) * g->dw + 1, oxc = (DW_COLS - span) / g->sw + 1;
+    for (int64_t ox0 = 0; ox0 < g->ow; ox0 += oxc) {
+        const int64_t ox1 = ox0 + oxc < g->ow ? ox0 + oxc : g->ow;
+        const int64_t ixs = ox0 * g->sw - g->pl, ncol = (ox1 - 1 - ox0) * g->sw + span;
+        for (int q = 0; q < NG; q++)
+            for (int64_t col = 0; col < ncol; col++) {
+                __m512i *o = scr + (q * DW_COLS + col) * 4;
+                const int64_t ix = ixs + col;
+                if ((uint64_t)ix < (uint64_t)g->iw) {
+                    dw_column(rp[q], st[q], ix, flip, o);
+                } else {
+                    for (int j = 0; j < 4; j++)
+                        _mm512_store_si512(o + j, padv);
+                }
+            }
+        for (int64_t ox = ox0; ox < ox1; ox++) {
+            __m512i acc[4] = {bias[0], bias[1], bias[2], bias[3]};
+            const __m512i *c0 = scr + (ox - ox0) * g->sw * 4;
+            for (int q = 0; q < NG; q++)
+                for (int kx = 0; kx < KW; kx++) {
+                    const __m512i *cv = c0 + (q * DW_COLS + kx * g->dw) * 4;
+#pragma GCC unroll 4
+                    for (int j = 0; j < 4; j++)
+                        acc[j] =
+                            _mm512_dpbusd_epi32(acc[j], _mm512_load_si512(cv + j), wl[q][kx][j]);
+                }
+            requant64(acc, 4, k->mult + cb * DB, hi, zy16, false,
+                      k->y + (row * g->ow + ox) * g->m + cb * DB, mask);
+        }
+    }
+}
+
+/* Whether the VNNI depthwise kernel takes this geometry. */
+static bool dw_simd_fits(const eai__q8c_geom_t *g)
+{
+    return g->kh <= NRG * RG && g->kw <= DW_MAXKW && (g->kw - 1) * g->dw + 1 <= DW_COLS;
+}
 
 VNNI static void dw_row_vnni(const eai__q8c_t *k, int64_t row)
 {
-    const eai__q8c_geom_t *g = &k->g;
-    const int64_t n = row / g->oh, iy0 = (row % g->oh) * g->sh - g->pt, tp = (k->taps + 1) / 2;
-    const __m512 lo = _mm512_set1_ps((float)(-128 - k->zy)),
-                 hi = _mm512_set1_ps((float)(127 - k->zy));
-    const __m512i zy = _mm512_set1_epi32(k->zy);
-    const int8_t *a[DW_MAX_TAPS + 1];
-    a[k->taps] = k->zero; /* the odd tap's partner: weight 0 */
-    const int64_t oy = row % g->oh;
-    const bool inner_row = oy >= k->oy_lo && oy < k->oy_hi;
-    for (int64_t ox = 0; ox < g->ow; ox++) {
-        const int64_t ix0 = ox * g->sw - g->pl;
-        if (inner_row && ox >= k->ox_lo && ox < k->ox_hi) {
-            const int8_t *base = k->x + ((n * g->ih + iy0) * g->iw + ix0) * g->c;
-            for (int64_t t = 0; t < k->taps; t++)
-                a[t] = base + k->off[t];
-        } else {
-            for (int64_t t = 0; t < k->taps; t++)
-                a[t] = tap_ptr(k, n, iy0, ix0, t / g->kw, t % g->kw);
-        }
-        int8_t *yo = k->y + (row * g->ow + ox) * g->m;
-        const __m512i *wp = (const __m512i *)(const void *)k->w;
-        for (int64_t cb = 0; cb < k->n_blk; cb++, wp += tp) {
-            __m512i acc = _mm512_loadu_si512(k->bias + cb * 16);
-            for (int64_t q = 0; q < tp; q++) {
-                /* 16 bytes from each pixel: past c they meet zero weights */
-                const __m512i xa = _mm512_cvtepi8_epi32(
-                    _mm_loadu_si128((const __m128i *)(const void *)(a[2 * q] + cb * 16)));
-                const __m512i xb = _mm512_cvtepi8_epi32(
-                    _mm_loadu_si128((const __m128i *)(const void *)(a[2 * q + 1] + cb * 16)));
-                /* int16 pairs: tap 2q in the low half, tap 2q + 1 in the high */
-                const __m512i x2 =
-                    _mm512_mask_blend_epi16(0xAAAAAAAAu, xa, _mm512_slli_epi32(xb, 16));
-                acc = _mm512_dpwssd_epi32(acc, x2, _mm512_load_si512(wp + q));
-            }
-            requant16(acc, k->mult + cb * 16, lo, hi, zy, yo + cb * 16, lanes(g->m - cb * 16));
-        }
+    __m512i scr[NRG * DW_COLS * 4];
+    const int64_t kw = k->g.kw, nrg = k->n_rg;
+    for (int64_t cb = 0; cb < k->n_blk; cb++) {
+        if (kw == 3 && nrg == 1)
+            dw_block_vnni_n(k, row, cb, scr, 3, 1);
+        else if (kw == 5 && nrg == 2)
+            dw_block_vnni_n(k, row, cb, scr, 5, 2);
+        else
+            dw_block_vnni_n(k, row, cb, scr, (int)kw, (int)nrg);
     }
 }
 #endif
@@ -470,7 +549,7 @@ void eai__q8c_run(const eai__q8c_t *k, int64_t begin, int64_t end)
     for (int64_t t = begin; t < end; t++) {
         if (k->g.depthwise) {
 #if Q8C_X86
-            if (k->simd && k->taps <= DW_MAX_TAPS) {
+            if (k->simd && dw_simd_fits(&k->g)) {
                 dw_row_vnni(k, t);
                 continue;
             }

@@ -5,14 +5,16 @@
  *   dense      group 1, any kernel, stride, dilation and padding: a GEMM over
  *              the taps (1x1 convs are one tap), input rows read in place
  *              (NHWC: a tap's channels are contiguous), so no im2col;
- *   depthwise  group == C == M (multiplier 1), any kernel.
+ *   depthwise  group == C == M (multiplier 1), any kernel: 64 channels at a
+ *              time, the kernel's rows taken four at a time.
  * Weights are packed once (eai__q8c_init) with the zero-point compensation
  * folded into the bias; run never allocates and splits its work into tasks
  * that any thread may run.
  *
- * Each shape has a portable C kernel and an x86 AVX512-VNNI one (vpdpbusd
- * for dense: activations shifted to uint8 by XOR 0x80, the shift taken back
- * in the bias; vpdpwssd on tap pairs for depthwise), chosen when the kernel
+ * Each shape has a portable C kernel and an x86 AVX512-VNNI one (vpdpbusd:
+ * activations shifted to uint8 by XOR 0x80, the shift taken back in the
+ * bias; for depthwise, four rows of an input column are interleaved so one
+ * vpdpbusd adds four taps of 16 channels), chosen when the kernel
  * is initialised (eai__q8c_simd_available). Both compute the same int32 sums
  * and the same float requantisation (round half to even), so their outputs
  * are bit-identical, and equal to the ref QLinearConv's.
@@ -27,8 +29,11 @@
 /* Output pixels per dense tile and output channels per dense block. */
 #define EAI__Q8C_MR 6
 #define EAI__Q8C_NB 64
-/* Depthwise kernels up to 7x7 run on the SIMD path. */
-#define EAI__Q8C_MAX_TAPS 49
+/* Depthwise: channels per block; kernel rows per row group (one vpdpbusd);
+ * row groups the SIMD path takes (kernels up to 8 rows). */
+#define EAI__Q8C_DB     64
+#define EAI__Q8C_DW_RG  4
+#define EAI__Q8C_DW_NRG 2
 
 typedef struct eai__q8c_geom {
     int64_t n, ih, iw, c; /* input [n, ih, iw, c] */
@@ -40,25 +45,25 @@ typedef struct eai__q8c_geom {
 
 typedef struct eai__q8c {
     eai__q8c_geom_t g;
-    int64_t taps;   /* kh * kw */
-    int64_t n_pt;   /* dense: packed taps (kh * kw, or kh with row taps) */
-    int64_t kc;     /* dense: bytes per packed tap (c, or kw * c, rounded up to 4) */
-    int64_t mp;     /* m rounded up to the block (64 dense, 16 depthwise) */
-    int64_t n_blk;  /* dense: channel blocks; depthwise: 16-channel blocks */
-    int64_t n_tile; /* dense: tiles of MR output pixels; depthwise: output rows */
-    int8_t *w;      /* packed weights */
-    int32_t *bias;  /* [mp]: bias with the zero-point compensation folded in */
-    float *mult;    /* [mp]: s_x * s_w[m] / s_y */
-    int8_t *zero;   /* a pixel of the input zero point (padded taps read it) */
-    int8_t *xp;     /* dense with row taps: the input padded left/right, or NULL */
-    int64_t iwp;    /* its width */
-    int32_t zy;     /* output zero point */
-    bool simd;      /* run the AVX512-VNNI kernels */
-    bool gemm;      /* dense 1x1, stride 1, no padding: input rows are GEMM rows */
-    int64_t oy_lo, oy_hi, ox_lo, ox_hi; /* outputs whose window lies inside */
-    int64_t off[EAI__Q8C_MAX_TAPS];     /* tap offsets from the window origin (bytes) */
-    const int8_t *x;                    /* NHWC input, fixed when the node is prepared */
-    int8_t *y;                          /* NHWC output */
+    int64_t taps;    /* kh * kw */
+    int64_t n_pt;    /* dense: packed taps (kh * kw, or kh with row taps) */
+    int64_t kc;      /* dense: bytes per packed tap (c, or kw * c, rounded up to 4) */
+    int64_t mp;      /* m rounded up to the block (64) */
+    int64_t n_blk;   /* channel blocks */
+    int64_t n_rg;    /* depthwise: row groups (kh / 4 rounded up) */
+    int64_t n_tile;  /* dense: tiles of MR output pixels; depthwise: output rows */
+    int8_t *w;       /* packed weights */
+    int32_t *bias;   /* [mp]: bias with the zero-point compensation folded in
+                      * (depthwise: in the lane order of q8conv.c's dw_lane) */
+    float *mult;     /* [mp]: s_x * s_w[m] / s_y (same order) */
+    int8_t *zero;    /* a pixel of the input zero point (padded taps read it) */
+    int8_t *xp;      /* dense with row taps: the input padded left/right, or NULL */
+    int64_t iwp;     /* its width */
+    int32_t zy;      /* output zero point */
+    bool simd;       /* run the AVX512-VNNI kernels */
+    bool gemm;       /* dense 1x1, stride 1, no padding: input rows are GEMM rows */
+    const int8_t *x; /* NHWC input, fixed when the node is prepared */
+    int8_t *y;       /* NHWC output */
     /* Set after init for a float output instead (QGemm's logits): y = (float)
      * acc * mult, no zero point, no clamp (dense only; y unused). */
     float *yf;

@@ -16,6 +16,11 @@
  */
 #include "runtime/nhwc/nhwc_impl.h"
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define NHWC_X86 1
+#endif
+
 /* Params block: a header naming the NCHW op, then the NCHW op's own params
  * (64-byte aligned like the block itself). */
 typedef struct nhwc_hdr {
@@ -61,39 +66,130 @@ typedef eai__nhwc_tr_t tr_t;
 
 /* An image's few channels (R <= 4 rows to interleave, or C <= 4 columns to
  * split out) with R or C a constant, so the compiler vectorises the
- * interleaving: the generic tiles would run a 3-long inner loop. */
-#define TR_FEW(N)                                                                                  \
-    static void interleave_##N(float *d, const float *s, int64_t C, int64_t j0, int64_t j1)        \
+ * interleaving: the generic tiles would run a 3-long inner loop. Float
+ * images and the int8 ones of quantized graphs. */
+#define TR_FEW(N, T, SUF)                                                                          \
+    static void interleave_##N##SUF(T *d, const T *s, int64_t C, int64_t j0, int64_t j1)           \
     {                                                                                              \
         for (int64_t j = j0; j < j1; j++)                                                          \
             for (int i = 0; i < N; i++)                                                            \
                 d[j * N + i] = s[i * C + j];                                                       \
     }                                                                                              \
-    static void split_##N(float *d, const float *s, int64_t R, int64_t i0, int64_t i1)             \
+    static void split_##N##SUF(T *d, const T *s, int64_t R, int64_t i0, int64_t i1)                \
     {                                                                                              \
         for (int j = 0; j < N; j++)                                                                \
             for (int64_t i = i0; i < i1; i++)                                                      \
                 d[j * R + i] = s[i * N + j];                                                       \
     }
-TR_FEW(2)
-TR_FEW(3)
-TR_FEW(4)
+TR_FEW(2, float, _f32)
+TR_FEW(3, float, _f32)
+TR_FEW(4, float, _f32)
+TR_FEW(2, uint8_t, _u8)
+TR_FEW(3, uint8_t, _u8)
+TR_FEW(4, uint8_t, _u8)
+
+#define TR_FEW_CALL(SUF, T)                                                                        \
+    do {                                                                                           \
+        T *d = (T *)(void *)dst;                                                                   \
+        const T *s = (const T *)(const void *)src;                                                 \
+        if (R >= 2 && R <= 4) {                                                                    \
+            (R == 2   ? interleave_2##SUF                                                          \
+             : R == 3 ? interleave_3##SUF                                                          \
+                      : interleave_4##SUF)(d, s, C, j0, j1);                                       \
+            return true;                                                                           \
+        }                                                                                          \
+        if (C >= 2 && C <= 4) {                                                                    \
+            (C == 2 ? split_2##SUF : C == 3 ? split_3##SUF : split_4##SUF)(d, s, R, i0, i1);       \
+            return true;                                                                           \
+        }                                                                                          \
+    } while (0)
+
+#if NHWC_X86
+/* Three planes (an RGB image) interleaved by two-source permutes, a vector
+ * of L pixels from each plane at a time: step 1 picks plane 0 (index k)
+ * and plane 1 (L + k), step 2 keeps that (index p) or picks plane 2
+ * (L + k). Output vector v, position p holds pixel k = (L v + p) / 3 of
+ * plane (L v + p) % 3. GCC's vectoriser leaves the 3-way interleave
+ * scalar (4 cycles a pixel; 0.1 ms of a 320x320 image). */
+static void il3_index(int L, int v, int p, int *step1, int *step2)
+{
+    const int g = L * v + p, k = g / 3, plane = g % 3;
+    *step1 = plane == 0 ? k : plane == 1 ? L + k : 0;
+    *step2 = plane == 2 ? L + k : p;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static int64_t
+il3_u8(uint8_t *d, const uint8_t *s, int64_t C, int64_t j0, int64_t j1)
+{
+    uint8_t ix[2][3][64];
+    for (int v = 0; v < 3; v++)
+        for (int p = 0; p < 64; p++) {
+            int a, b;
+            il3_index(64, v, p, &a, &b);
+            ix[0][v][p] = (uint8_t)a, ix[1][v][p] = (uint8_t)b;
+        }
+    __m512i i1[3], i2[3];
+    for (int v = 0; v < 3; v++)
+        i1[v] = _mm512_loadu_si512(ix[0][v]), i2[v] = _mm512_loadu_si512(ix[1][v]);
+    int64_t j = j0;
+    for (; j + 64 <= j1; j += 64) {
+        const __m512i a = _mm512_loadu_si512(s + j), b = _mm512_loadu_si512(s + C + j),
+                      c = _mm512_loadu_si512(s + 2 * C + j);
+        for (int v = 0; v < 3; v++)
+            _mm512_storeu_si512(
+                d + 3 * j + 64 * v,
+                _mm512_permutex2var_epi8(_mm512_permutex2var_epi8(a, i1[v], b), i2[v], c));
+    }
+    return j;
+}
+
+__attribute__((target("avx512f"))) static int64_t il3_f32(float *d, const float *s, int64_t C,
+                                                          int64_t j0, int64_t j1)
+{
+    int32_t ix[2][3][16];
+    for (int v = 0; v < 3; v++)
+        for (int p = 0; p < 16; p++) {
+            int a, b;
+            il3_index(16, v, p, &a, &b);
+            ix[0][v][p] = a, ix[1][v][p] = b;
+        }
+    __m512i i1[3], i2[3];
+    for (int v = 0; v < 3; v++)
+        i1[v] = _mm512_loadu_si512(ix[0][v]), i2[v] = _mm512_loadu_si512(ix[1][v]);
+    int64_t j = j0;
+    for (; j + 16 <= j1; j += 16) {
+        const __m512 a = _mm512_loadu_ps(s + j), b = _mm512_loadu_ps(s + C + j),
+                     c = _mm512_loadu_ps(s + 2 * C + j);
+        for (int v = 0; v < 3; v++)
+            _mm512_storeu_ps(d + 3 * j + 16 * v,
+                             _mm512_permutex2var_ps(_mm512_permutex2var_ps(a, i1[v], b), i2[v], c));
+    }
+    return j;
+}
+#endif
+
+/* The SIMD part of a 3-plane interleave: returns the column it reached. */
+static int64_t il3_simd(const tr_t *t, unsigned char *dst, const unsigned char *src, int64_t j0,
+                        int64_t j1)
+{
+#if NHWC_X86
+    if (t->es == 1 && __builtin_cpu_supports("avx512vbmi"))
+        return il3_u8(dst, src, t->cols, j0, j1);
+    if (t->es == 4 && __builtin_cpu_supports("avx512f"))
+        return il3_f32((float *)(void *)dst, (const float *)(const void *)src, t->cols, j0, j1);
+#else
+    (void)t, (void)dst, (void)src, (void)j1;
+#endif
+    return j0;
+}
 
 static bool tr_few(const tr_t *t, const unsigned char *src, unsigned char *dst, int64_t i0,
                    int64_t i1, int64_t j0, int64_t j1)
 {
     const int64_t R = t->rows, C = t->cols;
-    float *d = (float *)(void *)dst;
-    const float *s = (const float *)(const void *)src;
-    if (t->es != 4) return false;
-    if (R == 2 || R == 3 || R == 4) {
-        (R == 2 ? interleave_2 : R == 3 ? interleave_3 : interleave_4)(d, s, C, j0, j1);
-        return true;
-    }
-    if (C == 2 || C == 3 || C == 4) {
-        (C == 2 ? split_2 : C == 3 ? split_3 : split_4)(d, s, R, i0, i1);
-        return true;
-    }
+    if (R == 3) j0 = il3_simd(t, dst, src, j0, j1);
+    if (t->es == 4) TR_FEW_CALL(_f32, float);
+    if (t->es == 1) TR_FEW_CALL(_u8, uint8_t);
     return false;
 }
 
@@ -162,8 +258,8 @@ int64_t eai__nhwc_tr_plan(eai__nhwc_tr_t *t, void *out, const void *in, int64_t 
     *t = (eai__nhwc_tr_t){in, out, rows, cols, 0, 0, 0, 0, es};
     if (batch * rows * cols == 0) return 0;
     t->bi = rows < 32 ? rows : 32;
-    t->bj = 1024 / t->bi;
-    if (cols <= 4) { /* split_N walks whole rows: blocks of many rows */
+    t->bj = rows <= 4 ? 1024 : 1024 / t->bi; /* few rows: whole SIMD vectors */
+    if (cols <= 4) {                         /* split_N walks whole rows: blocks of many rows */
         t->bj = cols;
         t->bi = 4096;
     }

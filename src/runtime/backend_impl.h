@@ -8,7 +8,7 @@
  *   supports + scratch (per node) pick the backend, size the shared scratch
  *   prepare (per node)           pack weights, fix every pointer (arena,
  *                                scratch and constants are final by now)
- * invoke: eval per node (never allocates), idle; destroy:
+ * invoke: begin, eval per node (never allocates), end (or idle); destroy:
  * release per node, then session_fini. A CUDA backend or an NPU delegate plugs in the same way.
  */
 #ifndef EAI_BACKEND_IMPL_H
@@ -48,6 +48,10 @@ typedef struct eai__backend {
      * that runs on ref (which uses the session's eai_threadpool), so a pool
      * of the backend's own can stop spinning and leave the cores to it. */
     void (*idle)(void *ctx);
+    /* Optional: called with session_init's state at the start of every
+     * invoke, and at its end (end replaces idle there). */
+    void (*begin)(void *ctx);
+    void (*end)(void *ctx);
 } eai__backend_t;
 
 /* Backend by name; NULL if not compiled in. "" or NULL: the default (the

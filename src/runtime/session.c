@@ -43,7 +43,9 @@ static double now_ms(void)
 }
 
 /* Outputs from which a ref node is worth the session pool's threads (and
- * the preferred backend's pool should stop spinning for it). */
+ * the preferred backend's pool should stop spinning for it); smaller ref
+ * nodes in a session whose backend has its own spinning workers run on the
+ * caller's thread (plan_idle). */
 #define IDLE_MIN_OUTPUTS 32768
 
 static bool has_nhwc_nodes(const eai__graph_t *g)
@@ -85,13 +87,20 @@ static eai_status_t plan_idle(eai_session_t *s)
     s->idle_before = eai__calloc(&s->alloc, (size_t)s->pass.n_kernels + 1, sizeof(bool));
     if (!s->idle_before) return eai_fail(EAI_E_NOMEM, "out of memory");
     const eai__backend_t *be = s->backend;
-    for (int k = 1; be->idle && s->pool && k < s->pass.n_kernels; k++) {
-        const eai__kernel_t *kr = &s->pass.kernels[k];
+    for (int k = 0; be->idle && s->pool && k < s->pass.n_kernels; k++) {
+        eai__kernel_t *kr = &s->pass.kernels[k];
+        if (kr->backend == be) continue;
         int64_t n = 0;
         for (int i = 0; i < kr->ctx.n_out; i++)
             if (eai__has_out(&kr->ctx, i)) n += eai__shape_numel(&kr->ctx.out[i].shape);
-        s->idle_before[k] =
-            kr->backend != be && s->pass.kernels[k - 1].backend == be && n >= IDLE_MIN_OUTPUTS;
+        /* The backend's own workers spin between its nodes and hold the
+         * other cores: a small fallback node runs on the caller's thread
+         * alone (its pool's workers would wait for a core), a large one
+         * first puts them to sleep (when they may be spinning). */
+        if (n < IDLE_MIN_OUTPUTS)
+            kr->ctx.pool = NULL;
+        else
+            s->idle_before[k] = k > 0 && s->pass.kernels[k - 1].backend == be;
     }
     return EAI_OK;
 }
@@ -284,6 +293,7 @@ eai_status_t eai_session_invoke(eai_session_t *s)
                             g->values[g->inputs[i]].name);
     const eai__backend_t *be = s->backend;
     eai_status_t st = EAI_OK;
+    if (be->begin) be->begin(s->backend_ctx);
     if (s->prof_ms) {
         /* a separate loop, so sessions without a profile pay nothing */
         for (int k = 0; k < s->pass.n_kernels && st == EAI_OK; k++) {
@@ -301,7 +311,10 @@ eai_status_t eai_session_invoke(eai_session_t *s)
             st = kr->backend->eval(&kr->ctx, kr->op, kr->state);
         }
     }
-    if (be->idle) be->idle(s->backend_ctx);
+    if (be->end)
+        be->end(s->backend_ctx);
+    else if (be->idle)
+        be->idle(s->backend_ctx);
     return st;
 }
 

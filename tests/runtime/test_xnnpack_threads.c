@@ -1,8 +1,9 @@
-/* The XNNPACK backend's run-time thread choice: each node set up for the
- * pool times itself with the pool and on the caller's thread and takes the
- * faster way (eai__xnn_pick_way). The policy is checked on made-up times;
- * the outputs must be the same bytes whichever way each invoke ran, and the
- * same as a one-thread session's. */
+/* The XNNPACK backend's run-time thread choice: each invoke, and within a
+ * pool invoke each node set up for the pool, times itself with the pool and
+ * on the caller's thread and takes the faster way (eai__xnn_pick_way, used
+ * at both levels). The policy is checked on made-up times; the outputs must
+ * be the same bytes whichever way each invoke and node ran (the probes
+ * alternate both), and the same as a one-thread session's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -184,9 +184,18 @@ static const eai__xnn_op_t *find(const eai__opctx_t *c)
 
 /* ---- vtable ---- */
 
-typedef struct xnn_session {
+typedef struct eai__xnn_session {
     pthreadpool_t tp;
     bool adapt; /* nodes choose pool or caller's thread by their times */
+    bool awake; /* a node ran on the pool since the workers last slept */
+    /* The invoke-level choice (xnn_begin): this invoke runs every node on
+     * the caller's thread (solo), from the recent invoke times each way. */
+    bool solo;
+    int way;
+    uint32_t invokes;
+    uint32_t next[2];
+    eai__xnn_times_t recent;
+    int64_t t0;
     eai_allocator_t alloc;
 } xnn_session_t;
 
@@ -241,12 +250,13 @@ static size_t xnn_scratch(const eai__opctx_t *c, const eai__op_def_t *op)
 /* Nodes with little work per output element (elementwise, copies, pools):
  * with fewer than SMALL outputs they run on the caller's thread, where
  * handing work to the pool's workers costs more than it saves. */
-#define SMALL 32768
+#define SMALL 8192
 
-/* Convolutions and GEMMs below about 15 us of single-threaded work: their
- * threads spend as long meeting as computing (a YOLO head's 1x1 convs
- * ran slower on 2 threads than on 1). */
-#define SMALL_MACS 1000000
+/* Convolutions and GEMMs below about 4 us of single-threaded float work:
+ * their threads spend as long meeting as computing, even with the workers
+ * spinning (with a futex wake-up per node, 1M: a YOLO head's 1x1 convs ran
+ * slower on 2 threads than on 1). Larger nodes still choose at run time. */
+#define SMALL_MACS 250000
 
 static int64_t outputs(const eai__opctx_t *c)
 {
@@ -298,13 +308,14 @@ static eai_status_t xnn_prepare(eai__opctx_t *c, const eai__op_def_t *op, void *
 {
     const eai__xnn_op_t *o = find(c);
     if (EAI_NEVER(!o)) return eai__op_fail(c, EAI_E_STATE, "xnnpack: no mapping for this node");
-    const xnn_session_t *s = ctx;
+    xnn_session_t *s = ctx;
     eai__xnn_node_t *st = eai__calloc(&s->alloc, 1, sizeof *st);
     if (!st) return eai__op_fail(c, EAI_E_NOMEM, "out of memory");
     st->alloc = s->alloc;
     st->tp = s->tp;
     if (is_light(c) ? outputs(c) < SMALL : macs(c) < SMALL_MACS) st->tp = NULL;
     st->adapt = st->tp && s->adapt;
+    st->sess = s;
     eai_status_t r = o->prepare(c, st);
     if (r != EAI_OK) {
         xnn_release(st);
@@ -323,12 +334,19 @@ static void noop(void *ctx, size_t i)
  * runs on the session's eai_threadpool): one empty job with YIELD_WORKERS,
  * so the workers sleep instead of spinning (pthreadpool spins a million
  * pauses) and leave the cores to the others. */
+static void park(pthreadpool_t tp)
+{
+    pthreadpool_parallelize_1d(tp, noop, NULL, pthreadpool_get_threads_count(tp),
+                               PTHREADPOOL_FLAG_YIELD_WORKERS);
+}
+
 static void xnn_idle(void *ctx)
 {
-    const xnn_session_t *s = ctx;
-    if (s && s->tp)
-        pthreadpool_parallelize_1d(s->tp, noop, NULL, pthreadpool_get_threads_count(s->tp),
-                                   PTHREADPOOL_FLAG_YIELD_WORKERS);
+    xnn_session_t *s = ctx;
+    if (s && s->tp && s->awake) {
+        park(s->tp);
+        s->awake = false;
+    }
 }
 
 static int64_t now_ns(void)
@@ -362,12 +380,46 @@ int eai__xnn_pick_way(uint32_t k, const eai__xnn_times_t *t)
     return k % EAI__XNN_EXPLORE == EAI__XNN_EXPLORE - 1 ? !best : best;
 }
 
+/* The invoke-level choice. Between the pool nodes of an invoke the workers
+ * spin (no YIELD_WORKERS), so a hand-off is cheap on an idle machine; on a
+ * busy one the spinning spends the workers' share of the cores, the
+ * scheduler runs them late, and every pool node waits for them
+ * (mobilenet_v2 at 2 threads beside two busy loops: 11-26 ms, against 4.2
+ * on one thread). Per-node times cannot see that cost (it lands on the
+ * nodes after), the time of the whole invoke does: invokes choose between
+ * the pool and the caller's thread alone as nodes do (eai__xnn_pick_way:
+ * probes both ways, keeps the pool unless the caller's thread is a quarter
+ * faster, tries the other way every 32nd invoke). */
+static void xnn_begin(void *ctx)
+{
+    xnn_session_t *s = ctx;
+    if (!s || !s->tp || !s->adapt) return;
+    s->way = eai__xnn_pick_way(s->invokes++, &s->recent);
+    s->solo = !s->way;
+    s->t0 = now_ns();
+}
+
+static void xnn_end(void *ctx)
+{
+    xnn_session_t *s = ctx;
+    xnn_idle(ctx);
+    if (!s || !s->tp || !s->adapt) return;
+    s->recent.ns[s->way][s->next[s->way]++ % EAI__XNN_RECENT] = now_ns() - s->t0;
+    s->solo = false;
+}
+
 static eai_status_t xnn_eval(eai__opctx_t *c, const eai__op_def_t *op, void *state)
 {
     eai__xnn_node_t *st = state;
-    const int way = st->adapt ? eai__xnn_pick_way(st->evals++, &st->recent) : 1;
+    xnn_session_t *ss = st->sess;
+    const bool adapt = st->adapt && !ss->solo; /* a solo invoke: no pool, no times */
+    const int way = ss->solo ? 0 : adapt ? eai__xnn_pick_way(st->evals++, &st->recent) : 1;
     pthreadpool_t tp = way ? st->tp : NULL;
-    const int64_t t0 = st->adapt ? now_ns() : 0;
+    /* A node that chose the caller's thread (the pool was slower) first puts
+     * spinning workers to sleep: they would take the core it needs. */
+    if (adapt && !way && ss->awake) xnn_idle(ss);
+    if (tp) ss->awake = true;
+    const int64_t t0 = adapt ? now_ns() : 0;
     for (int i = 0; i < st->n_steps; i++) {
         const eai__xnn_step_t *step = &st->steps[i];
         if (!step->op) {
@@ -378,7 +430,7 @@ static eai_status_t xnn_eval(eai__opctx_t *c, const eai__op_def_t *op, void *sta
         enum xnn_status s = xnn_run_operator(step->op, tp);
         if (s != xnn_status_success) return eai__xnn_check(c, s, "run");
     }
-    if (st->adapt) st->recent.ns[way][st->next[way]++ % EAI__XNN_RECENT] = now_ns() - t0;
+    if (adapt) st->recent.ns[way][st->next[way]++ % EAI__XNN_RECENT] = now_ns() - t0;
     return EAI_OK;
 }
 
@@ -393,4 +445,6 @@ const eai__backend_t eai__backend_xnnpack = {
     .eval = xnn_eval,
     .release = xnn_release,
     .idle = xnn_idle,
+    .begin = xnn_begin,
+    .end = xnn_end,
 };

@@ -17,9 +17,14 @@
 #include "runtime/nhwc/nhwc_impl.h"
 #include "runtime/ref/act_impl.h"
 
-/* Flags of every operator this backend creates. */
-#define EAI__XNN_FLAGS    XNN_FLAG_YIELD_WORKERS
-#define EAI__XNN_PT_FLAGS PTHREADPOOL_FLAG_YIELD_WORKERS
+/* Flags of every operator this backend creates, and of its own steps on the
+ * pthreadpool: none. Without YIELD_WORKERS the workers spin between the
+ * nodes of an invoke, so a node's hand-off costs a cache line, not a futex
+ * wake-up (tens of microseconds in a VM, more than most MobileNet nodes
+ * take); the backend's idle hook puts them to sleep at the end of an invoke
+ * and before a large ref node (backend.c). */
+#define EAI__XNN_FLAGS    0
+#define EAI__XNN_PT_FLAGS 0
 
 /* One step of a node: an XNNPACK operator, or edgeai's own code run on the
  * same pthreadpool (Winograd transforms). */
@@ -59,6 +64,7 @@ typedef struct eai__xnn_node {
      * keeps its last few times with the pool [1] and on the caller's thread
      * [0], and runs the faster way. */
     bool adapt;
+    struct eai__xnn_session *sess; /* the session's state (backend.c) */
     uint32_t evals;
     uint32_t next[2];
     eai__xnn_times_t recent;

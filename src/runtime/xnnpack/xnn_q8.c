@@ -189,9 +189,7 @@ static void q8c_range(void *arg, size_t begin, size_t count)
 }
 
 /* Runs a q8conv kernel; on a pool, ranges of about 1/8 of a thread's share
- * (tasks are small: MR pixels x 64 channels, or one output row). With
- * YIELD_WORKERS like the backend's other steps: left spinning (measured),
- * the workers starved the ref nodes' own pool on 2 cores (YOLO: 290 ms). */
+ * (tasks are small: MR pixels x 64 channels, or one output row). */
 static void q8c_step(const void *arg, pthreadpool_t tp)
 {
     const eai__q8c_t *k = arg;

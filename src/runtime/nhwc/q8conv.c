@@ -147,8 +147,15 @@ void eai__q8c_begin(const eai__q8c_t *k)
     const eai__q8c_geom_t *g = &k->g;
     if (!k->xp) return;
     const size_t row = (size_t)(g->iw * g->c);
-    for (int64_t r = 0; r < g->n * g->ih; r++)
-        memcpy(k->xp + (r * k->iwp + g->pl) * g->c, k->x + r * g->iw * g->c, row);
+    for (int64_t r = 0; r < g->n * g->ih; r++) {
+        int8_t *d = k->xp + (r * k->iwp + g->pl) * g->c;
+        const int8_t *src = k->x + r * g->iw * g->c;
+        if (k->xflip) /* the VNNI kernel's uint8 form, made once here */
+            for (size_t i = 0; i < row; i++)
+                d[i] = (int8_t)(src[i] ^ (int8_t)0x80);
+        else
+            memcpy(d, src, row);
+    }
 }
 
 void eai__q8c_init(eai__q8c_t *k, const eai__q8c_geom_t *g, const int8_t *w, const int32_t *bias,
@@ -170,11 +177,14 @@ void eai__q8c_init(eai__q8c_t *k, const eai__q8c_geom_t *g, const int8_t *w, con
     k->bias = (int32_t *)(void *)(p + wb);
     k->mult = (float *)(void *)(p + wb + pc);
     k->zero = (int8_t *)(p + wb + 2 * pc);
-    memset(k->zero, zx, zb);
+    /* the SIMD row-tap kernel reads the padded copy and `zero` already
+     * shifted to uint8 (begin XORs while copying), not once per use */
+    k->xflip = simd && rowtap_of(g);
+    memset(k->zero, k->xflip ? zx ^ (int8_t)0x80 : zx, zb);
     if (xpb) { /* the padding columns keep the zero point; begin copies the rest */
         k->xp = (int8_t *)(p + wb + 2 * pc + zb);
         k->iwp = padded_w(g);
-        memset(k->xp, zx, xpb);
+        memset(k->xp, k->xflip ? zx ^ (int8_t)0x80 : zx, xpb);
     }
     const int64_t taps = k->taps;
     k->gemm = !g->depthwise && taps == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 &&
@@ -355,7 +365,7 @@ static inline __mmask64 bytes_mask(int64_t n)
 /* One dense tile with NZ (1..4) 16-channel column vectors: the compiler
  * keeps the MR x NZ accumulators in registers when NZ is a constant. */
 VNNI static inline __attribute__((always_inline)) void
-dense_tile_vnni_n(const eai__q8c_t *k, int64_t blk, int64_t tile, const int NZ)
+dense_tile_vnni_n(const eai__q8c_t *k, int64_t blk, int64_t tile, const int NZ, const bool FLIP)
 {
     const eai__q8c_geom_t *g = &k->g;
     const int64_t np = g->n * g->oh * g->ow, p0 = tile * MR, m0 = blk * NB;
@@ -402,7 +412,8 @@ dense_tile_vnni_n(const eai__q8c_t *k, int64_t blk, int64_t tile, const int NZ)
                 for (int r = 0; r < MR; r++) {
                     int32_t v;
                     memcpy(&v, a[r] + q, 4);
-                    const __m512i av = _mm512_xor_si512(_mm512_set1_epi32(v), flip);
+                    const __m512i av =
+                        FLIP ? _mm512_xor_si512(_mm512_set1_epi32(v), flip) : _mm512_set1_epi32(v);
 #pragma GCC unroll 4
                     for (int j = 0; j < NZ; j++)
                         acc[r][j] = _mm512_dpbusd_epi32(acc[r][j], av, w[j]);
@@ -429,14 +440,17 @@ dense_tile_vnni_n(const eai__q8c_t *k, int64_t blk, int64_t tile, const int NZ)
 VNNI static void dense_tile_vnni(const eai__q8c_t *k, int64_t blk, int64_t tile)
 {
     const int64_t left = k->g.m - blk * NB;
+    const bool flip = !k->xflip;
     if (left > 48)
-        dense_tile_vnni_n(k, blk, tile, 4);
+        dense_tile_vnni_n(k, blk, tile, 4, flip);
     else if (left > 32)
-        dense_tile_vnni_n(k, blk, tile, 3);
+        dense_tile_vnni_n(k, blk, tile, 3, flip);
     else if (left > 16)
-        dense_tile_vnni_n(k, blk, tile, 2);
-    else
-        dense_tile_vnni_n(k, blk, tile, 1);
+        dense_tile_vnni_n(k, blk, tile, 2, flip);
+    else if (flip)
+        dense_tile_vnni_n(k, blk, tile, 1, true);
+    else /* the stem's 16 channels over a pre-shifted copy */
+        dense_tile_vnni_n(k, blk, tile, 1, false);
 }
 
 /* The interleaved column of one 64-channel block at input column ix: row

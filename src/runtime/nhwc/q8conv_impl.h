@@ -59,6 +59,7 @@ typedef struct eai__q8c {
     int8_t *zero;    /* a pixel of the input zero point (padded taps read it) */
     int8_t *xp;      /* dense with row taps: the input padded left/right, or NULL */
     int64_t iwp;     /* its width */
+    bool xflip;      /* xp and zero hold x XOR 0x80 (the SIMD kernel reads uint8) */
     int32_t zy;      /* output zero point */
     bool simd;       /* run the AVX512-VNNI kernels */
     bool gemm;       /* dense 1x1, stride 1, no padding: input rows are GEMM rows */

@@ -84,6 +84,40 @@ static void test_invoke_never_allocates(void **state)
     th_end(&t);
 }
 
+/* x[1,64] -> Relu -> a -> Reshape [8,8] -> r -> ReduceSum(axis 1) -> y[8,1].
+ * The Reshape is a's last reader, so r takes a's bytes (a view, plan.c):
+ * the arena holds x, a = r and y (576 bytes) where a copy would need x, a
+ * and r at once (768). */
+static void test_reshape_is_a_view(void **state)
+{
+    th_t t;
+    th_begin(&t, 13);
+    int x = th_input(&t, "x", EAI_F32, 2, (int64_t[]){1, 64});
+    int sv = th_const(&t, "s", EAI_I64, 1, (int64_t[]){2}, (int64_t[]){8, 8});
+    int av = th_const(&t, "axes", EAI_I64, 1, (int64_t[]){1}, (int64_t[]){1});
+    int a = th_value(&t, "a"), r = th_value(&t, "r"), y = th_value(&t, "y");
+    th_node(&t, "Relu", (int[]){x}, 1, (int[]){a}, 1);
+    th_node(&t, "Reshape", (int[]){a, sv}, 2, (int[]){r}, 1);
+    th_node(&t, "ReduceSum", (int[]){r, av}, 2, (int[]){y}, 1);
+    th_output(&t, y);
+    float xin[64];
+    for (int i = 0; i < 64; i++)
+        xin[i] = (float)(i % 5) - 2.0f;
+    assert_int_equal(th_run(&t, (const void *[]){xin}), EAI_OK);
+    for (int k = 0; k < 2; k++) { /* twice: the view holds across invokes */
+        const float *yo = th_out_f32(&t, 0);
+        for (int row = 0; row < 8; row++) {
+            float want = 0;
+            for (int i = 8 * row; i < 8 * row + 8; i++)
+                want += xin[i] > 0 ? xin[i] : 0;
+            assert_float_equal(yo[row], want, 0);
+        }
+        assert_int_equal(eai_session_invoke(t.sess), EAI_OK);
+    }
+    assert_true(eai_session_arena_bytes(t.sess) < 3 * 256);
+    th_end(&t);
+}
+
 static void test_batch_and_errors(void **state)
 {
     th_t t;
@@ -153,6 +187,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_invoke_never_allocates),
+        cmocka_unit_test(test_reshape_is_a_view),
         cmocka_unit_test(test_batch_and_errors),
         cmocka_unit_test(test_folding),
     };

@@ -52,6 +52,9 @@ static size_t value_bytes(const eai__rvalue_t *r)
     return (size_t)eai__shape_numel(&r->shape) * eai_dtype_size(r->dtype);
 }
 
+/* Views tried one at a time, at most (session creation stays fast). */
+#define MAX_VIEW_TRIES 32
+
 typedef struct view {
     int in, out;
 } view_t;
@@ -191,7 +194,9 @@ eai_status_t eai__plan_arena(eai__pass_t *p, size_t *arena_bytes)
         if (place(p, root, items, spans) > best) { /* all at once grew it: one by one */
             for (int i = 0; i < n_views; i++)
                 on[i] = false;
-            for (int i = 0; i < n_views; i++) {
+            /* each try is a whole placement (quadratic in values): a graph
+             * with many views keeps its copies rather than a slow create */
+            for (int i = 0; i < n_views && n_views <= MAX_VIEW_TRIES; i++) {
                 on[i] = true;
                 apply_views(p, vw, n_views, on, last, root);
                 const size_t t = place(p, root, items, spans);

@@ -108,6 +108,72 @@ static void test_shapes(void **state)
         }
 }
 
+/* An indirect product: row r's tap t reads kc floats at ind[t * m + r],
+ * each a random row of a source buffer or a shared zero row (padding). */
+static void check_indirect(int m, int taps, int kc, int n, float lo, float hi)
+{
+    const int src_rows = 7, k = taps * kc;
+    float *src = malloc((size_t)(src_rows * kc) * sizeof(float));
+    float *zero = calloc((size_t)kc, sizeof(float));
+    const float **ind = malloc((size_t)(taps * m) * sizeof(float *));
+    float *w = malloc((size_t)(n * k) * sizeof(float));
+    float *c = malloc((size_t)(m * (n + 1)) * sizeof(float));
+    float *c2 = malloc((size_t)(m * (n + 1)) * sizeof(float));
+    float *bp = aligned_alloc(64, eai__sgemm_pack_bytes(k, n));
+    assert_non_null(src), assert_non_null(zero), assert_non_null(ind), assert_non_null(w);
+    assert_non_null(c), assert_non_null(c2), assert_non_null(bp);
+    for (int i = 0; i < src_rows * kc; i++)
+        src[i] = rndf();
+    for (int i = 0; i < taps * m; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        const int r = (int)((rng >> 8) % (src_rows + 1));
+        ind[i] = r == src_rows ? zero : src + r * kc;
+    }
+    for (int i = 0; i < n * k; i++)
+        w[i] = rndf();
+    const size_t ldc = (size_t)n + 1;
+    for (size_t i = 0; i < (size_t)m * ldc; i++)
+        c[i] = c2[i] = SENTINEL;
+    eai__sgemm_pack(w, NULL, k, n, bp);
+    eai__sgemm_t g, g2;
+    eai__sgemm_init_indirect(&g, m, n, taps, kc, ind, c, ldc, bp, lo, hi);
+    eai__sgemm_init_indirect(&g2, m, n, taps, kc, ind, c2, ldc, bp, lo, hi);
+    const int64_t nt = eai__sgemm_n_tasks(&g);
+    eai__sgemm_run(&g, 0, nt);
+    for (int64_t t = nt - 1; t >= 0; t--)
+        eai__sgemm_run(&g2, t, t + 1);
+    for (int i = 0; i < m; i++) {
+        assert_true(c[(size_t)i * ldc + (size_t)n] == SENTINEL);
+        for (int j = 0; j < n; j++) {
+            double want = 0.0, mag = 0.0;
+            for (int t = 0; t < taps; t++)
+                for (int kk = 0; kk < kc; kk++) {
+                    const double p = (double)ind[t * m + i][kk] * w[(size_t)j * k + t * kc + kk];
+                    want += p;
+                    mag += fabs(p);
+                }
+            want = want < lo ? lo : want > hi ? hi : want;
+            const float got = c[(size_t)i * ldc + j];
+            if (fabs(got - want) > 1e-5 * (mag + 1.0))
+                fail_msg("indirect m %d taps %d kc %d n %d: c[%d][%d] = %g, want %g", m, taps, kc,
+                         n, i, j, (double)got, want);
+            assert_true(memcmp(&got, &c2[(size_t)i * ldc + j], sizeof got) == 0);
+        }
+    }
+    free(src), free(zero), free(ind), free(w), free(c), free(c2), free(bp);
+}
+
+static void test_indirect(void **state)
+{
+    (void)state;
+    if (!eai__sgemm_available()) skip();
+    /* every row count a tile of at most EAI__SG_IMR rows can have */
+    for (int m = 1; m <= 2 * EAI__SG_IMR + 3; m++)
+        check_indirect(m, 1 + m % 9, 1 + m % 5, 8 + 3 * m, -INFINITY, INFINITY);
+    check_indirect(49, 9, 64, 40, 0.0f, 6.0f); /* resnet's 7x7 maps, clamped */
+    check_indirect(30, 49, 3, 64, -INFINITY, INFINITY);
+}
+
 static void test_empty(void **state)
 {
     (void)state;
@@ -121,6 +187,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_indirect),
         cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,13 +49,24 @@ static const conv_case_t conv_cases[] = {
     {1, 64, 60, 60, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, true}, /* 4 (2) chunks */
     {1, 64, 45, 45, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, true}, /* spare chunk rows */
     {3, 64, 25, 25, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, NULL, true}, /* chunks span images */
-    /* weights >= 512 KB: output channels cut into slices, one operator each */
+    /* weights >= 512 KB: indirect products, or (the second pass, without
+     * edgeai's GEMM) output channels cut into slices, one operator each */
     {1, 320, 7, 7, 1000, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, NULL, true}, /* 1x1: GEMM (or slices) */
     {1, 256, 9, 9, 200, 3, 3, 1, 2, 2, 1, 1, 1, 1, 1, 1, NULL, false}, /* stride 2, no bias */
     {2, 300, 5, 6, 130, 3, 3, 1, 1, 1, 1, 1, 0, 1, 2, 1, NULL, true},  /* batch 2, pads */
     /* pointwise on edgeai's GEMM: 70 pixels in row tiles of 12 and 11, 70
      * channels in panels of 32, 32 and 6 */
     {2, 100, 5, 7, 70, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, NULL, true},
+    /* indirect products (>= 16 input, >= 32 output channels): row tiles of
+     * 8 and 7 across images, dilation, uneven pads, a partial panel */
+    {3, 20, 7, 9, 48, 3, 3, 1, 1, 1, 2, 2, 2, 1, 1, 2, NULL, true},
+    {1, 16, 11, 6, 32, 5, 3, 1, 2, 1, 1, 1, 2, 0, 1, 1, NULL, false},
+    /* patch products (few input channels, >= 64 floats a patch): a 7x7
+     * stem with 40 outputs (panels of 32 and 8), dilation with pads on
+     * one side, the largest patch (960 floats) */
+    {1, 3, 30, 26, 40, 7, 7, 1, 2, 2, 1, 1, 3, 3, 3, 3, NULL, true},
+    {2, 5, 17, 13, 33, 4, 4, 1, 1, 2, 2, 1, 1, 2, 0, 3, NULL, true},
+    {1, 15, 9, 10, 32, 8, 8, 1, 1, 1, 1, 1, 4, 3, 3, 4, NULL, false},
 };
 
 static void build_conv(th_t *t, const conv_case_t *k, const char *op, const char *act,
@@ -134,11 +145,11 @@ static void test_fused_conv_activations(void **state)
         {"HardSigmoid", {0.2f, 0.5f}, 2},
     };
     /* grouped, depthwise, Winograd (3x3 stride 1, >= 16 channels), slices,
-     * pointwise */
-    const conv_case_t *cs[5] = {&conv_cases[1], &conv_cases[2], &conv_cases[17], &conv_cases[29],
-                                &conv_cases[31]};
+     * pointwise, indirect, patch */
+    const conv_case_t *cs[] = {&conv_cases[1],  &conv_cases[2],  &conv_cases[17], &conv_cases[29],
+                               &conv_cases[31], &conv_cases[32], &conv_cases[34]};
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
-        for (int d = 0; d < 5; d++) {
+        for (size_t d = 0; d < sizeof cs / sizeof cs[0]; d++) {
             th_t t;
             build_conv(&t, cs[d], "FusedConv", acts[i].act, acts[i].p, acts[i].n);
             xc_compare(&t, 1, 1e-4f, NULL);

@@ -36,6 +36,16 @@ void eai__sgemm_pack(const float *w, const float *bias, int64_t k, int64_t n, fl
 /* Row tiles: as few as 12-row tiles need, of near-equal height (49 pixels:
  * 10, 10, 10, 10, 9 rather than 12, 12, 12, 12, 1, whose last tile would
  * cost a whole pass over the panel for one row). */
+static void row_tiles(eai__sgemm_t *g, int64_t m, int64_t max_mr)
+{
+    g->row_tiles = m > 0 ? (m + max_mr - 1) / max_mr : 0;
+    if (g->row_tiles) {
+        g->mr = (m + g->row_tiles - 1) / g->row_tiles;
+        /* tiles of mr rows first, then of mr - 1: long * mr + (t - long) * (mr - 1) = m */
+        g->long_tiles = m - g->row_tiles * (g->mr - 1);
+    }
+}
+
 void eai__sgemm_init(eai__sgemm_t *g, int64_t m, int64_t k, int64_t n, const float *a, size_t lda,
                      float *c, size_t ldc, const float *bp, float lo, float hi)
 {
@@ -44,12 +54,16 @@ void eai__sgemm_init(eai__sgemm_t *g, int64_t m, int64_t k, int64_t n, const flo
     g->a = a, g->lda = lda, g->c = c, g->ldc = ldc, g->bp = bp;
     g->lo = lo, g->hi = hi;
     g->n_panels = (n + EAI__SG_NR - 1) / EAI__SG_NR;
-    g->row_tiles = m > 0 ? (m + EAI__SG_MR - 1) / EAI__SG_MR : 0;
-    if (g->row_tiles) {
-        g->mr = (m + g->row_tiles - 1) / g->row_tiles;
-        /* tiles of mr rows first, then of mr - 1: long * mr + (t - long) * (mr - 1) = m */
-        g->long_tiles = m - g->row_tiles * (g->mr - 1);
-    }
+    row_tiles(g, m, EAI__SG_MR);
+}
+
+void eai__sgemm_init_indirect(eai__sgemm_t *g, int64_t m, int64_t n, int64_t taps, int64_t kc,
+                              const float *const *ind, float *c, size_t ldc, const float *bp,
+                              float lo, float hi)
+{
+    eai__sgemm_init(g, m, taps * kc, n, NULL, 0, c, ldc, bp, lo, hi);
+    g->ind = ind, g->taps = taps, g->kc = kc;
+    row_tiles(g, m, EAI__SG_IMR);
 }
 
 int64_t eai__sgemm_n_tasks(const eai__sgemm_t *g)
@@ -143,6 +157,77 @@ SG_TARGET static void tile_any(int mr, int nv, int64_t k, const float *a, size_t
     }
 }
 
+/* The indirect tile: as `tile`, but row i's values for tap t come from
+ * ind[t * istride + i] (each row its own pointer, reloaded per tap). */
+SG_TARGET static SG_INLINE void itile(const int mr, const int nv, int64_t taps, int64_t kc,
+                                      const float *const *restrict ind, size_t istride,
+                                      const float *restrict b, const float *restrict bias,
+                                      float *restrict c, size_t ldc, __mmask16 m0, __mmask16 m1,
+                                      float lo, float hi)
+{
+    __m512 acc0[EAI__SG_IMR], acc1[EAI__SG_IMR];
+    const __m512 bi0 = _mm512_loadu_ps(bias);
+    const __m512 bi1 = nv > 1 ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+    SG_UNROLL
+    for (int i = 0; i < mr; i++) {
+        acc0[i] = bi0;
+        acc1[i] = bi1;
+    }
+    for (int64_t t = 0; t < taps; t++, ind += istride) {
+        const float *p[EAI__SG_IMR];
+        SG_UNROLL
+        for (int i = 0; i < mr; i++)
+            p[i] = ind[i];
+        for (int64_t kk = 0; kk < kc; kk++) {
+            const __m512 b0 = _mm512_loadu_ps(b);
+            const __m512 b1 = nv > 1 ? _mm512_loadu_ps(b + 16) : b0;
+            b += EAI__SG_NR;
+            SG_UNROLL
+            for (int i = 0; i < mr; i++) {
+                const __m512 av = _mm512_set1_ps(p[i][kk]);
+                acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
+                if (nv > 1) acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
+            }
+        }
+    }
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    SG_UNROLL
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        _mm512_mask_storeu_ps(ci, m0, _mm512_min_ps(_mm512_max_ps(acc0[i], vlo), vhi));
+        if (nv > 1)
+            _mm512_mask_storeu_ps(ci + 16, m1, _mm512_min_ps(_mm512_max_ps(acc1[i], vlo), vhi));
+    }
+}
+
+#define SG_ICASE(MR)                                                                               \
+    case MR:                                                                                       \
+        if (nv > 1)                                                                                \
+            itile(MR, 2, taps, kc, ind, istride, b, bias, c, ldc, m0, m1, lo, hi);                 \
+        else                                                                                       \
+            itile(MR, 1, taps, kc, ind, istride, b, bias, c, ldc, m0, m1, lo, hi);                 \
+        break;
+
+_Static_assert(EAI__SG_IMR == 8, "itile_any has a case per row count");
+
+SG_TARGET static void itile_any(int mr, int nv, int64_t taps, int64_t kc, const float *const *ind,
+                                size_t istride, const float *b, const float *bias, float *c,
+                                size_t ldc, __mmask16 m0, __mmask16 m1, float lo, float hi)
+{
+    switch (mr) {
+        SG_ICASE(1)
+        SG_ICASE(2)
+        SG_ICASE(3)
+        SG_ICASE(4)
+        SG_ICASE(5)
+        SG_ICASE(6)
+        SG_ICASE(7)
+        SG_ICASE(8)
+    default:
+        break;
+    }
+}
+
 void eai__sgemm_run(const eai__sgemm_t *g, int64_t begin, int64_t end)
 {
     const int64_t kp = g->k * EAI__SG_NR;
@@ -162,8 +247,12 @@ void eai__sgemm_run(const eai__sgemm_t *g, int64_t begin, int64_t end)
         const __mmask16 m1 = w >= 32  ? (__mmask16)0xFFFF
                              : w > 16 ? (__mmask16)((1u << (w - 16)) - 1)
                                       : 0;
-        tile_any(mr, nv, g->k, g->a + (size_t)row0 * g->lda, g->lda, g->bp + p * kp, bias0 + j0,
-                 g->c + (size_t)row0 * g->ldc + j0, g->ldc, m0, m1, g->lo, g->hi);
+        if (g->ind)
+            itile_any(mr, nv, g->taps, g->kc, g->ind + row0, (size_t)g->m, g->bp + p * kp,
+                      bias0 + j0, g->c + (size_t)row0 * g->ldc + j0, g->ldc, m0, m1, g->lo, g->hi);
+        else
+            tile_any(mr, nv, g->k, g->a + (size_t)row0 * g->lda, g->lda, g->bp + p * kp, bias0 + j0,
+                     g->c + (size_t)row0 * g->ldc + j0, g->ldc, m0, m1, g->lo, g->hi);
     }
 }
 
@@ -172,6 +261,75 @@ void eai__sgemm_run(const eai__sgemm_t *g, int64_t begin, int64_t end)
 bool eai__sgemm_available(void)
 {
     return false;
+}
+
+/* The indirect tile: as `tile`, but row i's values for tap t come from
+ * ind[t * istride + i] (each row its own pointer, reloaded per tap). */
+SG_TARGET static SG_INLINE void itile(const int mr, const int nv, int64_t taps, int64_t kc,
+                                      const float *const *restrict ind, size_t istride,
+                                      const float *restrict b, const float *restrict bias,
+                                      float *restrict c, size_t ldc, __mmask16 m0, __mmask16 m1,
+                                      float lo, float hi)
+{
+    __m512 acc0[EAI__SG_IMR], acc1[EAI__SG_IMR];
+    const __m512 bi0 = _mm512_loadu_ps(bias);
+    const __m512 bi1 = nv > 1 ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+    SG_UNROLL
+    for (int i = 0; i < mr; i++) {
+        acc0[i] = bi0;
+        acc1[i] = bi1;
+    }
+    for (int64_t t = 0; t < taps; t++, ind += istride) {
+        const float *p[EAI__SG_IMR];
+        SG_UNROLL
+        for (int i = 0; i < mr; i++)
+            p[i] = ind[i];
+        for (int64_t kk = 0; kk < kc; kk++) {
+            const __m512 b0 = _mm512_loadu_ps(b);
+            const __m512 b1 = nv > 1 ? _mm512_loadu_ps(b + 16) : b0;
+            b += EAI__SG_NR;
+            SG_UNROLL
+            for (int i = 0; i < mr; i++) {
+                const __m512 av = _mm512_set1_ps(p[i][kk]);
+                acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
+                if (nv > 1) acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
+            }
+        }
+    }
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    SG_UNROLL
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        _mm512_mask_storeu_ps(ci, m0, _mm512_min_ps(_mm512_max_ps(acc0[i], vlo), vhi));
+        if (nv > 1)
+            _mm512_mask_storeu_ps(ci + 16, m1, _mm512_min_ps(_mm512_max_ps(acc1[i], vlo), vhi));
+    }
+}
+
+#define SG_ICASE(MR)                                                                               \
+    case MR:                                                                                       \
+        if (nv > 1)                                                                                \
+            itile(MR, 2, taps, kc, ind, istride, b, bias, c, ldc, m0, m1, lo, hi);                 \
+        else                                                                                       \
+            itile(MR, 1, taps, kc, ind, istride, b, bias, c, ldc, m0, m1, lo, hi);                 \
+        break;
+
+SG_TARGET static void itile_any(int mr, int nv, int64_t taps, int64_t kc, const float *const *ind,
+                                size_t istride, const float *b, const float *bias, float *c,
+                                size_t ldc, __mmask16 m0, __mmask16 m1, float lo, float hi)
+{
+    switch (mr) {
+        SG_ICASE(1)
+        SG_ICASE(2)
+        SG_ICASE(3)
+        SG_ICASE(4)
+        SG_ICASE(5)
+        SG_ICASE(6)
+        SG_ICASE(7)
+        SG_ICASE(8)
+    default:
+        break;
+    }
 }
 
 void eai__sgemm_run(const eai__sgemm_t *g, int64_t begin, int64_t end)

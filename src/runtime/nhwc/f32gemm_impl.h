@@ -20,8 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EAI__SG_NR 32 /* columns per packed panel */
-#define EAI__SG_MR 12 /* rows per register tile */
+#define EAI__SG_NR  32 /* columns per packed panel */
+#define EAI__SG_MR  12 /* rows per register tile */
+#define EAI__SG_IMR 8  /* rows per register tile of an indirect product */
 
 typedef struct eai__sgemm {
     int64_t m, k, n;
@@ -34,6 +35,9 @@ typedef struct eai__sgemm {
     int64_t n_panels;
     int64_t row_tiles; /* tiles of `mr` or `mr - 1` rows, the longer first */
     int64_t mr, long_tiles;
+    /* indirect products (eai__sgemm_init_indirect); ind NULL otherwise */
+    const float *const *ind;
+    int64_t taps, kc;
 } eai__sgemm_t;
 
 /* Whether the kernels run on this CPU. */
@@ -50,6 +54,18 @@ void eai__sgemm_pack(const float *w, const float *bias, int64_t k, int64_t n, fl
  * readable up to a + (m - 1) * lda + k (no reads past it). */
 void eai__sgemm_init(eai__sgemm_t *g, int64_t m, int64_t k, int64_t n, const float *a, size_t lda,
                      float *c, size_t ldc, const float *bp, float lo, float hi);
+
+/* An indirect product, the implicit-GEMM form of a convolution: row r of A
+ * is the concatenation, tap by tap, of ind[t * m + r][0 .. kc) for t in
+ * [0, taps), so k = taps * kc and B is packed from w [n][taps * kc] (a
+ * conv's OHWI weights). A row's pointer per tap is an input pixel, or a
+ * buffer of kc zeros where the tap falls on the padding: no copy of the
+ * input is made (XNNPACK's IGEMM does the same with a 7 x 16 tile). ind
+ * must outlive g. Register tiles have at most EAI__SG_IMR rows: every row
+ * needs its own pointer, and 12 do not fit the general registers. */
+void eai__sgemm_init_indirect(eai__sgemm_t *g, int64_t m, int64_t n, int64_t taps, int64_t kc,
+                              const float *const *ind, float *c, size_t ldc, const float *bp,
+                              float lo, float hi);
 
 /* Tasks of one product; eai__sgemm_run computes tasks [begin, end). Tasks
  * write disjoint parts of C, so threads may run any of them at once. */

@@ -210,7 +210,8 @@ static size_t conv_scratch(const eai__opctx_t *c)
  * 9.4 MB, 7 tiles of 49 pixels, 1.9 ms a conv against ONNX Runtime's 1.4).
  * Cutting the output channels into slices whose weights fit in L2, one
  * operator each, reads every weight once for all tiles; the slices also run
- * side by side on the pool, a whole slice per thread. */
+ * side by side on the pool, a whole slice per thread. Where edgeai's GEMM
+ * runs, its indirect product (pointwise.c) takes these convs instead. */
 #define SLICE_W_BYTES (256 * 1024) /* a slice's weights: half of a small (512 KB) L2 */
 #define SLICE_MIN_W   (2 * SLICE_W_BYTES)
 #define SLICE_NR      16 /* channels are sliced in blocks of XNNPACK's widest nr */
@@ -284,6 +285,14 @@ static eai_status_t conv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
         for (int64_t i = 0; i < cg; i++)
             for (int64_t k = 0; k < khw; k++)
                 wt[(o * khw + k) * cg + i] = w[(o * cg + i) * khw + k];
+    const eai__xnn_igemm_geom_t ig = {g.n,  g.c,  g.h,  g.w,  g.m,  g.oh, g.ow, g.kh,
+                                      g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl};
+    if (eai__xnn_igemm_ok(&ig, g.group)) {
+        eai_status_t r = eai__xnn_igemm_prepare(c, st, &ig, wt, lo, hi);
+        eai__free_aligned(&st->alloc, wt);
+        EAI_TRY(r);
+        return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
+    }
     const float *bias = eai__has_in(c, 2) ? c->in[2].data : NULL;
     const int slices = slice_count(&g, wn * sizeof(float), st->tp);
     if (slices) {

@@ -194,6 +194,20 @@ bool eai__xnn_pointwise_ok(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64
 eai_status_t eai__xnn_pointwise_prepare(eai__opctx_t *c, eai__xnn_node_t *st, int64_t pixels,
                                         int64_t ci, int64_t co, float lo, float hi);
 
+/* Ungrouped convolutions as the GEMM's indirect product (implicit GEMM):
+ * NHWC input [n,h,w,c] -> [n,oh,ow,m]. */
+typedef struct eai__xnn_igemm_geom {
+    int64_t n, c, h, w, m, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
+} eai__xnn_igemm_geom_t;
+/* Whether the indirect product takes this conv (EAI_XNN_NO_IGEMM set in the
+ * environment: never, to compare with XNNPACK's convolution). */
+bool eai__xnn_igemm_ok(const eai__xnn_igemm_geom_t *g, int64_t group);
+/* Adds the step computing output 0 = input 0 conv w (OHWI, [m][kh][kw][c])
+ * + bias (input 2, optional), clamped to [lo, hi]. */
+eai_status_t eai__xnn_igemm_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
+                                    const eai__xnn_igemm_geom_t *g, const float *w, float lo,
+                                    float hi);
+
 /* Whether input i is a float32 constant with data. */
 static inline bool eai__xnn_const_f32(const eai__opctx_t *c, int i)
 {

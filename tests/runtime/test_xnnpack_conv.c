@@ -67,6 +67,15 @@ static const conv_case_t conv_cases[] = {
     {1, 3, 30, 26, 40, 7, 7, 1, 2, 2, 1, 1, 3, 3, 3, 3, NULL, true},
     {2, 5, 17, 13, 33, 4, 4, 1, 1, 2, 2, 1, 1, 2, 0, 3, NULL, true},
     {1, 15, 9, 10, 32, 8, 8, 1, 1, 1, 1, 1, 4, 3, 3, 4, NULL, false},
+    /* depthwise on edgeai's kernel: rows wide enough for groups of 8 with
+     * an overlapping last group, channel tails (8, 1, 40 of a 64 block),
+     * stride 2, 5x5, dilation, pads past half the kernel, batch 2 */
+    {1, 24, 9, 29, 24, 3, 3, 24, 1, 1, 1, 1, 1, 1, 1, 1, NULL, true},
+    {2, 17, 11, 40, 17, 3, 3, 17, 2, 2, 1, 1, 0, 1, 1, 0, NULL, true},
+    {1, 40, 13, 21, 40, 5, 5, 40, 1, 1, 1, 1, 2, 2, 2, 2, NULL, false},
+    {1, 104, 7, 7, 104, 5, 5, 104, 1, 1, 1, 1, 2, 2, 2, 2, NULL, true},
+    {1, 16, 10, 30, 16, 3, 3, 16, 1, 1, 2, 3, 4, 4, 3, 2, NULL, true},
+    {1, 9, 4, 5, 9, 3, 3, 9, 1, 1, 1, 1, 3, 3, 3, 3, NULL, true},
 };
 
 static void build_conv(th_t *t, const conv_case_t *k, const char *op, const char *act,
@@ -145,9 +154,10 @@ static void test_fused_conv_activations(void **state)
         {"HardSigmoid", {0.2f, 0.5f}, 2},
     };
     /* grouped, depthwise, Winograd (3x3 stride 1, >= 16 channels), slices,
-     * pointwise, indirect, patch */
-    const conv_case_t *cs[] = {&conv_cases[1],  &conv_cases[2],  &conv_cases[17], &conv_cases[29],
-                               &conv_cases[31], &conv_cases[32], &conv_cases[34]};
+     * pointwise, indirect, patch, depthwise (stride 1, 5x5) */
+    const conv_case_t *cs[] = {&conv_cases[1],  &conv_cases[2],  &conv_cases[17],
+                               &conv_cases[29], &conv_cases[31], &conv_cases[32],
+                               &conv_cases[34], &conv_cases[37], &conv_cases[39]};
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
         for (size_t d = 0; d < sizeof cs / sizeof cs[0]; d++) {
             th_t t;

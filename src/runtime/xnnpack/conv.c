@@ -9,7 +9,9 @@
  * temporary, which XNNPACK packs (copies) at create.
  */
 #include <math.h>
+#include <stdlib.h>
 
+#include "runtime/nhwc/f32dw_impl.h"
 #include "runtime/xnnpack/xnn_impl.h"
 
 /* 2-D geometry with explicit pads (SAME resolved, ceil_mode folded into
@@ -256,6 +258,47 @@ static eai_status_t conv_push_slices(eai__opctx_t *c, eai__xnn_node_t *st, const
     return eai__xnn_push_parts(c, st, p);
 }
 
+/* Depthwise convolutions (one filter per channel) on edgeai's kernel
+ * (runtime/nhwc/f32dw.c) where it runs; EAI_XNN_NO_DW=1 keeps XNNPACK's. */
+static bool dw_ok(const geom_t *g)
+{
+    return g->group == g->c && g->m == g->c && g->group > 1 && eai__dwf32_available() &&
+           !getenv("EAI_XNN_NO_DW");
+}
+
+static void dw_range(void *ctx, size_t begin, size_t count)
+{
+    eai__dwf32_rows(ctx, (int64_t)begin, (int64_t)count);
+}
+
+static void dw_step(const void *arg, pthreadpool_t tp)
+{
+    const eai__dwf32_t *d = arg;
+    const int64_t rows = d->n * d->oh;
+    const size_t nth = tp ? pthreadpool_get_threads_count(tp) : 1;
+    if (nth <= 1 || rows < 2) {
+        eai__dwf32_rows(d, 0, rows);
+        return;
+    }
+    const size_t tile = (size_t)rows / (4 * nth);
+    pthreadpool_parallelize_1d_tile_1d(tp, dw_range, (void *)(uintptr_t)d, (size_t)rows,
+                                       tile ? tile : 1, EAI__XNN_PT_FLAGS);
+}
+
+static eai_status_t dw_prepare(eai__opctx_t *c, eai__xnn_node_t *st, const geom_t *g, float lo,
+                               float hi)
+{
+    void *wp, *arg;
+    EAI_TRY(eai__xnn_buffer(c, st, eai__dwf32_pack_bytes(g->c, g->kh, g->kw), NULL, &wp));
+    eai__dwf32_pack(c->in[1].data, eai__has_in(c, 2) ? c->in[2].data : NULL, g->c, g->kh, g->kw,
+                    wp);
+    const eai__dwf32_t d = {c->in[0].data, c->out[0].data, wp,    g->n,  g->h,  g->w,  g->c,
+                            g->oh,         g->ow,          g->kh, g->kw, g->sh, g->sw, g->dh,
+                            g->dw,         g->pt,          g->pl, lo,    hi};
+    EAI_TRY(eai__xnn_buffer(c, st, sizeof d, &d, &arg));
+    return eai__xnn_push_fn(c, st, dw_step, arg);
+}
+
 static eai_status_t conv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
 {
     eai__shape_t x, y;
@@ -274,6 +317,10 @@ static eai_status_t conv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
     }
     if (eai__xnn_pointwise_ok(g.kh, g.kw, g.sh, g.sw, g.pt + g.pl + g.pb + g.pr, g.group)) {
         EAI_TRY(eai__xnn_pointwise_prepare(c, st, g.n * g.oh * g.ow, g.c, g.m, lo, hi));
+        return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
+    }
+    if (dw_ok(&g)) {
+        EAI_TRY(dw_prepare(c, st, &g, lo, hi));
         return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
     }
     const int64_t cg = g.c / g.group, mg = g.m / g.group, khw = g.kh * g.kw;

@@ -437,7 +437,7 @@ def parse_args():
     ap.add_argument("--warmup", type=int, help="untimed runs first (default 10, quick 2): more than "
                     "the 8 probing invokes of the xnnpack thread choice")
     ap.add_argument("--reps", type=int, help="processes per side, best p50 kept "
-                    "(default 3, quick 2)")
+                    "(default 5, quick 2)")
     ap.add_argument("--rep-budget-s", type=float, default=4.0,
                     help="seconds of timed runs per process at most: slow variants get "
                     "fewer runs (default 4)")
@@ -460,7 +460,7 @@ def parse_args():
     q = a.quick
     a.runs = a.runs or (10 if q else 30)
     a.warmup = a.warmup if a.warmup is not None else (2 if q else 10)
-    a.reps = a.reps or (2 if q else 3)
+    a.reps = a.reps or (2 if q else 5)
     a.cold_spawns = a.cold_spawns or (3 if q else 5)
     a.models = [m for m in (a.models.split(",") if a.models else
                             (QUICK_MODELS if q else ALL_MODELS)) if m]

@@ -8,6 +8,8 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define DW_X86 1
 #include <immintrin.h>
+
+#include "runtime/nhwc/f32act_impl.h"
 #endif
 
 #define DW_LANES 16
@@ -91,9 +93,9 @@ DW_TARGET static void pixel(const eai__dwf32_t *d, const float *x, const float *
                 for (int64_t kx = 0; kx < nx; kx++) {
                     DW_UNROLL
                     for (int j = 0; j < DW_BLOCKS; j++)
-                        acc[j] = _mm512_fmadd_ps(
-                            _mm512_loadu_ps(xr + (size_t)kx * xcol + j * DW_LANES),
-                            _mm512_loadu_ps(wr + kx * cp + j * DW_LANES), acc[j]);
+                        acc[j] =
+                            _mm512_fmadd_ps(_mm512_loadu_ps(xr + (size_t)kx * xcol + j * DW_LANES),
+                                            _mm512_loadu_ps(wr + kx * cp + j * DW_LANES), acc[j]);
                 }
                 continue;
             }
@@ -108,7 +110,7 @@ DW_TARGET static void pixel(const eai__dwf32_t *d, const float *x, const float *
         DW_UNROLL
         for (int j = 0; j < DW_BLOCKS; j++)
             _mm512_mask_storeu_ps(y + c0 + j * DW_LANES, m[j],
-                                  _mm512_min_ps(_mm512_max_ps(acc[j], vlo), vhi));
+                                  eai__f32_finish(acc[j], vlo, vhi, d->hswish));
     }
 }
 
@@ -153,7 +155,7 @@ DW_TARGET static void group(const eai__dwf32_t *d, const float *x, const float *
         }
         DW_UNROLL
         for (int p = 0; p < DW_GROUP; p++) {
-            const __m512 v = _mm512_min_ps(_mm512_max_ps(acc[p], vlo), vhi);
+            const __m512 v = eai__f32_finish(acc[p], vlo, vhi, d->hswish);
             if (whole)
                 _mm512_storeu_ps(y + p * c + c0, v);
             else
@@ -191,8 +193,8 @@ group_fixed(const eai__dwf32_t *d, const float *x, const float *wp, const float 
             DW_UNROLL
             for (int kx = 0; kx < KW; kx++)
                 wv[kx] = _mm512_loadu_ps(wr + kx * cp);
-            _Pragma("GCC unroll 24")
-            for (int j = 0; j < S * (DW_GROUP - 1) + KW; j++) {
+            _Pragma("GCC unroll 24") for (int j = 0; j < S * (DW_GROUP - 1) + KW; j++)
+            {
                 const __m512 xv = whole ? _mm512_loadu_ps(xr + (size_t)j * c)
                                         : _mm512_maskz_loadu_ps(m, xr + (size_t)j * c);
                 DW_UNROLL
@@ -205,7 +207,7 @@ group_fixed(const eai__dwf32_t *d, const float *x, const float *wp, const float 
         }
         DW_UNROLL
         for (int p = 0; p < DW_GROUP; p++) {
-            const __m512 v = _mm512_min_ps(_mm512_max_ps(acc[p], vlo), vhi);
+            const __m512 v = eai__f32_finish(acc[p], vlo, vhi, d->hswish);
             if (whole)
                 _mm512_storeu_ps(y + p * c + c0, v);
             else
@@ -226,8 +228,8 @@ DW_TARGET static void group_5s1(const eai__dwf32_t *d, const float *x, const flo
     group_fixed(d, x, wp, bias, cp, ny, y, 5, 1);
 }
 
-typedef void (*group_fn)(const eai__dwf32_t *, const float *, const float *, const float *,
-                         int64_t, int64_t, float *);
+typedef void (*group_fn)(const eai__dwf32_t *, const float *, const float *, const float *, int64_t,
+                         int64_t, float *);
 
 static group_fn pick_group(const eai__dwf32_t *d)
 {

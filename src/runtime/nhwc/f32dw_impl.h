@@ -22,11 +22,12 @@
 #include <stdint.h>
 
 typedef struct eai__dwf32 {
-    const float *x; /* [n][h][w][c] */
-    float *y;       /* [n][oh][ow][c] */
+    const float *x;  /* [n][h][w][c] */
+    float *y;        /* [n][oh][ow][c] */
     const float *wp; /* eai__dwf32_pack's output */
     int64_t n, h, w, c, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl;
     float lo, hi;
+    bool hswish; /* HardSwish after the clamp */
 } eai__dwf32_t;
 
 /* Whether the kernel runs on this CPU. */

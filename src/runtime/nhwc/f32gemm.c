@@ -9,6 +9,8 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SG_X86 1
 #include <immintrin.h>
+
+#include "runtime/nhwc/f32act_impl.h"
 #endif
 
 size_t eai__sgemm_pack_bytes(int64_t k, int64_t n)
@@ -91,7 +93,7 @@ bool eai__sgemm_available(void)
 SG_TARGET static SG_INLINE void tile(const int mr, const int nv, int64_t k, const float *restrict a,
                                      size_t lda, const float *restrict b,
                                      const float *restrict bias, float *restrict c, size_t ldc,
-                                     __mmask16 m0, __mmask16 m1, float lo, float hi)
+                                     __mmask16 m0, __mmask16 m1, float lo, float hi, bool hs)
 {
     __m512 acc0[EAI__SG_MR], acc1[EAI__SG_MR];
     const __m512 bi0 = _mm512_loadu_ps(bias);
@@ -121,23 +123,22 @@ SG_TARGET static SG_INLINE void tile(const int mr, const int nv, int64_t k, cons
     SG_UNROLL
     for (int i = 0; i < mr; i++) {
         float *ci = c + (size_t)i * ldc;
-        _mm512_mask_storeu_ps(ci, m0, _mm512_min_ps(_mm512_max_ps(acc0[i], vlo), vhi));
-        if (nv > 1)
-            _mm512_mask_storeu_ps(ci + 16, m1, _mm512_min_ps(_mm512_max_ps(acc1[i], vlo), vhi));
+        _mm512_mask_storeu_ps(ci, m0, eai__f32_finish(acc0[i], vlo, vhi, hs));
+        if (nv > 1) _mm512_mask_storeu_ps(ci + 16, m1, eai__f32_finish(acc1[i], vlo, vhi, hs));
     }
 }
 
 #define SG_CASE(MR)                                                                                \
     case MR:                                                                                       \
         if (nv > 1)                                                                                \
-            tile(MR, 2, k, a, lda, b, bias, c, ldc, m0, m1, lo, hi);                               \
+            tile(MR, 2, k, a, lda, b, bias, c, ldc, m0, m1, lo, hi, hs);                           \
         else                                                                                       \
-            tile(MR, 1, k, a, lda, b, bias, c, ldc, m0, m1, lo, hi);                               \
+            tile(MR, 1, k, a, lda, b, bias, c, ldc, m0, m1, lo, hi, hs);                           \
         break;
 
 SG_TARGET static void tile_any(int mr, int nv, int64_t k, const float *a, size_t lda,
                                const float *b, const float *bias, float *c, size_t ldc,
-                               __mmask16 m0, __mmask16 m1, float lo, float hi)
+                               __mmask16 m0, __mmask16 m1, float lo, float hi, bool hs)
 {
     switch (mr) {
         SG_CASE(1)
@@ -163,7 +164,7 @@ SG_TARGET static SG_INLINE void itile(const int mr, const int nv, int64_t taps, 
                                       const float *const *restrict ind, size_t istride,
                                       const float *restrict b, const float *restrict bias,
                                       float *restrict c, size_t ldc, __mmask16 m0, __mmask16 m1,
-                                      float lo, float hi)
+                                      float lo, float hi, bool hs)
 {
     __m512 acc0[EAI__SG_IMR], acc1[EAI__SG_IMR];
     const __m512 bi0 = _mm512_loadu_ps(bias);
@@ -194,25 +195,24 @@ SG_TARGET static SG_INLINE void itile(const int mr, const int nv, int64_t taps, 
     SG_UNROLL
     for (int i = 0; i < mr; i++) {
         float *ci = c + (size_t)i * ldc;
-        _mm512_mask_storeu_ps(ci, m0, _mm512_min_ps(_mm512_max_ps(acc0[i], vlo), vhi));
-        if (nv > 1)
-            _mm512_mask_storeu_ps(ci + 16, m1, _mm512_min_ps(_mm512_max_ps(acc1[i], vlo), vhi));
+        _mm512_mask_storeu_ps(ci, m0, eai__f32_finish(acc0[i], vlo, vhi, hs));
+        if (nv > 1) _mm512_mask_storeu_ps(ci + 16, m1, eai__f32_finish(acc1[i], vlo, vhi, hs));
     }
 }
 
 #define SG_ICASE(MR)                                                                               \
     case MR:                                                                                       \
         if (nv > 1)                                                                                \
-            itile(MR, 2, taps, kc, ind, istride, b, bias, c, ldc, m0, m1, lo, hi);                 \
+            itile(MR, 2, taps, kc, ind, istride, b, bias, c, ldc, m0, m1, lo, hi, hs);             \
         else                                                                                       \
-            itile(MR, 1, taps, kc, ind, istride, b, bias, c, ldc, m0, m1, lo, hi);                 \
+            itile(MR, 1, taps, kc, ind, istride, b, bias, c, ldc, m0, m1, lo, hi, hs);             \
         break;
 
 _Static_assert(EAI__SG_IMR == 8, "itile_any has a case per row count");
 
 SG_TARGET static void itile_any(int mr, int nv, int64_t taps, int64_t kc, const float *const *ind,
                                 size_t istride, const float *b, const float *bias, float *c,
-                                size_t ldc, __mmask16 m0, __mmask16 m1, float lo, float hi)
+                                size_t ldc, __mmask16 m0, __mmask16 m1, float lo, float hi, bool hs)
 {
     switch (mr) {
         SG_ICASE(1)
@@ -249,10 +249,11 @@ void eai__sgemm_run(const eai__sgemm_t *g, int64_t begin, int64_t end)
                                       : 0;
         if (g->ind)
             itile_any(mr, nv, g->taps, g->kc, g->ind + row0, (size_t)g->m, g->bp + p * kp,
-                      bias0 + j0, g->c + (size_t)row0 * g->ldc + j0, g->ldc, m0, m1, g->lo, g->hi);
+                      bias0 + j0, g->c + (size_t)row0 * g->ldc + j0, g->ldc, m0, m1, g->lo, g->hi,
+                      g->hswish);
         else
             tile_any(mr, nv, g->k, g->a + (size_t)row0 * g->lda, g->lda, g->bp + p * kp, bias0 + j0,
-                     g->c + (size_t)row0 * g->ldc + j0, g->ldc, m0, m1, g->lo, g->hi);
+                     g->c + (size_t)row0 * g->ldc + j0, g->ldc, m0, m1, g->lo, g->hi, g->hswish);
     }
 }
 

@@ -32,6 +32,7 @@ typedef struct eai__sgemm {
     size_t ldc;
     const float *bp; /* eai__sgemm_pack's output */
     float lo, hi;
+    bool hswish; /* HardSwish after the clamp (set after init; false by default) */
     int64_t n_panels;
     int64_t row_tiles; /* tiles of `mr` or `mr - 1` rows, the longer first */
     int64_t mr, long_tiles;

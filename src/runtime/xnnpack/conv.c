@@ -286,7 +286,7 @@ static void dw_step(const void *arg, pthreadpool_t tp)
 }
 
 static eai_status_t dw_prepare(eai__opctx_t *c, eai__xnn_node_t *st, const geom_t *g, float lo,
-                               float hi)
+                               float hi, bool hswish)
 {
     void *wp, *arg;
     EAI_TRY(eai__xnn_buffer(c, st, eai__dwf32_pack_bytes(g->c, g->kh, g->kw), NULL, &wp));
@@ -294,7 +294,7 @@ static eai_status_t dw_prepare(eai__opctx_t *c, eai__xnn_node_t *st, const geom_
                     wp);
     const eai__dwf32_t d = {c->in[0].data, c->out[0].data, wp,    g->n,  g->h,  g->w,  g->c,
                             g->oh,         g->ow,          g->kh, g->kw, g->sh, g->sw, g->dh,
-                            g->dw,         g->pt,          g->pl, lo,    hi};
+                            g->dw,         g->pt,          g->pl, lo,    hi,    hswish};
     EAI_TRY(eai__xnn_buffer(c, st, sizeof d, &d, &arg));
     return eai__xnn_push_fn(c, st, dw_step, arg);
 }
@@ -310,18 +310,23 @@ static eai_status_t conv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
     if (is_fused(c)) EAI_TRY(eai__act_from_node(c->g, c->node, &a));
     float lo, hi;
     eai__xnn_act_clamp(&a, &lo, &hi);
+    /* edgeai's kernels apply a HardSwish as they store; rest is what is left
+     * for separate operators after them */
+    const bool hs = a.kind == EAI__ACT_HARDSWISH;
+    eai__act_t rest = a;
+    if (hs) rest.kind = EAI__ACT_NONE;
     if (use_winograd(&g)) {
         const eai__xnn_wino_geom_t wg = {g.n, g.c, g.h, g.w, g.m, g.oh, g.ow, g.pt, g.pl};
         EAI_TRY(eai__xnn_winograd_prepare(c, st, &wg, lo, hi));
         return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
     }
     if (eai__xnn_pointwise_ok(g.kh, g.kw, g.sh, g.sw, g.pt + g.pl + g.pb + g.pr, g.group)) {
-        EAI_TRY(eai__xnn_pointwise_prepare(c, st, g.n * g.oh * g.ow, g.c, g.m, lo, hi));
-        return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
+        EAI_TRY(eai__xnn_pointwise_prepare(c, st, g.n * g.oh * g.ow, g.c, g.m, lo, hi, hs));
+        return eai__xnn_act_push(c, st, &rest, c->out[0].data, eai__shape_numel(&c->out[0].shape));
     }
     if (dw_ok(&g)) {
-        EAI_TRY(dw_prepare(c, st, &g, lo, hi));
-        return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
+        EAI_TRY(dw_prepare(c, st, &g, lo, hi, hs));
+        return eai__xnn_act_push(c, st, &rest, c->out[0].data, eai__shape_numel(&c->out[0].shape));
     }
     const int64_t cg = g.c / g.group, mg = g.m / g.group, khw = g.kh * g.kw;
     const size_t wn = (size_t)(g.m * cg * khw);
@@ -335,10 +340,10 @@ static eai_status_t conv_prepare(eai__opctx_t *c, eai__xnn_node_t *st)
     const eai__xnn_igemm_geom_t ig = {g.n,  g.c,  g.h,  g.w,  g.m,  g.oh, g.ow, g.kh,
                                       g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl};
     if (eai__xnn_igemm_ok(&ig, g.group)) {
-        eai_status_t r = eai__xnn_igemm_prepare(c, st, &ig, wt, lo, hi);
+        eai_status_t r = eai__xnn_igemm_prepare(c, st, &ig, wt, lo, hi, hs);
         eai__free_aligned(&st->alloc, wt);
         EAI_TRY(r);
-        return eai__xnn_act_push(c, st, &a, c->out[0].data, eai__shape_numel(&c->out[0].shape));
+        return eai__xnn_act_push(c, st, &rest, c->out[0].data, eai__shape_numel(&c->out[0].shape));
     }
     const float *bias = eai__has_in(c, 2) ? c->in[2].data : NULL;
     const int slices = slice_count(&g, wn * sizeof(float), st->tp);

@@ -59,7 +59,7 @@ bool eai__xnn_pointwise_ok(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64
 }
 
 eai_status_t eai__xnn_pointwise_prepare(eai__opctx_t *c, eai__xnn_node_t *st, int64_t pixels,
-                                        int64_t ci, int64_t co, float lo, float hi)
+                                        int64_t ci, int64_t co, float lo, float hi, bool hswish)
 {
     const float *bp;
     EAI_TRY(
@@ -67,6 +67,7 @@ eai_status_t eai__xnn_pointwise_prepare(eai__opctx_t *c, eai__xnn_node_t *st, in
     eai__sgemm_t g;
     eai__sgemm_init(&g, pixels, ci, co, c->in[0].data, (size_t)ci, c->out[0].data, (size_t)co, bp,
                     lo, hi);
+    g.hswish = hswish;
     void *arg;
     EAI_TRY(eai__xnn_buffer(c, st, sizeof g, &g, &arg));
     return eai__xnn_push_fn(c, st, pointwise_step, arg);
@@ -104,7 +105,7 @@ bool eai__xnn_igemm_ok(const eai__xnn_igemm_geom_t *g, int64_t group)
 
 static eai_status_t indirect_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
                                      const eai__xnn_igemm_geom_t *g, const float *bp, float lo,
-                                     float hi)
+                                     float hi, bool hswish)
 {
     const int64_t taps = g->kh * g->kw, pixels = g->n * g->oh * g->ow;
     void *zero, *ind;
@@ -127,6 +128,7 @@ static eai_status_t indirect_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
     eai__sgemm_t sg;
     eai__sgemm_init_indirect(&sg, pixels, g->m, taps, g->c, ind, c->out[0].data, (size_t)g->m, bp,
                              lo, hi);
+    sg.hswish = hswish;
     void *arg;
     EAI_TRY(eai__xnn_buffer(c, st, sizeof sg, &sg, &arg));
     return eai__xnn_push_fn(c, st, pointwise_step, arg);
@@ -144,6 +146,7 @@ typedef struct patch {
     float *y;
     const float *bp;
     float lo, hi;
+    bool hswish;
     int64_t pixels, k, rows; /* rows: pixels per task */
 } patch_t;
 
@@ -222,6 +225,7 @@ static void patch_task(void *ctx, size_t t)
     eai__sgemm_t sg;
     eai__sgemm_init(&sg, np, a->k, a->g.m, buf, (size_t)a->k, a->y + p0 * a->g.m, (size_t)a->g.m,
                     a->bp, a->lo, a->hi);
+    sg.hswish = a->hswish;
     eai__sgemm_run(&sg, 0, eai__sgemm_n_tasks(&sg));
 }
 
@@ -238,9 +242,15 @@ static void patch_step(const void *arg, pthreadpool_t tp)
 
 static eai_status_t patch_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
                                   const eai__xnn_igemm_geom_t *g, const float *bp, float lo,
-                                  float hi)
+                                  float hi, bool hswish)
 {
-    patch_t a = {.g = *g, .x = c->in[0].data, .y = c->out[0].data, .bp = bp, .lo = lo, .hi = hi};
+    patch_t a = {.g = *g,
+                 .x = c->in[0].data,
+                 .y = c->out[0].data,
+                 .bp = bp,
+                 .lo = lo,
+                 .hi = hi,
+                 .hswish = hswish};
     a.pixels = g->n * g->oh * g->ow;
     a.k = g->kh * g->kw * g->c;
     /* whole register tiles, as many as the buffer holds, up to 4 */
@@ -255,11 +265,11 @@ static eai_status_t patch_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
 
 eai_status_t eai__xnn_igemm_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
                                     const eai__xnn_igemm_geom_t *g, const float *w, float lo,
-                                    float hi)
+                                    float hi, bool hswish)
 {
     const float *bp;
     EAI_TRY(sgemm_pack(c, st, w, eai__has_in(c, 2) ? c->in[2].data : NULL, g->kh * g->kw * g->c,
                        g->m, &bp));
-    return patch_mode(g) ? patch_prepare(c, st, g, bp, lo, hi)
-                         : indirect_prepare(c, st, g, bp, lo, hi);
+    return patch_mode(g) ? patch_prepare(c, st, g, bp, lo, hi, hswish)
+                         : indirect_prepare(c, st, g, bp, lo, hi, hswish);
 }

@@ -190,9 +190,10 @@ bool eai__xnn_sgemm_ok(void);
 bool eai__xnn_pointwise_ok(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pads,
                            int64_t group);
 /* Adds the step computing NHWC output 0 [pixels][co] = input 0 [pixels][ci]
- * x W (input 1, [co][ci][1][1]) + bias (input 2, optional), clamped. */
+ * x W (input 1, [co][ci][1][1]) + bias (input 2, optional), clamped, then
+ * HardSwish when hswish. */
 eai_status_t eai__xnn_pointwise_prepare(eai__opctx_t *c, eai__xnn_node_t *st, int64_t pixels,
-                                        int64_t ci, int64_t co, float lo, float hi);
+                                        int64_t ci, int64_t co, float lo, float hi, bool hswish);
 
 /* Ungrouped convolutions as the GEMM's indirect product (implicit GEMM):
  * NHWC input [n,h,w,c] -> [n,oh,ow,m]. */
@@ -203,10 +204,11 @@ typedef struct eai__xnn_igemm_geom {
  * environment: never, to compare with XNNPACK's convolution). */
 bool eai__xnn_igemm_ok(const eai__xnn_igemm_geom_t *g, int64_t group);
 /* Adds the step computing output 0 = input 0 conv w (OHWI, [m][kh][kw][c])
- * + bias (input 2, optional), clamped to [lo, hi]. */
+ * + bias (input 2, optional), clamped to [lo, hi], then HardSwish when
+ * hswish. */
 eai_status_t eai__xnn_igemm_prepare(eai__opctx_t *c, eai__xnn_node_t *st,
                                     const eai__xnn_igemm_geom_t *g, const float *w, float lo,
-                                    float hi);
+                                    float hi, bool hswish);
 
 /* Whether input i is a float32 constant with data. */
 static inline bool eai__xnn_const_f32(const eai__opctx_t *c, int i)

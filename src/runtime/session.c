@@ -48,6 +48,22 @@ static double now_ms(void)
  * caller's thread (plan_idle). */
 #define IDLE_MIN_OUTPUTS 32768
 
+/* Ops that only move bytes: in a session whose backend has its own
+ * spinning workers they run on the caller's thread at any size. A second
+ * thread does not make a copy faster here (memory bound) but the hand-off
+ * costs a wake-up of the session pool and the backend's workers parked:
+ * yolo_tiny_640's INT8 head (Concat, Split, Reshape, Transpose) took 1.2
+ * ms on one thread and 2.7 on two. */
+static bool moves_bytes(const char *op)
+{
+    static const char *const ops[] = {"Concat",   "Split",     "Reshape",   "Flatten",
+                                      "Squeeze",  "Unsqueeze", "Transpose", "Slice",
+                                      "Identity", "Expand",    "Tile",      "Pad"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(op, ops[i]) == 0) return true;
+    return false;
+}
+
 static bool has_nhwc_nodes(const eai__graph_t *g)
 {
     for (int i = 0; i < g->n_nodes; i++)
@@ -97,7 +113,7 @@ static eai_status_t plan_idle(eai_session_t *s)
          * other cores: a small fallback node runs on the caller's thread
          * alone (its pool's workers would wait for a core), a large one
          * first puts them to sleep (when they may be spinning). */
-        if (n < IDLE_MIN_OUTPUTS)
+        if (n < IDLE_MIN_OUTPUTS || moves_bytes(kr->ctx.node->op))
             kr->ctx.pool = NULL;
         else
             s->idle_before[k] = k > 0 && s->pass.kernels[k - 1].backend == be;

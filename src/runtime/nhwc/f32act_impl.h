@@ -18,8 +18,8 @@ eai__f32_finish(__m512 v, __m512 lo, __m512 hi, bool hs)
     v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
     if (!hs) return v;
     const __m512 t = _mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f));
-    return _mm512_mul_ps(v,
-                         _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f)));
+    return _mm512_mul_ps(
+        v, _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f)));
 }
 #endif
 

@@ -120,6 +120,23 @@ DW_TARGET static void pixel(const eai__dwf32_t *d, const float *x, const float *
  * FMA latency) and each tap's weights are loaded once for the group. */
 #define DW_GROUP 8
 
+/* A group's outputs for one channel block (y at the block of its first
+ * pixel): clamped, HardSwished if fused, masked on a channel tail. */
+DW_TARGET static inline __attribute__((always_inline)) void group_store(const eai__dwf32_t *d,
+                                                                        const __m512 *acc, float *y,
+                                                                        bool whole, __mmask16 m,
+                                                                        __m512 vlo, __m512 vhi)
+{
+    DW_UNROLL
+    for (int p = 0; p < DW_GROUP; p++) {
+        const __m512 v = eai__f32_finish(acc[p], vlo, vhi, d->hswish);
+        if (whole)
+            _mm512_storeu_ps(y + p * d->c, v);
+        else
+            _mm512_mask_storeu_ps(y + p * d->c, m, v);
+    }
+}
+
 DW_TARGET static void group(const eai__dwf32_t *d, const float *x, const float *wp,
                             const float *bias, int64_t cp, int64_t ny, float *y)
 {
@@ -153,14 +170,7 @@ DW_TARGET static void group(const eai__dwf32_t *d, const float *x, const float *
                 }
             }
         }
-        DW_UNROLL
-        for (int p = 0; p < DW_GROUP; p++) {
-            const __m512 v = eai__f32_finish(acc[p], vlo, vhi, d->hswish);
-            if (whole)
-                _mm512_storeu_ps(y + p * c + c0, v);
-            else
-                _mm512_mask_storeu_ps(y + p * c + c0, m, v);
-        }
+        group_store(d, acc, y + c0, whole, m, vlo, vhi);
     }
 }
 
@@ -205,14 +215,7 @@ group_fixed(const eai__dwf32_t *d, const float *x, const float *wp, const float 
                 }
             }
         }
-        DW_UNROLL
-        for (int p = 0; p < DW_GROUP; p++) {
-            const __m512 v = eai__f32_finish(acc[p], vlo, vhi, d->hswish);
-            if (whole)
-                _mm512_storeu_ps(y + p * c + c0, v);
-            else
-                _mm512_mask_storeu_ps(y + p * c + c0, m, v);
-        }
+        group_store(d, acc, y + c0, whole, m, vlo, vhi);
     }
 }
 

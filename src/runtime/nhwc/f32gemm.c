@@ -85,6 +85,34 @@ bool eai__sgemm_available(void)
 /* full unrolling is what keeps acc0/acc1 in registers */
 #define SG_UNROLL _Pragma("GCC unroll 12")
 
+/* Both tiles' first and last steps: every row's accumulators start at the
+ * bias; rows are stored clamped (and HardSwished) under the panel's masks.
+ * Inlined with constant mr and nv, so the arrays stay in registers. */
+SG_TARGET static SG_INLINE void tile_start(const int mr, const int nv, const float *bias,
+                                           __m512 *acc0, __m512 *acc1)
+{
+    const __m512 bi0 = _mm512_loadu_ps(bias);
+    const __m512 bi1 = nv > 1 ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
+    SG_UNROLL
+    for (int i = 0; i < mr; i++) {
+        acc0[i] = bi0;
+        acc1[i] = bi1;
+    }
+}
+
+SG_TARGET static SG_INLINE void tile_store(const int mr, const int nv, const __m512 *acc0,
+                                           const __m512 *acc1, float *c, size_t ldc, __mmask16 m0,
+                                           __mmask16 m1, float lo, float hi, bool hs)
+{
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    SG_UNROLL
+    for (int i = 0; i < mr; i++) {
+        float *ci = c + (size_t)i * ldc;
+        _mm512_mask_storeu_ps(ci, m0, eai__f32_finish(acc0[i], vlo, vhi, hs));
+        if (nv > 1) _mm512_mask_storeu_ps(ci + 16, m1, eai__f32_finish(acc1[i], vlo, vhi, hs));
+    }
+}
+
 /* One register tile: rows [0, mr) of A against one panel, nv halves (of 16
  * columns) live, stored under masks m0 / m1. mr and nv are constants in
  * every caller, so the loops unroll and the accumulators stay in registers.
@@ -96,13 +124,7 @@ SG_TARGET static SG_INLINE void tile(const int mr, const int nv, int64_t k, cons
                                      __mmask16 m0, __mmask16 m1, float lo, float hi, bool hs)
 {
     __m512 acc0[EAI__SG_MR], acc1[EAI__SG_MR];
-    const __m512 bi0 = _mm512_loadu_ps(bias);
-    const __m512 bi1 = nv > 1 ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
-    SG_UNROLL
-    for (int i = 0; i < mr; i++) {
-        acc0[i] = bi0;
-        acc1[i] = bi1;
-    }
+    tile_start(mr, nv, bias, acc0, acc1);
     const float *p0 = a, *p3 = a + 3 * lda, *p6 = a + 6 * lda, *p9 = a + 9 * lda;
     const size_t l1 = lda, l2 = 2 * lda;
     for (int64_t kk = 0; kk < k; kk++) {
@@ -119,13 +141,7 @@ SG_TARGET static SG_INLINE void tile(const int mr, const int nv, int64_t k, cons
         }
         p0++, p3++, p6++, p9++;
     }
-    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    SG_UNROLL
-    for (int i = 0; i < mr; i++) {
-        float *ci = c + (size_t)i * ldc;
-        _mm512_mask_storeu_ps(ci, m0, eai__f32_finish(acc0[i], vlo, vhi, hs));
-        if (nv > 1) _mm512_mask_storeu_ps(ci + 16, m1, eai__f32_finish(acc1[i], vlo, vhi, hs));
-    }
+    tile_store(mr, nv, acc0, acc1, c, ldc, m0, m1, lo, hi, hs);
 }
 
 #define SG_CASE(MR)                                                                                \
@@ -167,13 +183,7 @@ SG_TARGET static SG_INLINE void itile(const int mr, const int nv, int64_t taps, 
                                       float lo, float hi, bool hs)
 {
     __m512 acc0[EAI__SG_IMR], acc1[EAI__SG_IMR];
-    const __m512 bi0 = _mm512_loadu_ps(bias);
-    const __m512 bi1 = nv > 1 ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
-    SG_UNROLL
-    for (int i = 0; i < mr; i++) {
-        acc0[i] = bi0;
-        acc1[i] = bi1;
-    }
+    tile_start(mr, nv, bias, acc0, acc1);
     for (int64_t t = 0; t < taps; t++, ind += istride) {
         const float *p[EAI__SG_IMR];
         SG_UNROLL
@@ -191,13 +201,7 @@ SG_TARGET static SG_INLINE void itile(const int mr, const int nv, int64_t taps, 
             }
         }
     }
-    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-    SG_UNROLL
-    for (int i = 0; i < mr; i++) {
-        float *ci = c + (size_t)i * ldc;
-        _mm512_mask_storeu_ps(ci, m0, eai__f32_finish(acc0[i], vlo, vhi, hs));
-        if (nv > 1) _mm512_mask_storeu_ps(ci + 16, m1, eai__f32_finish(acc1[i], vlo, vhi, hs));
-    }
+    tile_store(mr, nv, acc0, acc1, c, ldc, m0, m1, lo, hi, hs);
 }
 
 #define SG_ICASE(MR)                                                                               \
